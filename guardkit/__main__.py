@@ -1,0 +1,5 @@
+"""``python -m guardkit`` runs the CLI."""
+
+from guardkit.cli import main
+
+main()

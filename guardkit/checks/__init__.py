@@ -1,0 +1,175 @@
+"""Checks: one small protocol, one module per check, a registry by name.
+
+A check reads the candidate output of an attempt and returns a typed ``CheckResult``. New checks
+(facts, risk, a team's own) are new modules that call ``register_check``; third-party packages
+can register through the ``guardkit.checks`` entry-point group. The guard never changes.
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from guardkit.errors import UnknownNameError
+from guardkit.schemas import FieldError, OutputSchema
+
+if TYPE_CHECKING:
+    from guardkit.policy.model import Policy
+
+__all__ = [
+    "Check",
+    "CheckContext",
+    "CheckResult",
+    "CheckSetup",
+    "CheckType",
+    "build_checks",
+    "known_checks",
+    "register_check",
+    "validate_check_configs",
+]
+
+
+@dataclass
+class CheckContext:
+    """What a check sees: the candidate output and what the call was given."""
+
+    text: str
+    value: Any
+    attempt: int
+    schema: OutputSchema | None = None
+    messages: list[dict[str, Any]] | None = None
+    documents: list[str] = field(default_factory=list)
+
+
+class CheckResult(BaseModel):
+    """A check's verdict. ``fixed_text`` and ``filtered_text`` are remedies actions may use."""
+
+    model_config = ConfigDict(frozen=True)
+
+    check: str
+    passed: bool
+    score: float | None = Field(None, ge=0.0, le=1.0)
+    errors: list[FieldError] = Field(default_factory=list)
+    feedback: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+    latency_ms: float = Field(0.0, ge=0.0)
+    value: Any = Field(None, exclude=True)
+    fixed_text: str | None = Field(None, exclude=True)
+    filtered_text: str | None = Field(None, exclude=True)
+
+
+@runtime_checkable
+class Check(Protocol):
+    """The contract every check meets: a name and one method."""
+
+    name: str
+
+    def run(self, ctx: CheckContext) -> CheckResult:
+        """Judge the candidate in ``ctx``; never raise for a bad output, report it."""
+        ...
+
+
+@dataclass(frozen=True)
+class CheckSetup:
+    """What a check may need when it is built, once per guard (never per call)."""
+
+    policy: Policy
+    schema: OutputSchema | None
+
+
+@dataclass(frozen=True)
+class CheckType:
+    """A registered check: its settings model and how to build it from them."""
+
+    name: str
+    config: type[BaseModel]
+    build: Callable[[Any, CheckSetup], Check]
+
+
+_REGISTRY: dict[str, CheckType] = {}
+_PLUGINS_LOADED = False
+_LOCK = threading.Lock()
+
+
+def register_check(
+    name: str, config: type[BaseModel], build: Callable[[Any, CheckSetup], Check]
+) -> None:
+    """Make a check available to policies under ``checks: {name: {...}}``."""
+    _REGISTRY[name] = CheckType(name, config, build)
+
+
+def _load_plugins() -> None:
+    """Import built-in checks and entry points once; a broken plugin warns, never breaks."""
+    global _PLUGINS_LOADED
+    with _LOCK:
+        if _PLUGINS_LOADED:
+            return
+        _PLUGINS_LOADED = True
+        import guardkit.checks.schema  # noqa: F401  (registers itself)
+
+        for ep in entry_points(group="guardkit.checks"):
+            try:
+                ep.load()
+            except Exception as exc:  # a third party's bug must not break guardkit
+                warnings.warn(
+                    f"guardkit check plugin {ep.name!r} failed to load: {exc}", stacklevel=2
+                )
+
+
+def known_checks() -> list[str]:
+    """Names of every registered check."""
+    _load_plugins()
+    return sorted(_REGISTRY)
+
+
+def _lookup(name: str) -> CheckType:
+    _load_plugins()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise UnknownNameError("check", name, _REGISTRY) from None
+
+
+def validate_check_configs(
+    raw: Mapping[str, Any],
+) -> tuple[dict[str, BaseModel], list[tuple[tuple[str | int, ...], str]]]:
+    """Validate each ``checks`` section with its model; collect every problem with its loc."""
+    _load_plugins()
+    configs: dict[str, BaseModel] = {}
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    for name, section in raw.items():
+        if name not in _REGISTRY:
+            known = ", ".join(sorted(_REGISTRY))
+            problems.append((("checks", name), f"unknown check {name!r}; known: {known}"))
+            continue
+        try:
+            configs[name] = _REGISTRY[name].config.model_validate(section or {})
+        except ValidationError as exc:
+            for err in exc.errors(include_url=False):
+                problems.append((("checks", name, *err["loc"]), err["msg"]))
+    return configs, problems
+
+
+def build_checks(policy: Policy, schema: OutputSchema | None) -> list[Check]:
+    """The checks a guard runs, in order: the schema check first whenever there is a schema."""
+    setup = CheckSetup(policy=policy, schema=schema)
+    configs = policy.check_configs
+    names = list(configs)
+    if schema is not None and "schema" not in names:
+        names.insert(0, "schema")
+    elif "schema" in names:
+        names.remove("schema")
+        if schema is not None:
+            names.insert(0, "schema")
+    checks = []
+    for name in names:
+        kind = _lookup(name)
+        config = configs.get(name) or kind.config()
+        checks.append(kind.build(config, setup))
+    return checks

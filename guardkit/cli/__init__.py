@@ -1,0 +1,41 @@
+"""The ``guardkit`` command line: one typer app, one module per command group."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from guardkit._version import __version__
+from guardkit.cli import policy as _policy
+
+app = typer.Typer(
+    name="guardkit",
+    help="Guardrails and reliability evidence around LLM calls.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.add_typer(_policy.app, name="policy")
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"guardkit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Guardrails and reliability evidence around LLM calls."""
+
+
+def main() -> None:
+    """Console entry point."""
+    app()

@@ -1,0 +1,1 @@
+"""Schema enforcement: provider structured-output transforms (the engine chain lands next)."""

@@ -1,0 +1,323 @@
+"""The guarded call as one sans-I/O state machine, shared by every sync and async front end.
+
+``run_pipeline`` is a generator: it yields a ``CallRequest`` whenever the model must be called
+and is sent back a ``CallOutcome``; drivers (``drive_sync``, ``drive_async``) do the calling.
+So reask, checks, actions and reporting are written once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import hashlib
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Generator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
+
+from guardkit.actions import Fail, Failure, Replace, Retry, Return, decide
+from guardkit.checks import Check, CheckContext, CheckResult
+from guardkit.errors import GuardFailed, ProviderTimeout
+from guardkit.guard.responses import ModelResponse
+from guardkit.policy.model import Policy
+from guardkit.providers.errors import describe_error
+from guardkit.reports.model import (
+    ActionTaken,
+    Attempt,
+    GuardReport,
+    Outcome,
+    PolicyRef,
+    Usage,
+)
+from guardkit.reports.sinks import ReportSink, emit
+from guardkit.schemas import OutputSchema
+
+__all__ = ["CallOutcome", "CallRequest", "GuardPlan", "GuardResult", "drive_async", "drive_sync"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class GuardPlan:
+    """Everything fixed when a guard is created, so nothing is loaded or parsed per call."""
+
+    policy: Policy
+    policy_ref: PolicyRef
+    schema: OutputSchema | None
+    checks: list[Check]
+    sinks: list[ReportSink]
+    function: str | None = None
+    model: str | None = None
+
+
+@dataclass(frozen=True)
+class CallRequest:
+    """Call the model; ``messages`` are to be appended to the original conversation."""
+
+    attempt: int
+    messages: tuple[dict[str, str], ...] = ()
+    feedback: str | None = None
+
+
+@dataclass(frozen=True)
+class CallOutcome:
+    """What one call produced: a response or the exception it raised."""
+
+    started_at: datetime
+    latency_ms: float
+    response: ModelResponse | None = None
+    error: BaseException | None = None
+
+
+@dataclass(frozen=True)
+class GuardResult(Generic[T]):
+    """A guarded call's output and its report; ``output`` is ``None`` unless the policy allows."""
+
+    output: T | None
+    report: GuardReport
+
+    @property
+    def ok(self) -> bool:
+        """Whether the output is a reliable completion (validated, possibly after repair)."""
+        return self.report.reliable
+
+    @property
+    def outcome(self) -> Outcome:
+        """How the call ended."""
+        return self.report.outcome
+
+
+@dataclass
+class _Call:
+    """Mutable state of one guarded call."""
+
+    plan: GuardPlan
+    documents: list[str]
+    messages: list[dict[str, Any]] | None
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    clock: float = field(default_factory=time.perf_counter)
+    attempts: list[Attempt] = field(default_factory=list)
+    actions: list[ActionTaken] = field(default_factory=list)
+    stages: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    model: str | None = None
+    last_error: BaseException | None = None
+    generation: dict[str, Any] = field(default_factory=dict)
+
+    def evaluate(
+        self, text: str, attempt: int
+    ) -> tuple[list[CheckResult], Any, CheckResult | None]:
+        """Run the checks in order on one candidate; stop at the first that fails."""
+        ctx = CheckContext(
+            text=text,
+            value=text,
+            attempt=attempt,
+            schema=self.plan.schema,
+            messages=self.messages,
+            documents=self.documents,
+        )
+        results: list[CheckResult] = []
+        for check in self.plan.checks:
+            t0 = time.perf_counter()
+            result = check.run(ctx)
+            ms = (time.perf_counter() - t0) * 1000
+            result = result.model_copy(update={"latency_ms": ms})
+            self.stages[f"check.{check.name}"] += ms
+            results.append(result)
+            if not result.passed:
+                return results, ctx.value if ctx.value is not text else None, result
+            if result.value is not None:
+                ctx.value = result.value
+        return results, ctx.value, None
+
+    def record(
+        self, outcome: CallOutcome, number: int, checks: list[CheckResult], failure: str | None
+    ) -> None:
+        response = outcome.response
+        usage = response.usage if response else None
+        model = (response.model if response else None) or self.model or self.plan.model
+        self.model = model or self.model
+        text = response.text if response else None
+        self.attempts.append(
+            Attempt(
+                number=number,
+                started_at=outcome.started_at,
+                latency_ms=outcome.latency_ms,
+                output_sha256=hashlib.sha256(text.encode()).hexdigest()
+                if text is not None
+                else None,
+                output_chars=len(text or ""),
+                error=describe_error(outcome.error) if outcome.error is not None else None,
+                usage=usage,
+                cost=_price(self.plan.policy, model, usage),
+                checks=checks,
+                failure=failure,
+            )
+        )
+        self.stages["generate"] += outcome.latency_ms
+
+    def report(self, outcome: Outcome, checks: list[CheckResult]) -> GuardReport:
+        usage = sum((a.usage for a in self.attempts if a.usage), Usage())
+        costs = [a.cost for a in self.attempts if a.cost is not None]
+        stages = dict(self.stages)
+        stages["total"] = (time.perf_counter() - self.clock) * 1000
+        report = GuardReport(
+            call_id=uuid.uuid4().hex,
+            started_at=self.started_at,
+            finished_at=datetime.now(UTC),
+            function=self.plan.function,
+            model=self.model,
+            policy=self.plan.policy_ref,
+            attempts=self.attempts,
+            checks=checks,
+            actions=self.actions,
+            outcome=outcome,
+            stages_ms=stages,
+            usage=usage,
+            cost=sum(costs) if costs else None,
+            currency=self.plan.policy.currency,
+            generation=self.generation,
+        )
+        emit(report, self.plan.sinks)
+        return report
+
+
+def _price(policy: Policy, model: str | None, usage: Usage | None) -> float | None:
+    """Cost of one attempt: the longest cost-table key the model id starts with sets the price."""
+    if usage is None or model is None:
+        return None
+    keys = [k for k in policy.costs if model == k or model.startswith(k)]
+    if not keys:
+        return None
+    price = policy.costs[max(keys, key=len)]
+    return (
+        usage.input_tokens * price.input_per_1k + usage.output_tokens * price.output_per_1k
+    ) / 1000
+
+
+def run_pipeline(
+    plan: GuardPlan,
+    *,
+    messages: list[dict[str, Any]] | None = None,
+    documents: list[str] | None = None,
+    generation: dict[str, Any] | None = None,
+    model: str | None = None,
+) -> Generator[CallRequest, CallOutcome, GuardResult[Any]]:
+    """The guarded call: ask, check, act, until an output is returned or the policy gives up."""
+    call = _Call(plan=plan, documents=list(documents or []), messages=messages)
+    call.generation = dict(generation or {})
+    call.model = model
+    request = CallRequest(attempt=1)
+    while True:
+        outcome = yield request
+        number = request.attempt
+        used: frozenset[str] = frozenset()
+        repaired = number > 1
+        text = outcome.response.text if outcome.response else None
+        if outcome.error is not None:
+            call.last_error = outcome.error
+            call.record(outcome, number, [], "error")
+            failure = Failure("error", number, None, None, error=describe_error(outcome.error))
+            checks: list[CheckResult] = []
+            tried, decision = decide(plan.policy.action_for("error"), failure)
+        else:
+            assert text is not None
+            while True:
+                checks, value, failed = call.evaluate(text, number)
+                if failed is None:
+                    call.record(outcome, number, checks, None)
+                    final = Outcome.REPAIRED if repaired else Outcome.RELIABLE
+                    return GuardResult(output=value, report=call.report(final, checks))
+                failure = Failure(failed.check, number, text, value, result=failed, used=used)
+                tried, decision = decide(plan.policy.action_for(failed.check), failure)
+                if not isinstance(decision, Replace):
+                    break
+                call.actions.append(
+                    ActionTaken(failure=failed.check, action=tried[-1], attempt=number)
+                )
+                text, used, repaired = decision.text, used | {decision.remedy}, True
+            call.record(outcome, number, checks, failure.kind)
+        detail = decision.detail if isinstance(decision, Return) else None
+        call.actions.append(
+            ActionTaken(failure=failure.kind, action=tried[-1], attempt=number, detail=detail)
+        )
+        if isinstance(decision, Retry):
+            request = CallRequest(
+                attempt=number + 1,
+                messages=request.messages + decision.messages,
+                feedback=decision.feedback,
+            )
+            continue
+        if isinstance(decision, Return):
+            return GuardResult(output=decision.output, report=call.report(decision.outcome, checks))
+        assert isinstance(decision, Fail)
+        report = call.report(Outcome.FAILED, checks)
+        raise GuardFailed(decision.message, report=report) from call.last_error
+
+
+def _now() -> tuple[datetime, float]:
+    return datetime.now(UTC), time.perf_counter()
+
+
+def drive_sync(
+    pipeline: Generator[CallRequest, CallOutcome, GuardResult[Any]],
+    call: Callable[[CallRequest], ModelResponse],
+    timeout_s: float | None = None,
+) -> GuardResult[Any]:
+    """Run the pipeline, calling the model synchronously."""
+    request = next(pipeline)
+    while True:
+        started, t0 = _now()
+        try:
+            response = _call_with_timeout(call, request, timeout_s)
+            outcome = CallOutcome(started, (time.perf_counter() - t0) * 1000, response=response)
+        except Exception as exc:
+            outcome = CallOutcome(started, (time.perf_counter() - t0) * 1000, error=exc)
+        try:
+            request = pipeline.send(outcome)
+        except StopIteration as stop:
+            result: GuardResult[Any] = stop.value
+            return result
+
+
+def _call_with_timeout(
+    call: Callable[[CallRequest], ModelResponse], request: CallRequest, timeout_s: float | None
+) -> ModelResponse:
+    """Sync calls cannot be cancelled: past the timeout the call is abandoned to its thread."""
+    if timeout_s is None:
+        return call(request)
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="guardkit-call")
+    try:
+        return pool.submit(call, request).result(timeout=timeout_s)
+    except concurrent.futures.TimeoutError:
+        raise ProviderTimeout(f"the guarded call did not return within {timeout_s} s") from None
+    finally:
+        pool.shutdown(wait=False)
+
+
+async def drive_async(
+    pipeline: Generator[CallRequest, CallOutcome, GuardResult[Any]],
+    call: Callable[[CallRequest], Awaitable[ModelResponse]],
+    timeout_s: float | None = None,
+) -> GuardResult[Any]:
+    """Run the pipeline, awaiting the model; a timeout cancels the pending call."""
+    request = next(pipeline)
+    while True:
+        started, t0 = _now()
+        try:
+            response = await asyncio.wait_for(call(request), timeout=timeout_s)
+            outcome = CallOutcome(started, (time.perf_counter() - t0) * 1000, response=response)
+        except TimeoutError as exc:
+            error: BaseException = exc
+            if timeout_s is not None:
+                error = ProviderTimeout(f"the guarded call did not return within {timeout_s} s")
+            outcome = CallOutcome(started, (time.perf_counter() - t0) * 1000, error=error)
+        except Exception as exc:
+            outcome = CallOutcome(started, (time.perf_counter() - t0) * 1000, error=exc)
+        try:
+            request = pipeline.send(outcome)
+        except StopIteration as stop:
+            result: GuardResult[Any] = stop.value
+            return result

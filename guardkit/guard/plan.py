@@ -1,0 +1,67 @@
+"""Turn ``guard``/``wrap`` arguments into a ``GuardPlan``, once, when the guard is created."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from guardkit.checks import build_checks
+from guardkit.errors import ConfigError
+from guardkit.guard.pipeline import GuardPlan
+from guardkit.policy.loader import load_policy
+from guardkit.policy.model import Policy
+from guardkit.reports.model import PolicyRef
+from guardkit.reports.sinks import ReportSink, default_sinks
+from guardkit.schemas import OutputSchema
+
+__all__ = ["OutputType", "PolicyLike", "make_plan"]
+
+PolicyLike = Policy | str | Path
+OutputType = type[BaseModel] | Mapping[str, Any] | None
+
+
+def _policy(policy: PolicyLike) -> Policy:
+    if isinstance(policy, Policy):
+        return policy
+    if isinstance(policy, str | Path):
+        return load_policy(policy)
+    raise ConfigError(
+        f"policy must be a Policy or a path to a policy file, not {type(policy).__name__}"
+    )
+
+
+def _schema(output: OutputType, policy: Policy) -> OutputSchema | None:
+    if output is None:
+        return policy.output.schema_ if policy.output is not None else None
+    if isinstance(output, type) and issubclass(output, BaseModel):
+        return OutputSchema(model=output)
+    if isinstance(output, Mapping):
+        return OutputSchema(json_schema=output)
+    raise ConfigError(
+        f"output must be a pydantic model class or a JSON Schema dict, not {output!r}"
+    )
+
+
+def make_plan(
+    policy: PolicyLike,
+    output: OutputType,
+    *,
+    function: str | None,
+    model: str | None,
+    sinks: Sequence[ReportSink] | None,
+) -> GuardPlan:
+    """Load the policy and schema and build the checks: all I/O happens here, not per call."""
+    resolved = _policy(policy)
+    schema = _schema(output, resolved)
+    return GuardPlan(
+        policy=resolved,
+        policy_ref=PolicyRef(id=resolved.id, version=resolved.version, sha256=resolved.sha256),
+        schema=schema,
+        checks=build_checks(resolved, schema),
+        sinks=list(sinks) if sinks is not None else default_sinks(),
+        function=function,
+        model=model,
+    )

@@ -1,0 +1,109 @@
+"""Load policy files, reporting every problem with its file, line and field."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from guardkit.errors import PolicyError, PolicyIssue
+from guardkit.policy.model import ACTION_TYPES, Policy, cross_section_problems
+
+__all__ = ["load_policy"]
+
+Loc = tuple[str | int, ...]
+
+
+def _line_index(node: yaml.Node, path: Loc, index: dict[Loc, int]) -> None:
+    """Map every field path in a YAML document to the (1-based) line where it is written."""
+    index.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            child = (*path, key.value)
+            index[child] = key.start_mark.line + 1
+            _line_index(value, child, index)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _line_index(item, (*path, i), index)
+
+
+def _line_for(loc: Sequence[str | int], index: dict[Loc, int]) -> int | None:
+    """The line of the deepest part of ``loc`` the file has (a missing field: its parent)."""
+    parts = tuple(loc)
+    while parts:
+        if parts in index:
+            return index[parts]
+        parts = parts[:-1]
+    return index.get(())
+
+
+def _issues(exc: ValidationError, file: str, index: dict[Loc, int]) -> list[PolicyIssue]:
+    issues = []
+    for err in exc.errors(include_url=False):
+        loc = _file_loc(tuple(err["loc"]), index)
+        message = err["msg"].removeprefix("Value error, ")
+        issues.append(PolicyIssue(message, file, _line_for(loc, index), loc))
+    return issues
+
+
+def _file_loc(loc: Loc, index: dict[Loc, int]) -> Loc:
+    """Remove the union tags pydantic puts in action locs (``actions.schema.reask.x``)."""
+    out: Loc = ()
+    for part in loc:
+        is_tag = part in ACTION_TYPES and bool(out) and out[0] == "actions"
+        if not is_tag or (*out, part) in index:
+            out = (*out, part)
+    return out
+
+
+def load_policy(path: str | Path) -> Policy:
+    """Read and validate a YAML policy; raises ``PolicyError`` listing every issue found."""
+    path = Path(path)
+    file = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PolicyError(
+            [PolicyIssue(f"cannot read policy: {exc.strerror}", file, None, ())]
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise PolicyError([PolicyIssue(f"not UTF-8 text: {exc.reason}", file, None, ())]) from exc
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data: Any = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise PolicyError([PolicyIssue(f"not valid YAML: {problem}", file, line, ())]) from exc
+    if not isinstance(data, dict) or node is None:
+        raise PolicyError([PolicyIssue("a policy must be a YAML mapping", file, 1, ())])
+    index: dict[Loc, int] = {}
+    _line_index(node, (), index)
+    return _validate(data, path, index)
+
+
+def _validate(data: dict[str, Any], path: Path, index: dict[Loc, int]) -> Policy:
+    file = str(path)
+    context = {"base_dir": str(path.parent)}
+    try:
+        return Policy.model_validate(data, context=context)
+    except ValidationError as exc:
+        issues = _issues(exc, file, index)
+        issues += _check_issues(data, file, index)
+        raise PolicyError(sorted(issues, key=lambda i: i.line or 0)) from exc
+    except PolicyError as exc:
+        located = [PolicyIssue(i.message, file, _line_for(i.loc, index), i.loc) for i in exc.issues]
+        raise PolicyError(located) from exc
+
+
+def _check_issues(data: dict[str, Any], file: str, index: dict[Loc, int]) -> list[PolicyIssue]:
+    """Problems across sections, found even when the rest of the policy is invalid."""
+    checks, actions = data.get("checks"), data.get("actions")
+    checks = checks if isinstance(checks, dict) else {}
+    actions = actions if isinstance(actions, dict) else {}
+    _, problems = cross_section_problems(checks, actions)
+    return [PolicyIssue(msg, file, _line_for(loc, index), loc) for loc, msg in problems]

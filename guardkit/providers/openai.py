@@ -1,0 +1,174 @@
+"""``wrap(client)``: guard an OpenAI-compatible client's ``chat.completions.create``.
+
+When the policy has an output schema, the provider's strict structured outputs are asked for
+(``response_format`` json_schema, the schema cut down to what the provider enforces, with what
+was relaxed recorded), and the answer is still validated against the original schema. Streaming
+calls are buffered: the whole answer is validated before anything is returned, so a guarded
+call returns a ``GuardResult``, never a stream.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from guardkit.decoding.provider_schema import StrictSchema, to_openai_strict
+from guardkit.guard.pipeline import (
+    CallRequest,
+    GuardPlan,
+    GuardResult,
+    drive_async,
+    drive_sync,
+    run_pipeline,
+)
+from guardkit.guard.plan import OutputType, PolicyLike, make_plan
+from guardkit.guard.responses import ModelResponse, read_response
+from guardkit.reports.model import Usage
+from guardkit.reports.sinks import ReportSink
+
+__all__ = ["GuardedClient", "wrap"]
+
+
+class _Completions:
+    """Stands in for ``client.chat.completions``: ``create`` is guarded, the rest passes through."""
+
+    def __init__(self, inner: Any, plan: GuardPlan, structured: bool) -> None:
+        self._inner = inner
+        self._plan = plan
+        self._strict: StrictSchema | None = None
+        if structured and plan.schema is not None:
+            self._strict = to_openai_strict(plan.schema.json_schema())
+        self.create = self._async_create if _is_async(inner) else self._sync_create
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def _prepare(self, kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        kwargs = dict(kwargs)
+        generation: dict[str, Any] = {"mode": "validate"}
+        if self._strict is not None and "response_format" not in kwargs:
+            assert self._plan.schema is not None
+            kwargs["response_format"] = self._strict.response_format(self._plan.schema.name)
+            generation = {"mode": "json_schema", "strict": True, "relaxed": self._strict.relaxed}
+        if self._plan.policy.timeout_s is not None:
+            kwargs.setdefault("timeout", self._plan.policy.timeout_s)
+        if kwargs.get("stream"):
+            kwargs.setdefault("stream_options", {"include_usage": True})
+            generation["stream"] = "buffered"
+        return kwargs, generation
+
+    def _request(self, kwargs: dict[str, Any], request: CallRequest) -> dict[str, Any]:
+        return {**kwargs, "messages": list(kwargs.get("messages", [])) + list(request.messages)}
+
+    def _restore(self, response: ModelResponse) -> ModelResponse:
+        """Undo the strict transform (nulls for optional keys, a wrapped root) before validation."""
+        if self._strict is None:
+            return response
+        try:
+            data = json.loads(response.text)
+        except json.JSONDecodeError:
+            return response
+        restored = json.dumps(self._strict.restore(data), ensure_ascii=False)
+        return ModelResponse(
+            restored, response.usage, response.model, response.truncated, response.refusal
+        )
+
+    def _sync_create(self, **kwargs: Any) -> GuardResult[Any]:
+        kwargs, generation = self._prepare(kwargs)
+        pipeline = run_pipeline(
+            self._plan,
+            messages=kwargs.get("messages"),
+            generation=generation,
+            model=kwargs.get("model"),
+        )
+
+        def call(request: CallRequest) -> ModelResponse:
+            answer = self._inner.create(**self._request(kwargs, request))
+            if kwargs.get("stream"):
+                return self._restore(_join_chunks(list(answer)))
+            return self._restore(read_response(answer))
+
+        return drive_sync(pipeline, call)
+
+    async def _async_create(self, **kwargs: Any) -> GuardResult[Any]:
+        kwargs, generation = self._prepare(kwargs)
+        pipeline = run_pipeline(
+            self._plan,
+            messages=kwargs.get("messages"),
+            generation=generation,
+            model=kwargs.get("model"),
+        )
+
+        async def call(request: CallRequest) -> ModelResponse:
+            answer = await self._inner.create(**self._request(kwargs, request))
+            if kwargs.get("stream"):
+                return self._restore(_join_chunks([chunk async for chunk in answer]))
+            return self._restore(read_response(answer))
+
+        return await drive_async(pipeline, call)
+
+
+def _is_async(completions: Any) -> bool:
+    """Whether ``create`` must be awaited (the SDK's decorators hide it from a plain check)."""
+    create = inspect.unwrap(completions.create)
+    return inspect.iscoroutinefunction(create) or type(completions).__name__.startswith("Async")
+
+
+def _join_chunks(chunks: Sequence[Any]) -> ModelResponse:
+    """Buffer a streamed completion into one response (text, usage, model, finish reason)."""
+    text: list[str] = []
+    usage: Usage | None = None
+    model: str | None = None
+    finish: str | None = None
+    for chunk in chunks:
+        model = getattr(chunk, "model", None) or model
+        for choice in getattr(chunk, "choices", None) or []:
+            delta = getattr(choice, "delta", None)
+            text.append(getattr(delta, "content", None) or "")
+            finish = getattr(choice, "finish_reason", None) or finish
+        raw_usage = getattr(chunk, "usage", None)
+        if raw_usage is not None:
+            usage = Usage(
+                input_tokens=raw_usage.prompt_tokens or 0,
+                output_tokens=raw_usage.completion_tokens or 0,
+            )
+    return ModelResponse("".join(text), usage, model, truncated=finish == "length")
+
+
+class _Chat:
+    def __init__(self, inner: Any, completions: _Completions) -> None:
+        self._inner = inner
+        self.completions = completions
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class GuardedClient:
+    """An OpenAI-compatible client whose ``chat.completions.create`` returns ``GuardResult``."""
+
+    def __init__(self, client: Any, plan: GuardPlan, structured: bool) -> None:
+        self._client = client
+        self.chat = _Chat(client.chat, _Completions(client.chat.completions, plan, structured))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+def wrap(
+    client: Any,
+    policy: PolicyLike,
+    output: OutputType = None,
+    *,
+    structured_outputs: bool = True,
+    sinks: Sequence[ReportSink] | None = None,
+) -> GuardedClient:
+    """Guard an ``openai.OpenAI`` or ``openai.AsyncOpenAI`` (or compatible) client.
+
+    ``structured_outputs=False`` skips ``response_format`` for servers that lack it; the answer
+    is then checked by validate-and-reask alone.
+    """
+    plan = make_plan(policy, output, function="chat.completions.create", model=None, sinks=sinks)
+    return GuardedClient(client, plan, structured_outputs)

@@ -1,0 +1,118 @@
+"""The record of one guarded call: what was asked, every attempt, every check, what was done."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from guardkit.checks import CheckResult
+
+__all__ = ["ActionTaken", "Attempt", "ErrorInfo", "GuardReport", "Outcome", "PolicyRef", "Usage"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Outcome(StrEnum):
+    """How a call ended. ``reliable`` and ``repaired`` are reliable completions."""
+
+    RELIABLE = "reliable"
+    """Passed every check as first produced by the call."""
+    REPAIRED = "repaired"
+    """Passed every check after a reask, fix or filter."""
+    FLAGGED = "flagged"
+    """Returned, but marked for human review."""
+    REFUSED = "refused"
+    """The policy's fallback was returned instead."""
+    FAILED = "failed"
+    """The policy gave up; ``GuardFailed`` was raised."""
+
+    @property
+    def is_reliable(self) -> bool:
+        """Whether the call counts as a reliable completion."""
+        return self in (Outcome.RELIABLE, Outcome.REPAIRED)
+
+
+class Usage(_Frozen):
+    """Tokens as the provider counted them."""
+
+    input_tokens: int = Field(0, ge=0)
+    output_tokens: int = Field(0, ge=0)
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+        )
+
+
+class ErrorInfo(_Frozen):
+    """An exception the guarded call raised, kept as evidence."""
+
+    type: str
+    message: str
+    retryable: bool
+
+
+class Attempt(_Frozen):
+    """One call to the model and what the checks made of it."""
+
+    number: int = Field(ge=1)
+    started_at: datetime
+    latency_ms: float = Field(ge=0)
+    output_sha256: str | None = None
+    output_chars: int = Field(0, ge=0)
+    error: ErrorInfo | None = None
+    usage: Usage | None = None
+    cost: float | None = Field(None, ge=0)
+    checks: list[CheckResult] = Field(default_factory=list)
+    failure: str | None = None
+    """The failure kind that ended the attempt: ``error``, ``schema`` or a check's name."""
+
+
+class ActionTaken(_Frozen):
+    """An action the policy applied, in the order applied."""
+
+    failure: str
+    action: str
+    attempt: int = Field(ge=1)
+    detail: str | None = None
+
+
+class PolicyRef(_Frozen):
+    """Which policy judged the call, exactly."""
+
+    id: str
+    version: str
+    sha256: str
+
+
+class GuardReport(_Frozen):
+    """Everything that happened in one guarded call; emitted to the log and the ledger."""
+
+    call_id: str
+    started_at: datetime
+    finished_at: datetime
+    function: str | None = None
+    model: str | None = None
+    policy: PolicyRef
+    attempts: list[Attempt]
+    checks: list[CheckResult] = Field(default_factory=list)
+    """The check results of the output that was returned, after any repair."""
+    actions: list[ActionTaken] = Field(default_factory=list)
+    outcome: Outcome
+    stages_ms: dict[str, float] = Field(default_factory=dict)
+    usage: Usage = Field(default_factory=Usage)
+    cost: float | None = Field(None, ge=0)
+    currency: str = "USD"
+    generation: dict[str, Any] = Field(default_factory=dict)
+    """How the output was constrained: structured-output mode, engine, relaxed keywords."""
+
+    @property
+    def reliable(self) -> bool:
+        """Whether this call is a reliable completion."""
+        return self.outcome.is_reliable

@@ -1,0 +1,357 @@
+"""The decorator on plain functions: every return type, reask, actions, errors, reports."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any
+
+import pytest
+from support.models import Order
+
+import guardkit
+from guardkit import GuardFailed, Outcome, Policy, ReliabilityLedger
+from guardkit.errors import ConfigError
+
+VALID = {"order_id": "A1", "items": [{"name": "pen", "quantity": 2, "price": 1.5}]}
+
+
+def policy(**actions: Any) -> Policy:
+    return Policy.model_validate(
+        {
+            "id": "orders",
+            "version": "1",
+            "actions": actions,
+            "costs": {"gpt-test": {"input_per_1k": 1.0, "output_per_1k": 2.0}},
+        }
+    )
+
+
+def replies(*texts: Any) -> Any:
+    """A fake model that returns the given replies in turn (raising those that are exceptions)."""
+    queue = list(texts)
+
+    def next_reply() -> Any:
+        item = queue.pop(0)
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    return next_reply
+
+
+def test_valid_text_first_time_is_reliable(ledger: ReliabilityLedger) -> None:
+    @guardkit.guard(policy(), output=Order, sinks=[ledger])
+    def ask() -> str:
+        return json.dumps(VALID)
+
+    result = ask()
+    assert result.ok and result.outcome is Outcome.RELIABLE
+    assert isinstance(result.output, Order) and result.output.items[0].quantity == 2
+    report = result.report
+    assert len(report.attempts) == 1 and report.attempts[0].failure is None
+    assert [c.check for c in report.checks] == ["schema"]
+    assert report.function.endswith("ask") and report.policy.id == "orders"
+    assert ledger.summary().reliable == 1
+
+
+@pytest.mark.parametrize(
+    ("bad", "error_type"),
+    [
+        ("not json at all", "json_invalid"),
+        ('{"order_id": "A1", "items": [', "json_truncated"),
+        (
+            '{"order_id": "A1", "items": [{"name": "pen", "quantity": "two", "price": 1}]}',
+            "int_parsing",
+        ),
+        ('{"order_id": "A1", "items": [], "colour": "red"}', "extra_forbidden"),
+        ("", "empty"),
+        ('{"items": []}', "missing"),
+    ],
+)
+def test_bad_output_is_reasked_with_the_errors(bad: str, error_type: str) -> None:
+    seen: list[list[dict[str, str]]] = []
+    answers = replies(bad, json.dumps(VALID))
+
+    @guardkit.guard(policy(), output=Order, sinks=[])
+    def ask(messages: list[dict[str, str]]) -> str:
+        seen.append(list(messages))
+        return answers()
+
+    result = ask([{"role": "user", "content": "order please"}])
+    assert result.outcome is Outcome.REPAIRED and result.output == Order.model_validate(VALID)
+    first = result.report.attempts[0]
+    assert first.failure == "schema"
+    assert error_type in [e.type for e in first.checks[0].errors]
+    assert [len(m) for m in seen] == [1, 3]
+    assert seen[1][1] == {"role": "assistant", "content": bad}
+    assert (
+        seen[1][2]["role"] == "user"
+        and "not valid for the required JSON schema" in seen[1][2]["content"]
+    )
+    assert [a.action for a in result.report.actions] == ["reask"]
+
+
+def test_feedback_parameter_gets_the_feedback() -> None:
+    got: list[str | None] = []
+    answers = replies("{}", json.dumps(VALID))
+
+    @guardkit.guard(policy(), output=Order, sinks=[])
+    def ask(question: str, feedback: str | None = None) -> str:
+        got.append(feedback)
+        return answers()
+
+    assert ask("q").ok
+    assert got[0] is None and got[1] is not None and "order_id" in got[1]
+
+
+def test_exhausted_reasks_raise_with_evidence() -> None:
+    @guardkit.guard(policy(schema={"type": "reask", "max_attempts": 3}), output=Order, sinks=[])
+    def ask() -> str:
+        return "nope"
+
+    with pytest.raises(GuardFailed) as info:
+        ask()
+    report = info.value.report
+    assert info.value.code == "guard_failed"
+    assert report.outcome is Outcome.FAILED and len(report.attempts) == 3
+    assert [a.action for a in report.actions] == ["reask", "reask", "raise"]
+    assert all(a.output_chars == 4 for a in report.attempts)
+
+
+def test_fix_strips_fences_and_extra_keys_and_counts_as_repaired() -> None:
+    fenced = "Sure! ```json\n" + json.dumps({**VALID, "extra": 1}) + "\n``` Hope it helps."
+
+    @guardkit.guard(policy(schema="fix"), output=Order, sinks=[])
+    def ask() -> str:
+        return fenced
+
+    result = ask()
+    assert result.outcome is Outcome.REPAIRED and result.output == Order.model_validate(VALID)
+    assert len(result.report.attempts) == 1 and [a.action for a in result.report.actions] == ["fix"]
+
+
+def test_fix_that_cannot_repair_falls_through_to_then() -> None:
+    @guardkit.guard(
+        policy(schema={"type": "fix", "then": {"type": "refrain", "fallback": "n/a"}}),
+        output=Order,
+        sinks=[],
+    )
+    def ask() -> str:
+        return '{"order_id": 5}'
+
+    result = ask()
+    assert result.outcome is Outcome.REFUSED and result.output == "n/a" and not result.ok
+
+
+def test_flag_never_returns_an_invalid_output_as_valid() -> None:
+    @guardkit.guard(policy(schema={"type": "flag", "reason": "review"}), output=Order, sinks=[])
+    def ask() -> str:
+        return '{"order_id": 5}'
+
+    result = ask()
+    assert result.outcome is Outcome.FLAGGED and result.output is None and not result.ok
+    assert result.report.actions[0].detail == "review"
+
+
+def test_call_raising_is_recorded_and_retried() -> None:
+    answers = replies(ConnectionError("reset by peer"), json.dumps(VALID))
+
+    @guardkit.guard(policy(), output=Order, sinks=[])
+    def ask() -> str:
+        return answers()
+
+    result = ask()
+    assert result.outcome is Outcome.REPAIRED
+    error = result.report.attempts[0].error
+    assert error is not None and error.type == "ConnectionError" and error.retryable
+    assert result.report.attempts[0].failure == "error"
+
+
+def test_call_raising_is_never_swallowed() -> None:
+    @guardkit.guard(policy(error={"type": "reask", "max_attempts": 2}), output=Order, sinks=[])
+    def ask() -> str:
+        raise RuntimeError("upstream 503")
+
+    with pytest.raises(GuardFailed) as info:
+        ask()
+    assert isinstance(info.value.__cause__, RuntimeError)
+    assert [a.error.type for a in info.value.report.attempts if a.error] == [
+        "RuntimeError",
+        "RuntimeError",
+    ]
+
+
+def test_programming_errors_are_not_retried() -> None:
+    calls = []
+
+    @guardkit.guard(policy(), output=Order, sinks=[])
+    def ask() -> str:
+        calls.append(1)
+        raise TypeError("bad argument")
+
+    with pytest.raises(GuardFailed):
+        ask()
+    assert len(calls) == 1
+
+
+def test_timeout_is_a_failed_attempt_then_retried() -> None:
+    slow = {"first": True}
+
+    @guardkit.guard(policy().model_copy(update={"timeout_s": 0.2}), output=Order, sinks=[])
+    def ask() -> str:
+        if slow.pop("first", False):
+            time.sleep(1.0)
+        return json.dumps(VALID)
+
+    result = ask()
+    assert result.outcome is Outcome.REPAIRED
+    error = result.report.attempts[0].error
+    assert error is not None and error.type == "guardkit.errors.ProviderTimeout" and error.retryable
+
+
+def test_unsupported_return_type_is_a_typed_error() -> None:
+    @guardkit.guard(policy(error="raise"), output=Order, sinks=[])
+    def ask() -> int:
+        return 42
+
+    with pytest.raises(GuardFailed) as info:
+        ask()
+    assert isinstance(info.value.__cause__, ConfigError)
+    assert "returned int" in str(info.value.__cause__)
+
+
+def test_dict_return_is_the_output_itself() -> None:
+    @guardkit.guard(policy(), output=Order, sinks=[])
+    def ask() -> dict[str, Any]:
+        return VALID
+
+    assert ask().output == Order.model_validate(VALID)
+
+
+def test_openai_shaped_dict_and_usage_cost() -> None:
+    @guardkit.guard(policy(), output=Order, sinks=[])
+    def ask() -> dict[str, Any]:
+        return {
+            "model": "gpt-test-2024",
+            "choices": [{"message": {"content": json.dumps(VALID)}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 1000, "completion_tokens": 500},
+        }
+
+    report = ask().report
+    assert report.model == "gpt-test-2024"
+    assert report.usage.input_tokens == 1000 and report.usage.output_tokens == 500
+    assert report.cost == pytest.approx(1.0 + 1.0)
+
+
+def test_text_output_without_schema() -> None:
+    @guardkit.guard(Policy(id="free", version="1"), sinks=[])
+    def ask() -> str:
+        return "hello"
+
+    result = ask()
+    assert result.output == "hello" and result.ok and result.report.checks == []
+
+
+def test_json_schema_dict_output() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"n": {"type": "integer", "maximum": 3}},
+        "required": ["n"],
+    }
+    answers = replies('{"n": 7}', '{"n": 2}')
+
+    @guardkit.guard(policy(), output=schema, sinks=[])
+    def ask() -> str:
+        return answers()
+
+    result = ask()
+    assert result.output == {"n": 2}
+    assert result.report.attempts[0].checks[0].errors[0].loc == ("n",)
+
+
+async def test_async_function_with_reask() -> None:
+    answers = replies("{", json.dumps(VALID))
+
+    @guardkit.guard(policy(), output=Order, sinks=[])
+    async def ask(messages: list[dict[str, str]]) -> str:
+        await asyncio.sleep(0)
+        return answers()
+
+    result = await ask([{"role": "user", "content": "x"}])
+    assert result.outcome is Outcome.REPAIRED and len(result.report.attempts) == 2
+
+
+async def test_async_timeout_cancels_and_retries() -> None:
+    first = {"slow": True}
+
+    @guardkit.guard(policy().model_copy(update={"timeout_s": 0.1}), output=Order, sinks=[])
+    async def ask() -> str:
+        if first.pop("slow", False):
+            await asyncio.sleep(5)
+        return json.dumps(VALID)
+
+    result = await ask()
+    assert result.ok and result.report.attempts[0].error is not None
+    assert result.report.attempts[0].error.type == "guardkit.errors.ProviderTimeout"
+
+
+async def test_ledger_safe_under_asyncio(ledger: ReliabilityLedger) -> None:
+    @guardkit.guard(policy(), output=Order, sinks=[ledger], model="gpt-test")
+    async def ask(i: int) -> str:
+        await asyncio.sleep(0)
+        return json.dumps(VALID) if i % 4 else "bad"
+
+    results = await asyncio.gather(*(ask(i) for i in range(40)), return_exceptions=True)
+    assert sum(isinstance(r, GuardFailed) for r in results) == 10
+    summary = ledger.summary()
+    assert summary.calls == 40 and summary.reliable == 30
+    assert summary.outcomes == {"reliable": 30, "failed": 10}
+
+
+def test_report_is_one_json_log_event(caplog: pytest.LogCaptureFixture) -> None:
+    @guardkit.guard(policy(), output=Order)
+    def ask() -> str:
+        return json.dumps(VALID)
+
+    with caplog.at_level(logging.INFO, logger="guardkit.reports"):
+        result = ask()
+    [record] = [r for r in caplog.records if r.name == "guardkit.reports"]
+    event = json.loads(record.getMessage())
+    assert event["event"] == "guard_report" and event["call_id"] == result.report.call_id
+    assert (
+        event["outcome"] == "reliable" and event["policy"]["sha256"] == result.report.policy.sha256
+    )
+
+
+def test_failing_sink_warns_and_never_breaks_the_call() -> None:
+    class Broken:
+        def write(self, report: guardkit.GuardReport) -> None:
+            raise OSError("disk full")
+
+    @guardkit.guard(policy(), output=Order, sinks=[Broken()])
+    def ask() -> str:
+        return json.dumps(VALID)
+
+    with pytest.warns(guardkit.reports.GuardkitSinkWarning, match="disk full"):
+        assert ask().ok
+
+
+def test_bad_output_argument() -> None:
+    with pytest.raises(ConfigError, match="pydantic model class or a JSON Schema dict"):
+        guardkit.guard(policy(), output=42)  # type: ignore[arg-type]
+
+
+def test_report_stages_and_hashes() -> None:
+    @guardkit.guard(policy(), output=Order, sinks=[])
+    def ask() -> str:
+        return json.dumps(VALID)
+
+    report = ask().report
+    assert set(report.stages_ms) == {"generate", "check.schema", "total"}
+    assert (
+        report.attempts[0].output_sha256 is not None and len(report.attempts[0].output_sha256) == 64
+    )
+    assert report.finished_at >= report.started_at

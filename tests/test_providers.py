@@ -1,0 +1,218 @@
+"""wrap(client) and @guard with the official SDKs against a real HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import anthropic
+import openai
+import pytest
+from support.models import Order
+
+import guardkit
+from guardkit import GuardFailed, Outcome, Policy, ReliabilityLedger
+from guardkit.testing import Answer
+from guardkit.testing import ScriptedLLMServer as LLMServer
+
+VALID = {"order_id": "A1", "items": [{"name": "pen", "quantity": 2, "price": 1.5}], "note": None}
+PRICES = {"gpt-test": {"input_per_1k": 0.5, "output_per_1k": 1.5}}
+MESSAGES = [{"role": "user", "content": "Extract the order."}]
+
+
+def make_policy(**extra: Any) -> Policy:
+    return Policy.model_validate({"id": "orders", "version": "1", "costs": PRICES, **extra})
+
+
+def client(server: LLMServer) -> openai.OpenAI:
+    return openai.OpenAI(base_url=server.base_url, api_key="test", max_retries=0)
+
+
+def test_wrapped_client_validates_after_one_reask(
+    server: LLMServer, ledger: ReliabilityLedger
+) -> None:
+    server.answer(
+        Answer(
+            '{"order_id": "A1", "items": [{"name": "pen", "quantity": "two", "price": 1.5}]}',
+            input_tokens=200,
+            output_tokens=40,
+        ),
+        Answer(json.dumps(VALID), input_tokens=300, output_tokens=50),
+    )
+    guarded = guardkit.wrap(client(server), policy=make_policy(), output=Order, sinks=[ledger])
+    result = guarded.chat.completions.create(model="gpt-test", messages=MESSAGES)
+
+    assert isinstance(result.output, Order) and result.output.items[0].quantity == 2
+    report = result.report
+    assert report.outcome is Outcome.REPAIRED and len(report.attempts) == 2
+    assert report.attempts[0].failure == "schema"
+    assert report.attempts[0].checks[0].errors[0].loc == ("items", 0, "quantity")
+    assert report.usage.input_tokens == 500 and report.usage.output_tokens == 90
+    assert report.cost == pytest.approx((500 * 0.5 + 90 * 1.5) / 1000)
+    assert report.model == "gpt-test"
+    assert report.generation["mode"] == "json_schema"
+
+    first, second = server.requests
+    assert first["response_format"]["type"] == "json_schema"
+    assert first["response_format"]["json_schema"]["strict"] is True
+    assert second["messages"][0] == MESSAGES[0]
+    assert (
+        second["messages"][1]["role"] == "assistant" and "two" in second["messages"][1]["content"]
+    )
+    assert "items.0.quantity" in second["messages"][2]["content"]
+
+    summary = ledger.by_model()["gpt-test"]
+    assert summary.calls == 1 and summary.reliable == 1
+    assert summary.cost_per_reliable == pytest.approx(report.cost)
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        "I think the order is A1",
+        '{"order_id": "A1", "items": [{"name": "pen"',
+        '{"order_id": "A1"}',
+        "",
+    ],
+    ids=["prose", "truncated", "missing-field", "empty"],
+)
+def test_bad_answers_then_valid(server: LLMServer, first: str) -> None:
+    server.answer(first, json.dumps(VALID))
+    guarded = guardkit.wrap(client(server), policy=make_policy(), output=Order, sinks=[])
+    result = guarded.chat.completions.create(model="gpt-test", messages=MESSAGES)
+    assert result.ok and len(result.report.attempts) == 2
+
+
+def test_server_error_is_recorded_then_retried(server: LLMServer) -> None:
+    server.answer(Answer("overloaded", status=500), json.dumps(VALID))
+    guarded = guardkit.wrap(client(server), policy=make_policy(), output=Order, sinks=[])
+    result = guarded.chat.completions.create(model="gpt-test", messages=MESSAGES)
+    error = result.report.attempts[0].error
+    assert error is not None and error.type == "openai.InternalServerError" and error.retryable
+    assert result.outcome is Outcome.REPAIRED
+
+
+def test_client_error_is_not_retried_and_not_swallowed(server: LLMServer) -> None:
+    server.answer(Answer("bad request", status=400), json.dumps(VALID))
+    guarded = guardkit.wrap(client(server), policy=make_policy(), output=Order, sinks=[])
+    with pytest.raises(GuardFailed) as info:
+        guarded.chat.completions.create(model="gpt-test", messages=MESSAGES)
+    assert isinstance(info.value.__cause__, openai.BadRequestError)
+    assert len(server.requests) == 1
+
+
+def test_timeout_is_retried_per_policy(server: LLMServer) -> None:
+    server.answer(Answer(json.dumps(VALID), delay_s=1.0), json.dumps(VALID))
+    policy = make_policy(timeout_s=0.3)
+    guarded = guardkit.wrap(client(server), policy=policy, output=Order, sinks=[])
+    result = guarded.chat.completions.create(model="gpt-test", messages=MESSAGES)
+    error = result.report.attempts[0].error
+    assert error is not None and error.type == "openai.APITimeoutError"
+    assert result.ok and len(result.report.attempts) == 2
+
+
+def test_streaming_is_buffered_and_validated(server: LLMServer) -> None:
+    server.answer(
+        Answer('{"order_id": 1}'), Answer(json.dumps(VALID), input_tokens=7, output_tokens=9)
+    )
+    guarded = guardkit.wrap(client(server), policy=make_policy(), output=Order, sinks=[])
+    result = guarded.chat.completions.create(model="gpt-test", messages=MESSAGES, stream=True)
+    assert result.output == Order.model_validate(VALID)
+    assert (
+        result.report.attempts[1].usage is not None
+        and result.report.attempts[1].usage.output_tokens == 9
+    )
+    assert result.report.generation["stream"] == "buffered"
+    assert server.requests[0]["stream_options"] == {"include_usage": True}
+
+
+def test_structured_outputs_can_be_turned_off(server: LLMServer) -> None:
+    server.answer(json.dumps(VALID))
+    guarded = guardkit.wrap(
+        client(server), policy=make_policy(), output=Order, structured_outputs=False, sinks=[]
+    )
+    result = guarded.chat.completions.create(model="gpt-test", messages=MESSAGES)
+    assert result.ok and "response_format" not in server.requests[0]
+
+
+def test_strict_nulls_for_optional_fields_are_restored(server: LLMServer) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
+        "required": ["name"],
+    }
+    server.answer('{"name": "Ada", "age": null}')
+    guarded = guardkit.wrap(client(server), policy=make_policy(), output=schema, sinks=[])
+    result = guarded.chat.completions.create(model="gpt-test", messages=MESSAGES)
+    assert result.output == {"name": "Ada"}
+    sent = server.requests[0]["response_format"]["json_schema"]["schema"]
+    assert sent["required"] == ["name", "age"] and sent["additionalProperties"] is False
+
+
+def test_other_client_attributes_pass_through(server: LLMServer) -> None:
+    raw = client(server)
+    guarded = guardkit.wrap(raw, policy=make_policy(), output=Order, sinks=[])
+    assert guarded.base_url == raw.base_url
+    assert guarded.chat.completions.with_raw_response is not None
+
+
+async def test_async_client(server: LLMServer) -> None:
+    server.answer("nope", json.dumps(VALID))
+    raw = openai.AsyncOpenAI(base_url=server.base_url, api_key="test", max_retries=0)
+    guarded = guardkit.wrap(raw, policy=make_policy(), output=Order, sinks=[])
+    result = await guarded.chat.completions.create(model="gpt-test", messages=MESSAGES)
+    assert result.ok and len(result.report.attempts) == 2
+    await raw.close()
+
+
+async def test_async_streaming(server: LLMServer) -> None:
+    server.answer(json.dumps(VALID))
+    raw = openai.AsyncOpenAI(base_url=server.base_url, api_key="test", max_retries=0)
+    guarded = guardkit.wrap(raw, policy=make_policy(), output=Order, sinks=[])
+    result = await guarded.chat.completions.create(model="gpt-test", messages=MESSAGES, stream=True)
+    assert result.outcome is Outcome.RELIABLE
+    await raw.close()
+
+
+def test_decorated_function_returning_chat_completion(server: LLMServer) -> None:
+    server.answer("{", json.dumps(VALID))
+    raw = client(server)
+
+    @guardkit.guard(policy=make_policy(), output=Order, sinks=[])
+    def extract(messages: list[dict[str, str]]) -> Any:
+        return raw.chat.completions.create(model="gpt-test", messages=messages)
+
+    result = extract(list(MESSAGES))
+    assert result.outcome is Outcome.REPAIRED
+    assert len(server.requests[1]["messages"]) == 3
+    assert result.report.cost is not None
+
+
+def test_decorated_function_returning_anthropic_message(server: LLMServer) -> None:
+    server.answer(
+        Answer("not json", input_tokens=10, output_tokens=3),
+        Answer(json.dumps(VALID), input_tokens=20, output_tokens=6),
+    )
+    raw = anthropic.Anthropic(base_url=server.anthropic_url, api_key="test", max_retries=0)
+
+    @guardkit.guard(policy=make_policy(), output=Order, sinks=[], model="claude-test")
+    def extract(messages: list[dict[str, str]]) -> Any:
+        return raw.messages.create(model="claude-test", max_tokens=256, messages=messages)
+
+    result = extract(list(MESSAGES))
+    assert result.output == Order.model_validate(VALID)
+    assert result.report.usage.input_tokens == 30 and result.report.usage.output_tokens == 9
+    assert result.report.model == "claude-test" and result.report.cost is None  # no price listed
+    assert server.requests[1]["path"] == "/v1/messages"
+
+
+async def test_async_anthropic_message(server: LLMServer) -> None:
+    server.answer(json.dumps(VALID))
+    raw = anthropic.AsyncAnthropic(base_url=server.anthropic_url, api_key="test", max_retries=0)
+
+    @guardkit.guard(policy=make_policy(), output=Order, sinks=[])
+    async def extract(messages: list[dict[str, str]]) -> Any:
+        return await raw.messages.create(model="claude-test", max_tokens=256, messages=messages)
+
+    assert (await extract(list(MESSAGES))).outcome is Outcome.RELIABLE
+    await raw.close()
