@@ -45,6 +45,9 @@ class CheckContext:
     schema: OutputSchema | None = None
     messages: list[dict[str, Any]] | None = None
     documents: list[str] = field(default_factory=list)
+    """Reference documents passed with the call (``guardkit_documents=[...]``)."""
+    results: list[CheckResult] = field(default_factory=list)
+    """Results of the checks that ran before this one on the same candidate."""
 
 
 class CheckResult(BaseModel):

@@ -15,7 +15,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, ParamSpec
 
 from guardkit.guard.pipeline import CallRequest, GuardResult, drive_async, drive_sync, run_pipeline
-from guardkit.guard.plan import OutputType, PolicyLike, make_plan
+from guardkit.guard.plan import (
+    DOCUMENTS_KWARG,
+    OutputType,
+    PolicyLike,
+    documents_argument,
+    make_plan,
+)
 from guardkit.guard.responses import ModelResponse, read_response
 from guardkit.reports.sinks import ReportSink
 
@@ -57,6 +63,9 @@ def guard(
 ) -> Callable[[Callable[P, Any]], Callable[P, Any]]:
     """Guard a sync or async function; it then returns a ``GuardResult`` (output and report).
 
+    Reference documents for grounding checks (RAG context) are passed at call time as the
+    keyword ``guardkit_documents=[...]``, which the function itself never receives.
+
     ``output`` (a pydantic model or JSON Schema dict) overrides the policy's schema; ``model``
     names the model for cost accounting when the return value does not say.
     """
@@ -70,9 +79,14 @@ def guard(
         timeout = plan.policy.timeout_s
 
         def start(*args: Any, **kwargs: Any) -> tuple[inspect.BoundArguments, Any]:
+            documents = kwargs.pop(DOCUMENTS_KWARG, None)
             bound = signature.bind(*args, **kwargs)
             messages = bound.arguments.get("messages")
-            pipeline = run_pipeline(plan, messages=messages if isinstance(messages, list) else None)
+            pipeline = run_pipeline(
+                plan,
+                messages=messages if isinstance(messages, list) else None,
+                documents=documents_argument(documents),
+            )
             return bound, pipeline
 
         if inspect.iscoroutinefunction(fn):

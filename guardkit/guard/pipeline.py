@@ -35,9 +35,19 @@ from guardkit.reports.model import (
 from guardkit.reports.sinks import ReportSink, emit
 from guardkit.schemas import OutputSchema
 
-__all__ = ["CallOutcome", "CallRequest", "GuardPlan", "GuardResult", "drive_async", "drive_sync"]
+__all__ = [
+    "CallOutcome",
+    "CallRequest",
+    "GuardPlan",
+    "GuardResult",
+    "Pipeline",
+    "drive_async",
+    "drive_sync",
+    "run_pipeline",
+]
 
 T = TypeVar("T")
+Pipeline = Generator["CallRequest", "CallOutcome", "GuardResult[Any]"]
 
 
 @dataclass(frozen=True)
@@ -126,6 +136,7 @@ class _Call:
             result = result.model_copy(update={"latency_ms": ms})
             self.stages[f"check.{check.name}"] += ms
             results.append(result)
+            ctx.results = list(results)
             if not result.passed:
                 return results, ctx.value if ctx.value is not text else None, result
             if result.value is not None:

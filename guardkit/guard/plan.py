@@ -17,7 +17,10 @@ from guardkit.reports.model import PolicyRef
 from guardkit.reports.sinks import ReportSink, default_sinks
 from guardkit.schemas import OutputSchema
 
-__all__ = ["OutputType", "PolicyLike", "make_plan"]
+__all__ = ["DOCUMENTS_KWARG", "OutputType", "PolicyLike", "documents_argument", "make_plan"]
+
+DOCUMENTS_KWARG = "guardkit_documents"
+"""Call-time keyword for reference documents (RAG context); never passed on to the model call."""
 
 PolicyLike = Policy | str | Path
 OutputType = type[BaseModel] | Mapping[str, Any] | None
@@ -65,3 +68,12 @@ def make_plan(
         function=function,
         model=model,
     )
+
+
+def documents_argument(value: Any) -> list[str] | None:
+    """Validate the ``guardkit_documents`` argument of a guarded call."""
+    if value is None:
+        return None
+    if isinstance(value, str) or not all(isinstance(d, str) for d in value):
+        raise ConfigError(f"{DOCUMENTS_KWARG} must be a list of strings")
+    return list(value)

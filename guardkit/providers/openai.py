@@ -19,11 +19,18 @@ from guardkit.guard.pipeline import (
     CallRequest,
     GuardPlan,
     GuardResult,
+    Pipeline,
     drive_async,
     drive_sync,
     run_pipeline,
 )
-from guardkit.guard.plan import OutputType, PolicyLike, make_plan
+from guardkit.guard.plan import (
+    DOCUMENTS_KWARG,
+    OutputType,
+    PolicyLike,
+    documents_argument,
+    make_plan,
+)
 from guardkit.guard.responses import ModelResponse, read_response
 from guardkit.reports.model import Usage
 from guardkit.reports.sinks import ReportSink
@@ -45,8 +52,9 @@ class _Completions:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
-    def _prepare(self, kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        kwargs = dict(kwargs)
+    def _start(self, kwargs: dict[str, Any]) -> tuple[dict[str, Any], Pipeline]:
+        """The provider arguments and the pipeline for one guarded ``create`` call."""
+        documents = documents_argument(kwargs.pop(DOCUMENTS_KWARG, None))
         generation: dict[str, Any] = {"mode": "validate"}
         if self._strict is not None and "response_format" not in kwargs:
             assert self._plan.schema is not None
@@ -57,7 +65,14 @@ class _Completions:
         if kwargs.get("stream"):
             kwargs.setdefault("stream_options", {"include_usage": True})
             generation["stream"] = "buffered"
-        return kwargs, generation
+        pipeline = run_pipeline(
+            self._plan,
+            messages=kwargs.get("messages"),
+            documents=documents,
+            generation=generation,
+            model=kwargs.get("model"),
+        )
+        return kwargs, pipeline
 
     def _request(self, kwargs: dict[str, Any], request: CallRequest) -> dict[str, Any]:
         return {**kwargs, "messages": list(kwargs.get("messages", [])) + list(request.messages)}
@@ -76,13 +91,7 @@ class _Completions:
         )
 
     def _sync_create(self, **kwargs: Any) -> GuardResult[Any]:
-        kwargs, generation = self._prepare(kwargs)
-        pipeline = run_pipeline(
-            self._plan,
-            messages=kwargs.get("messages"),
-            generation=generation,
-            model=kwargs.get("model"),
-        )
+        kwargs, pipeline = self._start(kwargs)
 
         def call(request: CallRequest) -> ModelResponse:
             answer = self._inner.create(**self._request(kwargs, request))
@@ -93,13 +102,7 @@ class _Completions:
         return drive_sync(pipeline, call)
 
     async def _async_create(self, **kwargs: Any) -> GuardResult[Any]:
-        kwargs, generation = self._prepare(kwargs)
-        pipeline = run_pipeline(
-            self._plan,
-            messages=kwargs.get("messages"),
-            generation=generation,
-            model=kwargs.get("model"),
-        )
+        kwargs, pipeline = self._start(kwargs)
 
         async def call(request: CallRequest) -> ModelResponse:
             answer = await self._inner.create(**self._request(kwargs, request))

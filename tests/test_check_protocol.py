@@ -1,0 +1,120 @@
+"""A new check is a new module: registered by name, configured by its own model, no guard edits."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from pydantic import BaseModel, ConfigDict
+from support.models import Order
+
+import guardkit
+from guardkit import CheckContext, CheckResult, Outcome, Policy, PolicyError
+from guardkit.checks import _REGISTRY, CheckSetup, known_checks
+
+VALID = {"order_id": "A1", "items": [{"name": "pen", "quantity": 2, "price": 1.5}]}
+
+
+class MentionsConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    min_hits: int = 1
+
+
+class MentionsCheck:
+    """Passes when the order id appears in the reference documents; filter drops the note."""
+
+    name = "mentions"
+
+    def __init__(self, config: MentionsConfig) -> None:
+        self.config = config
+
+    def run(self, ctx: CheckContext) -> CheckResult:
+        assert [r.check for r in ctx.results] == ["schema"]
+        hits = sum(ctx.value.order_id in doc for doc in ctx.documents)
+        passed = hits >= self.config.min_hits
+        return CheckResult(
+            check=self.name,
+            passed=passed,
+            score=min(1.0, hits / self.config.min_hits),
+            feedback=None if passed else "use an order id from the documents",
+            filtered_text=None if passed else json.dumps({**VALID, "order_id": "DOC-7"}),
+        )
+
+
+@pytest.fixture
+def mentions() -> Iterator[None]:
+    guardkit.register_check("mentions", MentionsConfig, lambda cfg, setup: MentionsCheck(cfg))
+    yield
+    del _REGISTRY["mentions"]
+
+
+def make_policy(**actions: object) -> Policy:
+    return Policy.model_validate(
+        {"id": "p", "version": "1", "checks": {"mentions": {"min_hits": 1}}, "actions": actions}
+    )
+
+
+def test_registered_check_runs_after_schema_and_sees_documents(mentions: None) -> None:
+    assert "mentions" in known_checks()
+
+    @guardkit.guard(make_policy(), output=Order, sinks=[])
+    def ask() -> str:
+        return json.dumps(VALID)
+
+    result = ask(guardkit_documents=["Order A1 shipped."])
+    assert result.outcome is Outcome.RELIABLE
+    assert [c.check for c in result.report.checks] == ["schema", "mentions"]
+
+
+def test_failing_custom_check_uses_its_action(mentions: None) -> None:
+    @guardkit.guard(make_policy(mentions="filter"), output=Order, sinks=[])
+    def ask() -> str:
+        return json.dumps(VALID)
+
+    result = ask(guardkit_documents=["Order DOC-7 shipped."])
+    assert result.outcome is Outcome.REPAIRED and result.output.order_id == "DOC-7"
+    assert [(a.failure, a.action) for a in result.report.actions] == [("mentions", "filter")]
+
+
+def test_flag_returns_the_schema_valid_value(mentions: None) -> None:
+    @guardkit.guard(make_policy(mentions="flag"), output=Order, sinks=[])
+    def ask() -> str:
+        return json.dumps(VALID)
+
+    result = ask(guardkit_documents=[])
+    assert result.outcome is Outcome.FLAGGED and result.output == Order.model_validate(VALID)
+
+
+def test_check_settings_validated_by_the_checks_model(mentions: None) -> None:
+    with pytest.raises(PolicyError) as info:
+        Policy.model_validate({"id": "p", "version": "1", "checks": {"mentions": {"min_hitz": 2}}})
+    [issue] = info.value.issues
+    assert issue.loc == ("checks", "mentions", "min_hitz")
+
+
+def test_documents_must_be_strings() -> None:
+    @guardkit.guard(Policy(id="p", version="1"), sinks=[])
+    def ask() -> str:
+        return "x"
+
+    with pytest.raises(guardkit.ConfigError, match="guardkit_documents must be a list of strings"):
+        ask(guardkit_documents="one string")
+
+
+def test_setup_is_built_once_per_guard(mentions: None) -> None:
+    built: list[CheckSetup] = []
+
+    def build(cfg: MentionsConfig, setup: CheckSetup) -> MentionsCheck:
+        built.append(setup)
+        return MentionsCheck(cfg)
+
+    guardkit.register_check("mentions", MentionsConfig, build)
+
+    @guardkit.guard(make_policy(), output=Order, sinks=[])
+    def ask() -> str:
+        return json.dumps(VALID)
+
+    for _ in range(3):
+        ask(guardkit_documents=["A1"])
+    assert len(built) == 1 and built[0].schema is not None
