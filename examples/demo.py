@@ -41,7 +41,9 @@ def main() -> None:
     try:
         client = openai.OpenAI(base_url=server.base_url, api_key="local", max_retries=0)
         ledger = guardkit.ReliabilityLedger()
-        guarded = guardkit.wrap(client, policy=ROOT / "policies/invoice-extraction.yaml", sinks=[ledger])
+        guarded = guardkit.wrap(
+            client, policy=ROOT / "policies/invoice-extraction.yaml", sinks=[ledger]
+        )
         result = guarded.chat.completions.create(
             model="gpt-4o-mini",
             messages=[{"role": "user", "content": "Extract the invoice fields from: ..."}],

@@ -7,7 +7,9 @@ from typing import Annotated
 import typer
 
 from guardkit._version import __version__
+from guardkit.cli import log as _log
 from guardkit.cli import policy as _policy
+from guardkit.cli import review as _review
 
 app = typer.Typer(
     name="guardkit",
@@ -16,6 +18,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(_policy.app, name="policy")
+app.add_typer(_log.app, name="log")
+app.add_typer(_review.app, name="review")
 
 
 def _show_version(value: bool) -> None:

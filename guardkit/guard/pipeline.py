@@ -24,15 +24,18 @@ from guardkit.errors import GuardFailed, ProviderTimeout
 from guardkit.guard.responses import ModelResponse
 from guardkit.policy.model import Policy
 from guardkit.providers.errors import describe_error
+from guardkit.records.content import ContentRecorder
 from guardkit.reports.model import (
     ActionTaken,
     Attempt,
     GuardReport,
     Outcome,
     PolicyRef,
+    ReviewInfo,
     Usage,
 )
 from guardkit.reports.sinks import ReportSink, emit
+from guardkit.review.queue import ReviewQueue
 from guardkit.schemas import OutputSchema
 
 __all__ = [
@@ -59,6 +62,8 @@ class GuardPlan:
     schema: OutputSchema | None
     checks: list[Check]
     sinks: list[ReportSink]
+    content: ContentRecorder
+    review: ReviewQueue | None = None
     function: str | None = None
     model: str | None = None
 
@@ -107,6 +112,7 @@ class _Call:
     plan: GuardPlan
     documents: list[str]
     messages: list[dict[str, Any]] | None
+    call_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     clock: float = field(default_factory=time.perf_counter)
     attempts: list[Attempt] = field(default_factory=list)
@@ -114,6 +120,7 @@ class _Call:
     stages: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     model: str | None = None
     last_error: BaseException | None = None
+    last_text: str | None = None
     generation: dict[str, Any] = field(default_factory=dict)
 
     def evaluate(
@@ -169,13 +176,23 @@ class _Call:
         )
         self.stages["generate"] += outcome.latency_ms
 
-    def report(self, outcome: Outcome, checks: list[CheckResult]) -> GuardReport:
+    def report(
+        self, outcome: Outcome, checks: list[CheckResult], review: ReviewInfo | None = None
+    ) -> GuardReport:
+        """Build the call's report and hand it to the sinks."""
+        report = self.build(outcome, checks, review)
+        emit(report, self.plan.sinks)
+        return report
+
+    def build(
+        self, outcome: Outcome, checks: list[CheckResult], review: ReviewInfo | None
+    ) -> GuardReport:
         usage = sum((a.usage for a in self.attempts if a.usage), Usage())
         costs = [a.cost for a in self.attempts if a.cost is not None]
         stages = dict(self.stages)
         stages["total"] = (time.perf_counter() - self.clock) * 1000
-        report = GuardReport(
-            call_id=uuid.uuid4().hex,
+        return GuardReport(
+            call_id=self.call_id,
             started_at=self.started_at,
             finished_at=datetime.now(UTC),
             function=self.plan.function,
@@ -190,9 +207,21 @@ class _Call:
             cost=sum(costs) if costs else None,
             currency=self.plan.policy.currency,
             generation=self.generation,
+            content=self.plan.content.record(self.messages, self.last_text),
+            review=review,
         )
-        emit(report, self.plan.sinks)
-        return report
+
+    def reviewed(self, output: Any, checks: list[CheckResult]) -> GuardResult[Any]:
+        """Hold a flagged call until a reviewer decides; approved: returned; else refused."""
+        queue, policy = self.plan.review, self.plan.policy
+        assert queue is not None and policy.review is not None and policy.review.wait_s
+        item = queue.wait(
+            queue.submit(self.build(Outcome.FLAGGED, checks, None)).id, policy.review.wait_s
+        )
+        info = ReviewInfo(id=item.id, status=item.status, reviewer=item.reviewer, note=item.note)
+        if item.status == "approved":
+            return GuardResult(output=output, report=self.report(Outcome.FLAGGED, checks, info))
+        return GuardResult(output=None, report=self.report(Outcome.REFUSED, checks, info))
 
 
 def _price(policy: Policy, model: str | None, usage: Usage | None) -> float | None:
@@ -236,6 +265,7 @@ def run_pipeline(
         else:
             assert text is not None
             while True:
+                call.last_text = text
                 checks, value, failed = call.evaluate(text, number)
                 if failed is None:
                     call.record(outcome, number, checks, None)
@@ -262,6 +292,9 @@ def run_pipeline(
             )
             continue
         if isinstance(decision, Return):
+            waits = plan.review is not None and plan.policy.review and plan.policy.review.wait_s
+            if decision.outcome is Outcome.FLAGGED and waits:
+                return call.reviewed(decision.output, checks)
             return GuardResult(output=decision.output, report=call.report(decision.outcome, checks))
         assert isinstance(decision, Fail)
         report = call.report(Outcome.FAILED, checks)

@@ -13,8 +13,12 @@ from guardkit.errors import ConfigError
 from guardkit.guard.pipeline import GuardPlan
 from guardkit.policy.loader import load_policy
 from guardkit.policy.model import Policy
+from guardkit.records.content import ContentRecorder
+from guardkit.records.sink import RecordSink
+from guardkit.records.store import open_store
 from guardkit.reports.model import PolicyRef
 from guardkit.reports.sinks import ReportSink, default_sinks
+from guardkit.review.queue import ReviewQueue
 from guardkit.schemas import OutputSchema
 
 __all__ = ["DOCUMENTS_KWARG", "OutputType", "PolicyLike", "documents_argument", "make_plan"]
@@ -48,6 +52,20 @@ def _schema(output: OutputType, policy: Policy) -> OutputSchema | None:
     )
 
 
+def _compliance(policy: Policy) -> tuple[ReviewQueue | None, RecordSink | None]:
+    """The review queue and record log a policy asks for; they are added to any sinks given."""
+    log_path = policy.records.log_path
+    log = None
+    if log_path is not None:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = RecordSink(open_store(log_path))
+    if policy.review is None:
+        return None, log
+    policy.review.queue_path.parent.mkdir(parents=True, exist_ok=True)
+    queue = ReviewQueue(policy.review.queue_path, log=log.store if log else None)
+    return queue, log
+
+
 def make_plan(
     policy: PolicyLike,
     output: OutputType,
@@ -59,12 +77,17 @@ def make_plan(
     """Load the policy and schema and build the checks: all I/O happens here, not per call."""
     resolved = _policy(policy)
     schema = _schema(output, resolved)
+    chosen = list(sinks) if sinks is not None else default_sinks()
+    review, log = _compliance(resolved)
+    chosen += [s for s in (log, review) if s is not None]
     return GuardPlan(
         policy=resolved,
         policy_ref=PolicyRef(id=resolved.id, version=resolved.version, sha256=resolved.sha256),
         schema=schema,
         checks=build_checks(resolved, schema),
-        sinks=list(sinks) if sinks is not None else default_sinks(),
+        sinks=chosen,
+        review=review,
+        content=ContentRecorder(resolved.records.content, resolved.records.redact_patterns),
         function=function,
         model=model,
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -36,7 +37,9 @@ __all__ = [
     "Policy",
     "RaiseAction",
     "ReaskAction",
+    "RecordsConfig",
     "RefrainAction",
+    "ReviewConfig",
     "cross_section_problems",
 ]
 
@@ -173,6 +176,57 @@ class ModelPrice(_Strict):
     output_per_1k: float = Field(ge=0)
 
 
+class RecordsConfig(_Strict):
+    """What of each call's raw input and output is kept: hashes, a redacted copy, or as is."""
+
+    content: Literal["hash", "redact", "store"] = "hash"
+    redact_patterns: list[str] = Field(default_factory=list)
+    """Extra regular expressions to redact, beyond e-mails, phones, IBANs, cards and IPs."""
+    log: str | None = None
+    """Hash-chained log every report is sealed into (``.db`` SQLite or ``.jsonl``)."""
+    _log_path: Path | None = PrivateAttr(None)
+
+    @model_validator(mode="after")
+    def _resolve_log(self, info: ValidationInfo) -> RecordsConfig:
+        self._log_path = _base_dir(info) / self.log if self.log is not None else None
+        return self
+
+    @property
+    def log_path(self) -> Path | None:
+        """The log's path, relative paths taken from the policy file's folder."""
+        return self._log_path
+
+    @field_validator("redact_patterns")
+    @classmethod
+    def _compile(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"not a regular expression: {pattern!r}: {exc}") from exc
+        return patterns
+
+
+class ReviewConfig(_Strict):
+    """Human review of flagged outputs."""
+
+    queue: str
+    """SQLite file of the review queue, relative to the policy file."""
+    wait_s: float | None = Field(None, gt=0)
+    """Block a flagged call up to this long for a decision; unset: return at once, flagged."""
+    _queue_path: Path = PrivateAttr()
+
+    @model_validator(mode="after")
+    def _resolve_queue(self, info: ValidationInfo) -> ReviewConfig:
+        self._queue_path = _base_dir(info) / self.queue
+        return self
+
+    @property
+    def queue_path(self) -> Path:
+        """The queue's path, relative paths taken from the policy file's folder."""
+        return self._queue_path
+
+
 _DEFAULT_ACTIONS: dict[str, dict[str, Any]] = {
     "error": {"type": "reask", "max_attempts": 2},
     "schema": {"type": "reask", "max_attempts": 3},
@@ -191,6 +245,8 @@ class Policy(_Strict):
     timeout_s: float | None = Field(None, gt=0)
     currency: str = "USD"
     costs: dict[str, ModelPrice] = Field(default_factory=dict)
+    records: RecordsConfig = Field(default_factory=RecordsConfig)
+    review: ReviewConfig | None = None
     _check_configs: dict[str, BaseModel] = PrivateAttr(default_factory=dict)
 
     @field_validator("actions", mode="before")

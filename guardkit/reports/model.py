@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -91,6 +91,25 @@ class PolicyRef(_Frozen):
     sha256: str
 
 
+class RecordedContent(_Frozen):
+    """The call's input and output as the policy allows them to be kept."""
+
+    mode: Literal["hash", "redact", "store"]
+    input_sha256: str | None = None
+    output_sha256: str | None = None
+    messages: list[dict[str, Any]] | None = None
+    output: str | None = None
+
+
+class ReviewInfo(_Frozen):
+    """A human reviewer's decision on a flagged call, when the policy waited for one."""
+
+    id: int
+    status: Literal["pending", "approved", "rejected"]
+    reviewer: str | None = None
+    note: str | None = None
+
+
 class GuardReport(_Frozen):
     """Everything that happened in one guarded call; emitted to the log and the ledger."""
 
@@ -111,6 +130,10 @@ class GuardReport(_Frozen):
     currency: str = "USD"
     generation: dict[str, Any] = Field(default_factory=dict)
     """How the output was constrained: structured-output mode, engine, relaxed keywords."""
+    content: RecordedContent | None = None
+    """Input and output: hashes, a redacted copy or the raw text, per the policy's ``records``."""
+    review: ReviewInfo | None = None
+    """The reviewer's decision, when the policy waits for review of flagged calls."""
 
     @property
     def reliable(self) -> bool:

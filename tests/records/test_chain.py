@@ -1,0 +1,208 @@
+"""Tamper evidence: every kind of edit to a log is detected and the first bad record named."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import guardkit
+from guardkit.cli import app
+from guardkit.records import RecordSink, checkpoint, generate_keys, open_store, verify_records
+from guardkit.records.signing import load_private_key
+
+runner = CliRunner()
+
+
+def filled(path: Path, n: int = 5) -> Path:
+    store = open_store(path)
+    for i in range(n):
+        store.append("event", {"i": i, "text": f"record {i}"})
+    return path
+
+
+def lines(path: Path) -> list[str]:
+    return path.read_text().splitlines()
+
+
+def rewrite(path: Path, new: list[str]) -> None:
+    path.write_text("\n".join(new) + "\n")
+
+
+def edit(path: Path) -> None:
+    rows = lines(path)
+    rows[2] = rows[2].replace("record 2", "record X")
+    rewrite(path, rows)
+
+
+def delete(path: Path) -> None:
+    rows = lines(path)
+    del rows[2]
+    rewrite(path, rows)
+
+
+def reorder(path: Path) -> None:
+    rows = lines(path)
+    rows[1], rows[2] = rows[2], rows[1]
+    rewrite(path, rows)
+
+
+def insert(path: Path) -> None:
+    rows = lines(path)
+    rows.insert(3, rows[1])
+    rewrite(path, rows)
+
+
+def flip_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    ("tamper", "first_bad", "reason"),
+    [
+        (edit, 3, "edited"),
+        (delete, 3, "deleted, inserted or reordered"),
+        (reorder, 2, "deleted, inserted or reordered"),
+        (insert, 4, "deleted, inserted or reordered"),
+    ],
+    ids=["edit", "delete", "reorder", "insert"],
+)
+def test_jsonl_tampering_is_named(
+    tmp_path: Path, tamper: Callable[[Path], None], first_bad: int, reason: str
+) -> None:
+    path = filled(tmp_path / "log.jsonl")
+    assert verify_records(open_store(path).records()).ok
+    tamper(path)
+    result = verify_records(open_store(path).records())
+    assert not result.ok and result.first_bad == first_bad and reason in (result.reason or "")
+
+
+def test_flipped_byte_is_detected(tmp_path: Path) -> None:
+    path = filled(tmp_path / "log.jsonl")
+    flip_byte(path)
+    assert not verify_records(open_store(path).records()).ok
+
+
+def test_sqlite_edit_is_detected(tmp_path: Path) -> None:
+    path = filled(tmp_path / "log.db")
+    db = sqlite3.connect(path)
+    with db:
+        text = db.execute("SELECT record FROM records WHERE position = 4").fetchone()[0]
+        db.execute(
+            "UPDATE records SET record = ? WHERE position = 4", (text.replace("record 3", "r3"),)
+        )
+    db.close()
+    result = verify_records(open_store(path).records())
+    assert not result.ok and result.first_bad == 4
+
+
+def test_sqlite_delete_is_detected(tmp_path: Path) -> None:
+    path = filled(tmp_path / "log.db")
+    db = sqlite3.connect(path)
+    with db:
+        db.execute("DELETE FROM records WHERE position = 2")
+    db.close()
+    result = verify_records(open_store(path).records())
+    assert not result.ok and result.first_bad == 2
+
+
+def test_non_monotonic_timestamps_are_named(tmp_path: Path) -> None:
+    path = filled(tmp_path / "log.jsonl", 3)
+    rows = [json.loads(r) for r in lines(path)]
+    # re-seal a consistent chain whose third record goes back in time
+    from guardkit.records.chain import GENESIS, canonical_json, seal
+
+    prev, out = GENESIS, []
+    for i, row in enumerate(rows):
+        ts = row["ts"] if i < 2 else "2000-01-01T00:00:00Z"
+        record = seal(row["seq"], ts, row["kind"], row["data"], prev)  # type: ignore[arg-type]
+        out.append(canonical_json(record.model_dump(mode="json")))
+        prev = record.sha256
+    rewrite(path, out)
+    result = verify_records(open_store(path).records())
+    assert not result.ok and result.first_bad == 3 and "earlier" in (result.reason or "")
+
+
+def test_concurrent_writers_never_fork_the_chain(tmp_path: Path) -> None:
+    for name in ("log.jsonl", "log.db"):
+        store = open_store(tmp_path / name)
+
+        def work(store=store) -> None:  # type: ignore[no-untyped-def]
+            for i in range(25):
+                store.append("event", {"i": i})
+
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        result = verify_records(open_store(tmp_path / name).records())
+        assert result.ok and result.records == 100
+
+
+def test_signed_checkpoints(tmp_path: Path) -> None:
+    path = filled(tmp_path / "log.jsonl", 3)
+    generate_keys(tmp_path / "k", tmp_path / "k.pub")
+    checkpoint(open_store(path), load_private_key(tmp_path / "k"))
+    open_store(path).append("event", {"after": True})
+    ok = runner.invoke(app, ["log", "verify", str(path), "--public-key", str(tmp_path / "k.pub")])
+    assert ok.exit_code == 0 and "1 signed checkpoints verified" in ok.output
+    # someone rewrites the chain consistently with another key: hashes agree, the signature cannot
+    generate_keys(tmp_path / "other", tmp_path / "other.pub")
+    forged = filled(tmp_path / "forged.jsonl", 3)
+    checkpoint(open_store(forged), load_private_key(tmp_path / "other"))
+    bad = runner.invoke(
+        app, ["log", "verify", str(forged), "--public-key", str(tmp_path / "k.pub")]
+    )
+    assert bad.exit_code == 1 and "invalid signature" in bad.output
+
+
+def test_cli_verify_exit_codes(tmp_path: Path) -> None:
+    path = filled(tmp_path / "log.jsonl")
+    assert runner.invoke(app, ["log", "verify", str(path)]).exit_code == 0
+    edit(path)
+    result = runner.invoke(app, ["log", "verify", str(path)])
+    assert result.exit_code == 1 and "record 3" in result.output
+    missing = runner.invoke(app, ["log", "verify", str(tmp_path / "none.jsonl")])
+    assert missing.exit_code == 2 and "no such record log" in missing.output
+    wrong = runner.invoke(app, ["log", "verify", str(tmp_path / "x.txt")])
+    assert wrong.exit_code == 2 and "unknown record store suffix '.txt'" in wrong.output
+
+
+def test_reports_are_sealed_with_content_per_policy(tmp_path: Path) -> None:
+    policy = guardkit.Policy.model_validate(
+        {"id": "p", "version": "1", "records": {"content": "redact", "log": "calls.jsonl"}},
+        context={"base_dir": str(tmp_path)},
+    )
+
+    @guardkit.guard(policy, sinks=[])
+    def ask(messages: list[dict[str, str]]) -> str:
+        return "Write to ada@example.com or call +44 20 7946 0958."
+
+    ask([{"role": "user", "content": "My IBAN is DE89 3704 0044 0532 0130 00"}])
+    [record] = list(open_store(tmp_path / "calls.jsonl").records())
+    assert not isinstance(record, str) and record.kind == "guard_report"
+    content = record.data["content"]
+    assert content["output"] == "Write to [EMAIL] or call [PHONE]."
+    assert content["messages"][0]["content"] == "My IBAN is [IBAN]"
+    assert len(content["input_sha256"]) == 64
+
+
+def test_hash_mode_keeps_no_text(tmp_path: Path) -> None:
+    sink = RecordSink(tmp_path / "calls.db")
+
+    @guardkit.guard(guardkit.Policy(id="p", version="1"), sinks=[sink])
+    def ask() -> str:
+        return "secret"
+
+    ask()
+    [record] = list(open_store(tmp_path / "calls.db").records())
+    assert not isinstance(record, str)
+    assert record.data["content"]["output"] is None and "secret" not in json.dumps(record.data)
