@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from guardkit._version import __version__
+from guardkit.cli import evidence as _evidence
 from guardkit.cli import log as _log
 from guardkit.cli import policy as _policy
 from guardkit.cli import review as _review
@@ -20,6 +21,7 @@ app = typer.Typer(
 app.add_typer(_policy.app, name="policy")
 app.add_typer(_log.app, name="log")
 app.add_typer(_review.app, name="review")
+app.add_typer(_evidence.app, name="evidence")
 
 
 def _show_version(value: bool) -> None:

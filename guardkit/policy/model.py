@@ -184,6 +184,8 @@ class RecordsConfig(_Strict):
     """Extra regular expressions to redact, beyond e-mails, phones, IBANs, cards and IPs."""
     log: str | None = None
     """Hash-chained log every report is sealed into (``.db`` SQLite or ``.jsonl``)."""
+    retention_days: int = Field(183, ge=183)
+    """How long records are kept: at least six months (EU AI Act Art. 19 and 26(6))."""
     _log_path: Path | None = PrivateAttr(None)
 
     @model_validator(mode="after")

@@ -1,0 +1,174 @@
+"""The inputs of an evidence pack, each with its provenance: where it was read and its sha256.
+
+Nothing is filled in: an input that was not given, or cannot be read, is a ``Missing`` with the
+reason, and every section that needs it says so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from guardkit.errors import ConfigError
+from guardkit.records.chain import ChainRecord, VerifyResult, verify_records
+from guardkit.records.store import open_store
+
+__all__ = ["Evidence", "Missing", "Source", "gather"]
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input file, read."""
+
+    label: str
+    path: Path
+    sha256: str
+    data: Any
+
+    def cite(self, pointer: str = "") -> str:
+        """A citation a reviewer can follow: file, JSON pointer, short hash."""
+        return f"[{self.label}{'#' + pointer if pointer else ''} · sha256 {self.sha256[:12]}]"
+
+
+@dataclass(frozen=True)
+class Missing:
+    """An input that is not there, and why."""
+
+    label: str
+    reason: str
+
+    def cite(self, pointer: str = "") -> str:
+        return f"[MISSING {self.label}: {self.reason}]"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _json(label: str, path: Path) -> Source | Missing:
+    if not path.is_file():
+        return Missing(label, f"{path} does not exist")
+    try:
+        return Source(label, path, _sha256(path), json.loads(path.read_text(encoding="utf-8")))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"not valid JSON: {exc}", file=str(path)) from exc
+
+
+def _jsonl(label: str, path: Path) -> Source | Missing:
+    if not path.is_file():
+        return Missing(label, f"{path} does not exist")
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"not valid JSON: {exc.msg}", file=str(path), line=number) from exc
+    return Source(label, path, _sha256(path), rows)
+
+
+@dataclass(frozen=True)
+class LogSummary:
+    """A record log, verified, and what it holds."""
+
+    result: VerifyResult
+    kinds: dict[str, int]
+    first_ts: str | None
+    last_ts: str | None
+    decisions: dict[str, int]
+    reviewers: list[str]
+
+
+def _log(path: Path) -> tuple[Source | Missing, LogSummary | None]:
+    if not path.exists():
+        return Missing("record log", f"{path} does not exist"), None
+    store = open_store(path, create=False)
+    items = list(store.records())
+    result = verify_records(items)
+    records = [r for r in items if isinstance(r, ChainRecord)]
+    decisions = Counter(str(r.data.get("status")) for r in records if r.kind == "review_decision")
+    summary = LogSummary(
+        result=result,
+        kinds=dict(sorted(Counter(r.kind for r in records).items())),
+        first_ts=records[0].ts.isoformat() if records else None,
+        last_ts=records[-1].ts.isoformat() if records else None,
+        decisions=dict(sorted(decisions.items())),
+        reviewers=sorted(
+            {str(r.data.get("reviewer")) for r in records if r.kind == "review_decision"}
+        ),
+    )
+    return Source("record log", path, _sha256(path), None), summary
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Everything a pack is built from."""
+
+    report: Source | Missing
+    records: Source | Missing
+    log: Source | Missing
+    log_summary: LogSummary | None
+    index: Source | Missing
+    verifier: Source | Missing
+    policies: list[Source] = field(default_factory=list)
+    locks: list[Source | Missing] = field(default_factory=list)
+
+    def sources(self) -> list[Source | Missing]:
+        """Every input, in a fixed order, for the pack's table of sources."""
+        return [
+            self.report,
+            self.records,
+            self.log,
+            self.index,
+            self.verifier,
+            *self.policies,
+            *self.locks,
+        ]
+
+
+def _verifier_manifest() -> Source | Missing:
+    folder = Path(__file__).resolve().parent.parent / "models"
+    manifests = sorted(folder.glob("*/manifest.json"))
+    if not manifests:
+        return Missing(
+            "verifier manifest", "no model folder with a manifest.json in guardkit/models"
+        )
+    return _json(f"verifier manifest ({manifests[0].parent.name})", manifests[0])
+
+
+def gather(
+    audit: Path,
+    *,
+    log: Path | None,
+    index: Path | None,
+    policies: list[Path],
+    locks: list[Path],
+) -> Evidence:
+    """Read every input once; a missing audit part is recorded, never invented."""
+    if not audit.is_dir():
+        raise ConfigError("the audit folder does not exist", file=str(audit))
+    log_source, log_summary = _log(log) if log else (Missing("record log", "no --log given"), None)
+    return Evidence(
+        report=_json("audit report.json", audit / "report.json"),
+        records=_jsonl("audit records.jsonl", audit / "records.jsonl"),
+        log=log_source,
+        log_summary=log_summary,
+        index=_json("fact index manifest.json", index / "manifest.json")
+        if index
+        else Missing("fact index manifest", "no --index given"),
+        verifier=_verifier_manifest(),
+        policies=[
+            Source(f"policy {p.name}", p, _sha256(p), p.read_text(encoding="utf-8"))
+            for p in policies
+        ],
+        locks=[_json(f"risk lock {p.name}", p) for p in locks],
+    )

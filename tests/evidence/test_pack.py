@@ -1,0 +1,161 @@
+"""Evidence packs: every figure cited, missing inputs marked, tampering detected, deterministic."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import guardkit
+from guardkit.cli import app
+from guardkit.evidence import build_pack, gather, verify_pack
+from guardkit.records import RecordSink
+from guardkit.review import ReviewQueue
+
+runner = CliRunner()
+ROOT = Path(__file__).resolve().parents[2]
+POLICY = ROOT / "policies" / "clinical-qa.yaml"
+
+
+@pytest.fixture
+def audit(tmp_path: Path) -> Path:
+    """An audit folder and a record log made by real guarded calls."""
+    folder = tmp_path / "audit"
+    folder.mkdir()
+    sink = RecordSink(tmp_path / "calls.db")
+    queue = ReviewQueue(tmp_path / "reviews.db", log=sink.store)
+    answers = iter(['{"answer": "x"}', "{}", "nope", "nope"])
+
+    @guardkit.guard(POLICY, sinks=[sink, queue])
+    def ask() -> str:
+        return next(answers)
+
+    results = [ask(), ask()]
+    assert [r.outcome.value for r in results] == ["flagged", "flagged"]
+    queue.decide(1, approve=False, reviewer="Dr Lee", note="no evidence")
+    (folder / "report.json").write_text(
+        json.dumps(
+            {
+                "cases": 2,
+                "reliable": 0,
+                "rcr": 0.0,
+                "rcr_ci": [0.0, 0.6576],
+                "cost_total": 0.0,
+                "cost_per_reliable": None,
+                "outcomes": {"flagged": 2},
+                "check_failure_rates": {"schema": 1.0},
+                "attempts_histogram": {"2": 2},
+            }
+        )
+    )
+    (folder / "records.jsonl").write_text(
+        "".join(json.dumps({"id": f"c{i}", "outcome": "flagged"}) + "\n" for i in range(2))
+    )
+    return tmp_path
+
+
+def build(base: Path, name: str = "pack", **kwargs: object) -> Path:
+    evidence = gather(
+        base / "audit", log=base / "calls.db", index=None, policies=[POLICY], locks=[]
+    )
+    out = base / name
+    build_pack(evidence, out, **kwargs)  # type: ignore[arg-type]
+    return out
+
+
+def test_pack_has_every_article_and_cites_its_figures(audit: Path) -> None:
+    pack = build(audit)
+    names = sorted(p.name for p in pack.iterdir())
+    for article in ("09", "10", "11", "12", "13", "14", "15"):
+        assert any(n.startswith(f"art{article}") and n.endswith(".md") for n in names)
+        assert any(n.startswith(f"art{article}") and n.endswith(".html") for n in names)
+    assert verify_pack(pack) == []
+    art15 = (pack / "art15-accuracy-robustness.md").read_text()
+    assert re.search(
+        r"\| reliable-completion rate \| 0 \| \[audit report.json#rcr · sha256 [0-9a-f]{12}\] \|",
+        art15,
+    )
+    art12 = (pack / "art12-record-keeping.md").read_text()
+    assert "| chain verification | intact |" in art12 and "review_decision: 1" in art12
+    art14 = (pack / "art14-human-oversight.md").read_text()
+    assert "rejected: 1" in art14 and "Dr Lee" in art14
+    art9 = (pack / "art09-risk-management.md").read_text()
+    assert "clinical-qa: `schema`" in art9 and "| 1 |" in art9
+
+
+def test_missing_inputs_are_marked_not_filled(audit: Path) -> None:
+    pack = build(audit)
+    art10 = (pack / "art10-data-governance.md").read_text()
+    assert "[MISSING fact index manifest: no --index given]" in art10
+    index = (pack / "index.md").read_text()
+    assert "MISSING: no --index given" in index
+
+
+def test_missing_audit_part_is_named(audit: Path) -> None:
+    (audit / "audit" / "report.json").unlink()
+    pack = build(audit)
+    art15 = (pack / "art15-accuracy-robustness.md").read_text()
+    assert "[MISSING audit report.json:" in art15 and "does not exist" in art15
+
+
+def test_pack_built_twice_differs_only_in_its_dated_header(audit: Path) -> None:
+    one = build(audit, "one", built_at=datetime(2026, 1, 1, tzinfo=UTC))
+    two = build(audit, "two", built_at=datetime(2026, 2, 1, tzinfo=UTC))
+    differing = sorted(
+        p.name for p in one.iterdir() if p.read_bytes() != (two / p.name).read_bytes()
+    )
+    assert differing == ["MANIFEST.sha256", "index.html", "index.md"]
+
+
+def test_flipped_byte_in_a_pack_file_is_detected(audit: Path) -> None:
+    pack = build(audit)
+    target = pack / "art12-record-keeping.md"
+    data = bytearray(target.read_bytes())
+    data[10] ^= 0x01
+    target.write_bytes(bytes(data))
+    (pack / "extra.txt").write_text("smuggled")
+    (pack / "art13-transparency.html").unlink()
+    result = runner.invoke(app, ["evidence", "verify", str(pack)])
+    assert result.exit_code == 1
+    assert "art12-record-keeping.md: sha256 does not match" in result.output
+    assert "extra.txt: not in the manifest" in result.output
+    assert "art13-transparency.html: listed but missing" in result.output
+
+
+def test_tampered_log_shows_in_the_pack(audit: Path) -> None:
+    import sqlite3
+
+    db = sqlite3.connect(audit / "calls.db")
+    with db:
+        db.execute("DELETE FROM records WHERE position = 1")
+    db.close()
+    pack = build(audit)
+    assert "TAMPERED at record 1" in (pack / "art12-record-keeping.md").read_text()
+
+
+def test_cli_build_and_refuse_overwrite(audit: Path) -> None:
+    args = [
+        "evidence",
+        "--audit",
+        str(audit / "audit"),
+        "--log",
+        str(audit / "calls.db"),
+        "--policy",
+        str(POLICY),
+        "--out",
+        str(audit / "p"),
+    ]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0 and "marked missing: fact index manifest" in first.output
+    assert runner.invoke(app, ["evidence", "verify", str(audit / "p")]).exit_code == 0
+    second = runner.invoke(app, args)
+    assert second.exit_code == 2 and "refusing to overwrite" in second.output
+    bad = runner.invoke(
+        app, ["evidence", "--audit", str(audit / "nope"), "--out", str(audit / "q")]
+    )
+    assert bad.exit_code == 2 and "audit folder does not exist" in bad.output
+    assert not (audit / "q").exists()
