@@ -355,3 +355,27 @@ def test_report_stages_and_hashes() -> None:
         report.attempts[0].output_sha256 is not None and len(report.attempts[0].output_sha256) == 64
     )
     assert report.finished_at >= report.started_at
+
+
+def test_litellm_shaped_response() -> None:
+    class Message:
+        content = json.dumps(VALID)
+
+    class Choice:
+        message = Message()
+        finish_reason = "stop"
+
+    class LiteUsage:
+        prompt_tokens, completion_tokens = 12, 4
+
+    class ModelResponse:  # the class name litellm's completion() returns
+        model = "gpt-test"
+        choices = (Choice(),)
+        usage = LiteUsage()
+
+    @guardkit.guard(policy(), output=Order, sinks=[])
+    def ask() -> Any:
+        return ModelResponse()
+
+    report = ask().report
+    assert report.outcome is Outcome.RELIABLE and report.usage.input_tokens == 12

@@ -154,6 +154,8 @@ class _Call:
         self, outcome: CallOutcome, number: int, checks: list[CheckResult], failure: str | None
     ) -> None:
         response = outcome.response
+        if response is not None and response.generation:
+            self.generation.update(response.generation)
         usage = response.usage if response else None
         model = (response.model if response else None) or self.model or self.plan.model
         self.model = model or self.model

@@ -1,7 +1,8 @@
 """Read text, usage and model id out of whatever a guarded call returns.
 
-Supported: ``str``; OpenAI ``ChatCompletion`` objects and dicts; Anthropic ``Message`` objects
-and dicts; any other dict is taken as the output data itself. Readers are looked up by type name
+Supported: ``str``; OpenAI ``ChatCompletion`` objects and dicts (and litellm's ``ModelResponse``,
+which has the same shape); Anthropic ``Message`` objects and dicts; any other dict is taken as the
+output data itself. Readers are looked up by type name
 in a dict, so the SDKs need not be installed for guardkit to import.
 """
 
@@ -29,6 +30,8 @@ class ModelResponse:
     """The provider stopped at its token limit."""
     refusal: str | None = None
     """The provider declined to answer (OpenAI structured outputs ``refusal``)."""
+    generation: dict[str, Any] | None = None
+    """How the output was constrained (engine, relaxed keywords), for the report."""
 
 
 def _get(obj: Any, name: str, default: Any = None) -> Any:
@@ -104,12 +107,14 @@ _READERS: dict[str, Callable[[Any], ModelResponse]] = {
     "ParsedChatCompletion": _read_openai,
     "Message": _read_anthropic,
     "ParsedMessage": _read_anthropic,
-    "ModelResponse": lambda obj: obj,
+    "ModelResponse": _read_openai,  # litellm's completion() result, in OpenAI's shape
 }
 
 
 def read_response(obj: Any) -> ModelResponse:
     """Normalise a guarded call's return value; unknown types are a ``ConfigError``."""
+    if isinstance(obj, ModelResponse):
+        return obj
     for cls in type(obj).__mro__:
         reader = _READERS.get(cls.__name__)
         if reader is not None:

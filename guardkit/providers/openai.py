@@ -9,6 +9,7 @@ call returns a ``GuardResult``, never a stream.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import json
 from collections.abc import Sequence
@@ -86,9 +87,7 @@ class _Completions:
         except json.JSONDecodeError:
             return response
         restored = json.dumps(self._strict.restore(data), ensure_ascii=False)
-        return ModelResponse(
-            restored, response.usage, response.model, response.truncated, response.refusal
-        )
+        return dataclasses.replace(response, text=restored)
 
     def _sync_create(self, **kwargs: Any) -> GuardResult[Any]:
         kwargs, pipeline = self._start(kwargs)
