@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 from support.models import Order
 
 import guardkit
@@ -118,3 +119,27 @@ def test_setup_is_built_once_per_guard(mentions: None) -> None:
     for _ in range(3):
         ask(guardkit_documents=["A1"])
     assert len(built) == 1 and built[0].schema is not None
+
+
+class FileConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    path: str
+
+    @field_validator("path")
+    @classmethod
+    def _resolve(cls, value: str, info: ValidationInfo) -> str:
+        return str(Path((info.context or {}).get("base_dir", ".")) / value)
+
+
+def test_check_settings_see_the_policy_folder(tmp_path: Path) -> None:
+    guardkit.register_check(
+        "needs_file", FileConfig, lambda cfg, setup: MentionsCheck(MentionsConfig())
+    )
+    try:
+        (tmp_path / "p.yaml").write_text(
+            'id: p\nversion: "1"\nchecks:\n  needs_file: {path: data.txt}\n'
+        )
+        config = guardkit.load_policy(tmp_path / "p.yaml").check_configs["needs_file"]
+        assert isinstance(config, FileConfig) and config.path == str(tmp_path / "data.txt")
+    finally:
+        del _REGISTRY["needs_file"]

@@ -140,9 +140,13 @@ def _lookup(name: str) -> CheckType:
 
 
 def validate_check_configs(
-    raw: Mapping[str, Any],
+    raw: Mapping[str, Any], context: Mapping[str, Any] | None = None
 ) -> tuple[dict[str, BaseModel], list[tuple[tuple[str | int, ...], str]]]:
-    """Validate each ``checks`` section with its model; collect every problem with its loc."""
+    """Validate each ``checks`` section with its model; collect every problem with its loc.
+
+    ``context`` is the policy's validation context (``base_dir``: the policy file's folder, so
+    a check can resolve relative paths in its settings).
+    """
     _load_plugins()
     configs: dict[str, BaseModel] = {}
     problems: list[tuple[tuple[str | int, ...], str]] = []
@@ -152,7 +156,9 @@ def validate_check_configs(
             problems.append((("checks", name), f"unknown check {name!r}; known: {known}"))
             continue
         try:
-            configs[name] = _REGISTRY[name].config.model_validate(section or {})
+            configs[name] = _REGISTRY[name].config.model_validate(
+                section or {}, context=dict(context or {})
+            )
         except ValidationError as exc:
             for err in exc.errors(include_url=False):
                 problems.append((("checks", name, *err["loc"]), err["msg"]))

@@ -93,17 +93,19 @@ def _validate(data: dict[str, Any], path: Path, index: dict[Loc, int]) -> Policy
         return Policy.model_validate(data, context=context)
     except ValidationError as exc:
         issues = _issues(exc, file, index)
-        issues += _check_issues(data, file, index)
+        issues += _check_issues(data, file, index, context)
         raise PolicyError(sorted(issues, key=lambda i: i.line or 0)) from exc
     except PolicyError as exc:
         located = [PolicyIssue(i.message, file, _line_for(i.loc, index), i.loc) for i in exc.issues]
         raise PolicyError(located) from exc
 
 
-def _check_issues(data: dict[str, Any], file: str, index: dict[Loc, int]) -> list[PolicyIssue]:
+def _check_issues(
+    data: dict[str, Any], file: str, index: dict[Loc, int], context: dict[str, Any]
+) -> list[PolicyIssue]:
     """Problems across sections, found even when the rest of the policy is invalid."""
     checks, actions = data.get("checks"), data.get("actions")
     checks = checks if isinstance(checks, dict) else {}
     actions = actions if isinstance(actions, dict) else {}
-    _, problems = cross_section_problems(checks, actions)
+    _, problems = cross_section_problems(checks, actions, context)
     return [PolicyIssue(msg, file, _line_for(loc, index), loc) for loc, msg in problems]

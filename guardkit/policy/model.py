@@ -259,8 +259,8 @@ class Policy(_Strict):
         return {k: _expand(v) for k, v in value.items()}
 
     @model_validator(mode="after")
-    def _validate_checks(self) -> Policy:
-        configs, problems = cross_section_problems(self.checks, self.actions)
+    def _validate_checks(self, info: ValidationInfo) -> Policy:
+        configs, problems = cross_section_problems(self.checks, self.actions, info.context)
         if problems:
             raise PolicyError([PolicyIssue(msg, None, None, loc) for loc, msg in problems])
         self._check_configs = configs
@@ -289,12 +289,12 @@ class Policy(_Strict):
 
 
 def cross_section_problems(
-    checks: Mapping[str, Any], actions: Mapping[str, Any]
+    checks: Mapping[str, Any], actions: Mapping[str, Any], context: Mapping[str, Any] | None = None
 ) -> tuple[dict[str, BaseModel], list[tuple[tuple[str | int, ...], str]]]:
     """Validate ``checks`` sections by their models, and that actions name real checks."""
     from guardkit.checks import validate_check_configs
 
-    configs, problems = validate_check_configs(checks)
+    configs, problems = validate_check_configs(checks, context)
     known = {"error", "schema", *checks}
     for name in sorted(set(actions) - known):
         problems.append(
