@@ -28,6 +28,7 @@ test: install
 	$(PY) -m pytest -m "not slow" -q
 
 test-all: install
+	$(PY) -m pip install --quiet -e ".[dev,ray]"
 	$(PY) -m pytest -q
 
 lint: install

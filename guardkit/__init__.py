@@ -17,6 +17,7 @@ from guardkit.errors import (
     ProviderError,
     SchemaDefinitionError,
 )
+from guardkit.facts import FactIndex
 from guardkit.guard import GuardResult, guard
 from guardkit.policy import Policy, load_policy
 from guardkit.providers.openai import wrap
@@ -27,6 +28,7 @@ __all__ = [
     "CheckContext",
     "CheckResult",
     "ConfigError",
+    "FactIndex",
     "GuardFailed",
     "GuardReport",
     "GuardResult",

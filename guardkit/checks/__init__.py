@@ -114,7 +114,9 @@ def _load_plugins() -> None:
         if _PLUGINS_LOADED:
             return
         _PLUGINS_LOADED = True
-        import guardkit.checks.schema  # noqa: F401  (registers itself)
+        import guardkit.checks.facts
+        import guardkit.checks.risk
+        import guardkit.checks.schema  # noqa: F401
 
         for ep in entry_points(group="guardkit.checks"):
             try:

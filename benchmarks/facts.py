@@ -1,0 +1,386 @@
+"""Fact index and claim verification benchmark (issue 5).
+
+    .venv/bin/python benchmarks/facts.py --data /work/shared/data [--work /tmp/facts-bench]
+
+1. CitInt end to end: an index of every corpus sentence (one JSONL record per sentence, built with
+   ``FactIndex.build``, timed). Claims (citation markers removed) are searched for evidence:
+   recall@k against the gold sentences over the whole corpus, and within the cited paper only.
+   Verdicts come from the shipped verifier on the top-5 evidence; thresholds are chosen on dev,
+   macro-F1 is reported on test only.
+2. Scale: 10k facts are real CitInt sentences; 100k and 1M are the real vectors replicated with
+   Gaussian noise (each copy at cosine ~0.85 to its original; text suffixed "(variant j)"), added
+   through the index's store and FAISS layers without re-embedding. Query latency p50/p99 (one
+   query at a time, k=10, real claim embeddings as queries, SQLite fetch included), recall@10
+   against exact search, add throughput, peak memory.
+3. The ``facts`` check on a 5-claim answer against the 100k-fact index: p50/p99 and stages.
+
+Results go to ``<work>/results.json``; the tables in RESULTS.md are written from them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import shutil
+import statistics
+import sys
+import time
+from collections import defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+import torch
+
+from guardkit.checks import CheckContext
+from guardkit.checks.facts import FactsCheck, FactsCheckConfig
+from guardkit.facts import (
+    Claim,
+    ClaimVerdict,
+    ClaimVerifier,
+    FactIndex,
+    Hit,
+    VerifySettings,
+    default_embedder,
+)
+from guardkit.facts._ingest import FactRow
+from guardkit.verifier import DEFAULT_MODEL, load_verifier
+
+LABELS = ("supported", "contradicted", "unverifiable")
+_MARKER = re.compile(r"\s*\[?<\|[a-z_]+\|>\]?")
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q))
+
+
+def load_claims(data: Path, split: str) -> list[dict]:
+    abstracts = {}
+    for line in (data / "citint" / "corpus.jsonl").open():
+        doc = json.loads(line)
+        abstracts[str(doc["doc_id"])] = [" ".join(t.split()) for t in doc["abstract"]]
+    rows = [json.loads(line) for line in (data / "citint" / f"claims_{split}.jsonl").open()]
+    for r in rows:
+        r["text"] = " ".join(_MARKER.sub("", r["claim"]).split())
+        labels = {e["label"] for ev in r["evidence"].values() for e in ev}
+        single = next(iter(labels)) if len(labels) == 1 else ""
+        r["gold"] = {"SUPPORT": "supported", "REFUTE": "contradicted"}.get(single, "unverifiable")
+        r["gold_facts"] = {
+            f"{d}:{i}" for d, ev in r["evidence"].items() for e in ev for i in e["sentences"]
+        }
+        r["gold_texts"] = {
+            abstracts[f.split(":")[0]][int(f.split(":")[1])] for f in r["gold_facts"]
+        }
+    return rows
+
+
+def build_citint(data: Path, work: Path) -> tuple[FactIndex, dict]:
+    """The CitInt sentence index, built once and kept in ``work`` for reruns."""
+    folder, stats_file = work / "citint-index", work / "citint-build.json"
+    if (folder / "manifest.json").is_file() and stats_file.is_file():
+        return FactIndex.load(folder), json.loads(stats_file.read_text())
+    source = work / "citint_sentences.jsonl"
+    with source.open("w") as fh:
+        for line in (data / "citint" / "corpus.jsonl").open():
+            doc = json.loads(line)
+            for i, sentence in enumerate(doc["abstract"]):
+                rec = {"id": f"{doc['doc_id']}:{i}", "text": sentence, "source": str(doc["doc_id"])}
+                fh.write(json.dumps(rec) + "\n")
+    t0 = time.perf_counter()
+    index = FactIndex.build([source])
+    build_s = time.perf_counter() - t0
+    shutil.rmtree(folder, ignore_errors=True)
+    t0 = time.perf_counter()
+    index.save(folder)
+    stats = {"facts": len(index), "build_s": build_s, "save_s": time.perf_counter() - t0}
+    stats_file.write_text(json.dumps(stats))
+    return index, stats
+
+
+class Corpus:
+    """Every fact of the CitInt index with its vector, grouped by paper (for cited-doc search)."""
+
+    def __init__(self, index: FactIndex) -> None:
+        vids = index._store.live_vids()
+        rows = index._store.fetch(vids)
+        self.rows = [rows[v] for v in vids]
+        self.vectors = index._vectors.vectors(vids)
+        self.by_paper: dict[int, list[int]] = defaultdict(list)
+        for i, r in enumerate(self.rows):
+            self.by_paper[int(r["source"])].append(i)
+
+    def cited_hits(self, claim: dict, vector: np.ndarray, k: int) -> list[Hit]:
+        idx = [i for d in claim["cited_doc_ids"] for i in self.by_paper.get(int(d), [])]
+        sims = self.vectors[idx] @ vector
+        best = np.argsort(-sims)[:k]
+        return [self.hit(idx[j], float(sims[j])) for j in best]
+
+    def hit(self, i: int, score: float) -> Hit:
+        r = self.rows[i]
+        keys = ("fact_id", "doc_id", "source", "text", "start", "end")
+        return Hit(**{key: r[key] for key in keys}, score=min(1.0, max(-1.0, score)))
+
+
+def is_gold(hit: Hit, claim: dict) -> bool:
+    """The gold sentence itself, or the same text in another paper (CitInt repeats abstracts)."""
+    return hit.doc_id in claim["gold_facts"] or any(hit.text in g for g in claim["gold_texts"])
+
+
+def recall(hits: list[list[Hit]], claims: list[dict], ks: tuple[int, ...]) -> dict:
+    pairs = [(c, h) for c, h in zip(claims, hits, strict=True) if c["gold_facts"]]
+    out: dict[str, Any] = {"claims_with_gold": len(pairs)}
+    for k in ks:
+        by_id = [bool({x.doc_id for x in h[:k]} & c["gold_facts"]) for c, h in pairs]
+        by_text = [any(is_gold(x, c) for x in h[:k]) for c, h in pairs]
+        out[f"recall@{k}_same_paper"] = sum(by_id) / len(by_id)
+        out[f"recall@{k}"] = sum(by_text) / len(by_text)
+    return out
+
+
+def f1_table(gold: list[str], pred: list[str]) -> dict:
+    per = {}
+    for label in LABELS:
+        tp = sum(g == p == label for g, p in zip(gold, pred, strict=True))
+        fp = sum(p == label != g for g, p in zip(gold, pred, strict=True))
+        fn = sum(g == label != p for g, p in zip(gold, pred, strict=True))
+        prec, rec = tp / max(1, tp + fp), tp / max(1, tp + fn)
+        per[f"f1_{label}"] = 2 * prec * rec / max(1e-9, prec + rec)
+    acc = sum(g == p for g, p in zip(gold, pred, strict=True)) / len(gold)
+    pred_counts = {f"pred_{k}": pred.count(k) for k in LABELS}
+    return {"macro_f1": sum(per.values()) / 3, "accuracy": acc, **per, **pred_counts}
+
+
+def decide(v: ClaimVerdict, sup_t: float, con_t: float, min_score: float) -> str:
+    """The check's verdict rule, replayed offline so thresholds can be searched on dev."""
+    cites = [c for c in v.citations if c.score >= min_score]
+    sup = max((c.supported for c in cites), default=0.0)
+    con = max((c.contradicted for c in cites), default=0.0)
+    if con >= con_t and con > sup:
+        return "contradicted"
+    return "supported" if sup >= sup_t else "unverifiable"
+
+
+def judge(checker: ClaimVerifier, claims: list[dict], hits: list[list[Hit]]) -> list[ClaimVerdict]:
+    pairs = [(h.text, c["text"]) for c, hs in zip(claims, hits, strict=True) for h in hs]
+    probs = iter(checker.verifier.predict(pairs))
+    out = []
+    for c, hs in zip(claims, hits, strict=True):
+        claim = Claim(text=c["text"], start=0, end=len(c["text"]), sentence_start=0, sentence_end=0)
+        out.append(checker._judge(claim, [(h, next(probs)) for h in hs]))
+    return out
+
+
+def tune(dev: list[dict], dev_v: list[ClaimVerdict]) -> dict:
+    gold = [c["gold"] for c in dev]
+    grid = [round(float(x), 2) for x in np.arange(0.05, 1.0, 0.05)]
+    scored = (
+        (f1_table(gold, [decide(v, s, c, m) for v in dev_v])["macro_f1"], s, c, m)
+        for s in grid
+        for c in grid
+        for m in (-1.0, 0.2, 0.3, 0.4, 0.5)
+    )
+    f1, s, c, m = max(scored, key=lambda t: t[0])
+    return {"support_threshold": s, "contradict_threshold": c, "min_score": m, "dev_macro_f1": f1}
+
+
+def verdict_block(checker: ClaimVerifier, dev: list[dict], test: list[dict], hits: dict) -> dict:
+    dev_v, test_v = judge(checker, dev, hits["dev"]), judge(checker, test, hits["test"])
+    t = tune(dev, dev_v)
+    gold = [c["gold"] for c in test]
+    tuned = [
+        decide(v, t["support_threshold"], t["contradict_threshold"], t["min_score"]) for v in test_v
+    ]
+    return {
+        "tuned_on_dev": t,
+        "test_tuned": f1_table(gold, tuned),
+        "test_defaults_0.5_0.5_0.2": f1_table(gold, [decide(v, 0.5, 0.5, 0.2) for v in test_v]),
+    }
+
+
+def citint(
+    data: Path, work: Path, out: dict, verdicts_too: bool
+) -> tuple[FactIndex, np.ndarray, list[dict]]:
+    embedder = default_embedder()
+    index, build = build_citint(data, work)
+    corpus = Corpus(index)
+    sample = [r["text"] for r in corpus.rows[:1000]]
+    t0 = time.perf_counter()
+    embedder.encode(sample)
+    out["build"] = {
+        **build,
+        "facts_per_s_end_to_end": build["facts"] / build["build_s"],
+        "embed_only_facts_per_s_1000_sentences": len(sample) / (time.perf_counter() - t0),
+    }
+    claims = {s: load_claims(data, s) for s in ("dev", "test")}
+    vecs = {s: embedder.encode([c["text"] for c in claims[s]]) for s in claims}
+    open_hits = {s: index.search_vectors(vecs[s], 5) for s in claims}
+    cited = {
+        s: [corpus.cited_hits(c, v, 5) for c, v in zip(claims[s], vecs[s], strict=True)]
+        for s in claims
+    }
+    test_open10 = index.search_vectors(vecs["test"], 10)
+    out["retrieval_test_open_corpus"] = recall(test_open10, claims["test"], (1, 5, 10))
+    out["retrieval_test_cited_paper"] = recall(cited["test"], claims["test"], (1, 5))
+    out["retrieval_dev_open_corpus"] = recall(open_hits["dev"], claims["dev"], (1, 5))
+    if verdicts_too:
+        checker = ClaimVerifier(index, load_verifier(), VerifySettings(top_k=5, min_score=-1.0))
+        t0 = time.perf_counter()
+        out["verdicts_open_corpus"] = verdict_block(
+            checker, claims["dev"], claims["test"], open_hits
+        )
+        out["verdicts_cited_paper"] = verdict_block(checker, claims["dev"], claims["test"], cited)
+        out["verify_s_both"] = time.perf_counter() - t0
+    out["test_gold_counts"] = {k: [c["gold"] for c in claims["test"]].count(k) for k in LABELS}
+    return index, vecs["test"], claims["test"]
+
+
+def replicated(base: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    if n <= len(base):
+        return base[:n].copy()
+    noise = 0.62 / np.sqrt(base.shape[1])  # |noise| ~ 0.62: cosine ~ 0.85 to the original
+    reps = [base] + [
+        base + rng.standard_normal(base.shape, dtype=np.float32) * noise
+        for _ in range(n // len(base))
+    ]
+    out = np.concatenate(reps)[:n]
+    return np.ascontiguousarray(out / np.linalg.norm(out, axis=1, keepdims=True), dtype=np.float32)
+
+
+def scale_index(embedder: Any, corpus: Corpus, vectors: np.ndarray) -> tuple[FactIndex, float]:
+    n, m = len(vectors), len(corpus.rows)
+    big = FactIndex(embedder=embedder)
+    big._grow_to(n)  # the kind the auto rule picks for n facts, as a build of n facts would
+    t0 = time.perf_counter()
+    ids: list[int] = []
+    for lo in range(0, n, 50_000):
+        rows = []
+        for i in range(lo, min(n, lo + 50_000)):
+            r, j = corpus.rows[i % m], i // m
+            text = r["text"] if j == 0 else f"{r['text']} (variant {j})"
+            rows.append(FactRow(f"{r['fact_id']}~{j}", r["doc_id"], r["source"], 0, 0, text, {}))
+        ids += big._store.insert(rows)
+    big._vectors.add(vectors, ids)  # one batch, as ``FactIndex.add_documents`` does
+    return big, time.perf_counter() - t0
+
+
+def scale(index: FactIndex, queries: np.ndarray, sizes: list[int], out: dict) -> FactIndex | None:
+    corpus = Corpus(index)
+    q = np.ascontiguousarray(queries[:300])
+    keep = None
+    for n in sizes:
+        vectors = replicated(corpus.vectors, n, np.random.default_rng(n))
+        faiss.omp_set_num_threads(2)
+        big, add_s = scale_index(index.embedder, corpus, vectors)
+        faiss.omp_set_num_threads(1)
+        lat = []
+        for v in q:
+            t0 = time.perf_counter()
+            big.search_vectors(v[None, :], 10)
+            lat.append((time.perf_counter() - t0) * 1000)
+        exact = faiss.IndexFlatIP(vectors.shape[1])
+        exact.add(vectors)
+        t_scores, truth = exact.search(q, 10)
+        g_scores, got = big._vectors.search(q, 10)
+        ids10 = np.mean(
+            [len(set(t) & {i - 1 for i in g}) / 10 for t, g in zip(truth, got, strict=True)]
+        )
+        # CitInt repeats some sentences: equal vectors tie, and either tied id is a right answer.
+        tie10 = np.mean(
+            [(g >= t[9] - 1e-5).sum() / 10 for g, t in zip(g_scores, t_scores, strict=True)]
+        )
+        out.setdefault("scale", {})[str(n)] = {
+            "index": big.index_params.model_dump(),
+            "add_facts_per_s_no_embedding": n / add_s,
+            "add_s": add_s,
+            "query_p50_ms": pct(lat, 50),
+            "query_p99_ms": pct(lat, 99),
+            "recall@10_vs_exact_ids": float(ids10),
+            "recall@10_vs_exact_tie_aware": float(tie10),
+            "peak_rss_mb_so_far": rss_mb(),
+        }
+        print(n, out["scale"][str(n)], flush=True)
+        del exact, vectors
+        if n == 100_000:
+            keep = big
+    return keep
+
+
+def e2e(big: FactIndex, test: list[dict], out: dict) -> None:
+    texts = [c["text"] for c in test if c["gold"] == "supported"][:5]
+    answer = " ".join(t if t.endswith(".") else t + "." for t in texts)
+    config = FactsCheckConfig(top_k=5)
+    check = FactsCheck(config, ClaimVerifier(big, load_verifier(), config.settings()))
+    ctx = CheckContext(text=answer, value=answer, attempt=1)
+    check.run(ctx)
+    totals, n_claims = [], 0
+    for _ in range(20):
+        t0 = time.perf_counter()
+        n_claims = len(check.run(ctx).details["claims"])
+        totals.append((time.perf_counter() - t0) * 1000)
+    emb, verifier = default_embedder(), load_verifier()
+    vec = emb.encode(texts)
+    stages = {
+        "embed_5_claims": lambda: emb.encode(texts),
+        "search_5_claims_k5": lambda: big.search_vectors(vec, 5),
+        "verifier_25_pairs": lambda: verifier.predict([(t, t) for t in texts] * 5),
+    }
+    stage_ms = {}
+    for name, fn in stages.items():
+        runs = []
+        for _ in range(10):
+            t0 = time.perf_counter()
+            fn()
+            runs.append((time.perf_counter() - t0) * 1000)
+        stage_ms[name] = statistics.median(runs)
+    out["facts_check_100k"] = {
+        "claims": n_claims,
+        "p50_ms": pct(totals, 50),
+        "p99_ms": pct(totals, 99),
+        "stage_p50_ms": stage_ms,
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--data", type=Path, required=True)
+    p.add_argument("--work", type=Path, default=Path("/tmp/guardkit-facts-bench"))
+    p.add_argument("--sizes", default="10000,100000,1000000")
+    p.add_argument("--no-verdicts", action="store_true", help="Skip the verifier on CitInt.")
+    p.add_argument("--torch-threads", type=int, default=1, help="Embedder threads (torch).")
+    p.add_argument("--no-e2e", action="store_true", help="Skip the facts-check latency run.")
+    args = p.parse_args()
+    torch.set_num_threads(args.torch_threads)
+    args.work.mkdir(parents=True, exist_ok=True)
+    manifest = json.loads((DEFAULT_MODEL / "manifest.json").read_text())
+    out: dict[str, Any] = {
+        "command": " ".join([".venv/bin/python", *sys.argv]),
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        "loadavg_start": os.getloadavg(),
+        "torch_threads": args.torch_threads,
+        "verifier": {"name": manifest["name"], "model.onnx": manifest["files"]["model.onnx"]},
+    }
+    index, test_vec, test = citint(args.data, args.work, out, not args.no_verdicts)
+    print(json.dumps(out, indent=1), flush=True)
+    big = scale(index, test_vec, [int(s) for s in args.sizes.split(",") if s], out)
+    if big is not None and not args.no_e2e:
+        e2e(big, test, out)
+    out["loadavg_end"] = os.getloadavg()
+    out["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
+    name = f"results-{datetime.now(UTC).strftime('%H%M%S')}.json"
+    (args.work / name).write_text(json.dumps(out, indent=1))
+    print(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,210 @@
+"""Where an audit's answers come from: the embedded model, an OpenAI-compatible server, or a file
+of recorded responses. A registry by name; each source is built once per worker (once per Ray
+actor), so models and clients load once, and answers one case at a time through the guard.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from guardkit.audit.suite import Case
+from guardkit.errors import ConfigError, ProviderError, UnknownNameError
+from guardkit.guard.pipeline import CallRequest, GuardPlan, GuardResult, drive_sync, run_pipeline
+from guardkit.guard.plan import make_plan
+from guardkit.guard.responses import ModelResponse, read_response
+from guardkit.policy.loader import load_policy
+from guardkit.policy.model import Policy
+
+__all__ = [
+    "SOURCES",
+    "CaseRunner",
+    "SourceSpec",
+    "build_runner",
+    "case_messages",
+    "load_audit_policy",
+]
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """Everything a worker needs to build its source; plain data, so it pickles to Ray actors."""
+
+    kind: str
+    policy: str
+    model: str | None = None
+    base_url: str | None = None
+    responses: str | None = None
+    index: str | None = None
+
+    def describe(self) -> str:
+        """How the answers were obtained, for the audit state and the report."""
+        model = f":{self.model}" if self.model else ""
+        return f"{self.kind}{model}" + (f"@{self.base_url}" if self.base_url else "")
+
+
+class CaseRunner(Protocol):
+    """Answers one case through the guard; raises ``GuardFailed`` when the policy gives up."""
+
+    def run(self, case: Case) -> GuardResult[Any]:
+        """The guarded result for ``case``."""
+        ...
+
+
+def load_audit_policy(path: str, index: str | None) -> Policy:
+    """The policy; ``index`` points its ``facts`` check at a fact index (adding the check)."""
+    policy = load_policy(path)
+    if index is None:
+        return policy
+    data = policy.model_dump(mode="json")
+    facts = {**data["checks"].get("facts", {}), "index": str(Path(index).resolve())}
+    data["checks"] = {**data["checks"], "facts": facts}
+    return Policy.model_validate(data, context={"base_dir": str(Path(path).parent)})
+
+
+_SYSTEM = "Answer the question using only the documents below.\n\n{documents}"
+
+
+def case_messages(case: Case) -> list[dict[str, Any]]:
+    """The chat messages of a case: as given, or the documents as a system message and the input."""
+    if case.messages is not None:
+        return [dict(m) for m in case.messages]
+    messages: list[dict[str, Any]] = []
+    if case.context:
+        docs = "\n\n".join(f"[{i}] {d}" for i, d in enumerate(case.context, start=1))
+        messages.append({"role": "system", "content": _SYSTEM.format(documents=docs)})
+    messages.append({"role": "user", "content": case.input or ""})
+    return messages
+
+
+def _plan(spec: SourceSpec) -> GuardPlan:
+    policy = load_audit_policy(spec.policy, spec.index)
+    return make_plan(policy, None, function="audit", model=spec.model, sinks=[])
+
+
+def _drive(
+    plan: GuardPlan, case: Case, call: Callable[[CallRequest], ModelResponse]
+) -> GuardResult[Any]:
+    pipeline = run_pipeline(
+        plan, messages=case_messages(case), documents=case.context, model=plan.model
+    )
+    return drive_sync(pipeline, call, plan.policy.timeout_s)
+
+
+class RecordedResponses:
+    """Judges answers recorded earlier: attempt ``n`` gets the case's ``n``-th recorded answer.
+
+    The file has one line per case: ``{"id", "response"}`` or ``{"id", "responses": [...]}``;
+    an answer is text or a provider payload (an OpenAI completion or Anthropic message as JSON).
+    """
+
+    def __init__(self, spec: SourceSpec) -> None:
+        if spec.responses is None:
+            raise ConfigError("--responses FILE is needed for recorded responses")
+        self.plan = _plan(spec)
+        self.answers = _read_responses(Path(spec.responses))
+
+    def run(self, case: Case) -> GuardResult[Any]:
+        answers = self.answers.get(case.id, [])
+
+        def call(request: CallRequest) -> ModelResponse:
+            if request.attempt > len(answers):
+                raise ProviderError(
+                    f"no recorded response for case {case.id!r}, attempt {request.attempt}",
+                    retryable=False,
+                )
+            return read_response(answers[request.attempt - 1])
+
+        return _drive(self.plan, case, call)
+
+
+def _read_responses(path: Path) -> dict[str, list[Any]]:
+    file = str(path)
+    out: dict[str, list[Any]] = {}
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read recorded responses: {exc}", file=file) from exc
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            row = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"not JSON: {exc.msg}", file=file, line=number) from exc
+        if not isinstance(row, dict) or not isinstance(row.get("id"), str):
+            raise ConfigError("a line needs a string 'id'", file=file, line=number, loc=("id",))
+        answers = row["responses"] if "responses" in row else [row.get("response")]
+        if not isinstance(answers, list) or not answers or any(a is None for a in answers):
+            raise ConfigError(
+                "needs 'response' or a non-empty 'responses' list", file=file, line=number
+            )
+        out[row["id"]] = answers
+    return out
+
+
+class OpenAICompatible:
+    """Calls an OpenAI-compatible server through ``guardkit.wrap``, as an application would."""
+
+    def __init__(self, spec: SourceSpec) -> None:
+        import openai
+
+        from guardkit.providers.openai import wrap
+
+        if not spec.model:
+            raise ConfigError("--model openai:NAME needs a model name after 'openai:'")
+        self.model = spec.model
+        policy = load_audit_policy(spec.policy, spec.index)
+        api_key = os.environ.get("OPENAI_API_KEY", "unused")
+        inner = openai.OpenAI(base_url=spec.base_url, api_key=api_key, max_retries=0)
+        self.client = wrap(inner, policy, sinks=[])
+
+    def run(self, case: Case) -> GuardResult[Any]:
+        result = self.client.chat.completions.create(
+            model=self.model, messages=case_messages(case), guardkit_documents=case.context
+        )
+        assert isinstance(result, GuardResult)  # a sync client returns, never awaits
+        return result
+
+
+class EmbeddedModel:
+    """The embedded local model (SmolLM2-135M-Instruct), decoding under the policy's schema.
+
+    Constrained decoding keeps the output in the schema's language; the guard still validates
+    every answer and runs every check, exactly as for a remote model.
+    """
+
+    def __init__(self, spec: SourceSpec) -> None:
+        from guardkit.generation import load_local_model  # torch: imported only when chosen
+
+        self.plan = _plan(spec)
+        schema = self.plan.schema.json_schema() if self.plan.schema is not None else None
+        self.generate = load_local_model(schema)
+
+    def run(self, case: Case) -> GuardResult[Any]:
+        messages = case_messages(case)
+
+        def call(request: CallRequest) -> ModelResponse:
+            return self.generate([*messages, *request.messages])
+
+        return _drive(self.plan, case, call)
+
+
+SOURCES: dict[str, Callable[[SourceSpec], CaseRunner]] = {
+    "local": EmbeddedModel,
+    "openai": OpenAICompatible,
+    "responses": RecordedResponses,
+}
+
+
+def build_runner(spec: SourceSpec) -> CaseRunner:
+    """The source named by ``spec.kind``; unknown names list the known ones."""
+    try:
+        factory = SOURCES[spec.kind]
+    except KeyError:
+        raise UnknownNameError("model source", spec.kind, SOURCES) from None
+    return factory(spec)

@@ -1,0 +1,167 @@
+"""The facts check: every claim of the output is verified against a fact index and the call's
+documents; too few supported claims, or too many contradicted ones, fail the check.
+
+Policy section (the index path is relative to the policy file)::
+
+    checks:
+      facts: {index: indexes/help, top_k: 5, min_support_rate: 0.8, max_contradictions: 0}
+    actions:
+      facts: {type: reask, max_attempts: 2, then: {type: filter, then: flag}}
+
+Remedies offered to actions: ``feedback`` quotes the contradicting evidence (for ``reask``);
+``filtered_text`` is the output without the sentences holding unsupported claims (for
+``filter``); ``details`` lists every claim with its verdict, confidence and citations.
+The index and the verifier are loaded when the guard is built, never per call.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from guardkit.checks import CheckContext, CheckResult, CheckSetup, register_check
+from guardkit.facts._manifest import MANIFEST
+from guardkit.facts.claims import extract_claims
+from guardkit.facts.index import FactIndex
+from guardkit.facts.verify import ClaimVerdict, ClaimVerifier, VerifySettings, default_verifier
+
+__all__ = ["FactsCheck", "FactsCheckConfig"]
+
+_QUOTE_CHARS = 300
+
+
+class FactsCheckConfig(BaseModel):
+    """Settings of the facts check."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    index: Path | None = None
+    """Fact index folder (``guardkit index build``); relative paths start at the policy's folder.
+    Without one, claims are checked against the documents passed with each call only."""
+    top_k: int = Field(5, ge=1, le=50)
+    min_support_rate: float = Field(0.8, ge=0.0, le=1.0)
+    """Share of claims that must be supported for the output to pass."""
+    max_contradictions: int = Field(0, ge=0)
+    min_score: float = Field(0.2, ge=-1.0, le=1.0)
+    support_threshold: float = Field(0.5, gt=0.0, le=1.0)
+    contradict_threshold: float = Field(0.5, gt=0.0, le=1.0)
+
+    @field_validator("index")
+    @classmethod
+    def _resolve_index(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is None:
+            return None
+        path = Path((info.context or {}).get("base_dir", ".")) / value
+        if not (path / MANIFEST).is_file():
+            raise ValueError(
+                f"no fact index at {path} (no {MANIFEST}); build one with `guardkit index build`"
+            )
+        return path
+
+    def settings(self) -> VerifySettings:
+        return VerifySettings(
+            top_k=self.top_k,
+            min_score=self.min_score,
+            support_threshold=self.support_threshold,
+            contradict_threshold=self.contradict_threshold,
+        )
+
+
+class FactsCheck:
+    """Verify the output's claims; pass when enough are supported and few enough contradicted."""
+
+    name = "facts"
+
+    def __init__(self, config: FactsCheckConfig, verifier: ClaimVerifier) -> None:
+        self.config = config
+        self.verifier = verifier
+
+    def run(self, ctx: CheckContext) -> CheckResult:
+        verdicts = self.verifier.verify(extract_claims(ctx.text), ctx.documents)
+        counts = {
+            v: sum(1 for x in verdicts if x.verdict == v)
+            for v in ("supported", "contradicted", "unverifiable")
+        }
+        rate = counts["supported"] / len(verdicts) if verdicts else 1.0
+        passed = (
+            rate >= self.config.min_support_rate
+            and counts["contradicted"] <= self.config.max_contradictions
+        )
+        details = {
+            "support_rate": rate,
+            **counts,
+            "evidence": _evidence_sources(self.verifier, ctx.documents),
+            "claims": [v.model_dump(mode="json") for v in verdicts],
+        }
+        if passed:
+            return CheckResult(check=self.name, passed=True, score=rate, details=details)
+        return CheckResult(
+            check=self.name,
+            passed=False,
+            score=rate,
+            feedback=_feedback(verdicts),
+            filtered_text=_filtered(ctx.text, verdicts),
+            details=details,
+        )
+
+
+def _evidence_sources(verifier: ClaimVerifier, documents: list[str]) -> list[str]:
+    """What the claims were checked against; an index is named by its content hash, for audits."""
+    manifest = verifier.index.manifest if verifier.index is not None else None
+    sources = [f"index:{manifest.content_sha256}"] if manifest is not None else []
+    if verifier.index is not None and manifest is None:
+        sources.append("index:unsaved")
+    return sources + (["documents"] if documents else [])
+
+
+def _quote(text: str) -> str:
+    return text if len(text) <= _QUOTE_CHARS else text[: _QUOTE_CHARS - 3] + "..."
+
+
+def _feedback(verdicts: list[ClaimVerdict]) -> str:
+    lines = ["Some statements in your previous answer are not backed by the reference facts."]
+    contradicted = [v for v in verdicts if v.verdict == "contradicted"]
+    unverifiable = [v for v in verdicts if v.verdict == "unverifiable"]
+    if contradicted:
+        lines.append("Contradicted by the references:")
+        for v in contradicted:
+            c = v.citations[0]
+            lines.append(
+                f'- "{_quote(v.claim.text)}": the reference says "{_quote(c.text)}" '
+                f"(source {c.source}, fact {c.fact_id})"
+            )
+    if unverifiable:
+        lines.append("Not supported by any reference:")
+        lines += [f'- "{_quote(v.claim.text)}"' for v in unverifiable]
+    lines.append(
+        "Answer again using only statements the references support, correcting the "
+        "contradicted ones; leave out what the references do not cover."
+    )
+    return "\n".join(lines)
+
+
+def _filtered(text: str, verdicts: list[ClaimVerdict]) -> str | None:
+    """The text without every sentence that holds an unsupported claim; ``None`` if none is left."""
+    drop = sorted(
+        {
+            (v.claim.sentence_start, v.claim.sentence_end)
+            for v in verdicts
+            if v.verdict != "supported"
+        }
+    )
+    kept, cursor = [], 0
+    for start, end in drop:
+        kept.append(text[cursor:start])
+        cursor = max(cursor, end)
+    kept.append(text[cursor:])
+    out = " ".join(" ".join(piece.split()) for piece in kept if piece.strip())
+    return out or None
+
+
+def _build(config: FactsCheckConfig, setup: CheckSetup) -> FactsCheck:
+    index = FactIndex.load(config.index) if config.index is not None else None
+    return FactsCheck(config, ClaimVerifier(index, default_verifier(), config.settings()))
+
+
+register_check("facts", FactsCheckConfig, _build)

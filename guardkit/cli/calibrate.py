@@ -1,0 +1,93 @@
+"""``guardkit calibrate``: certify a risk threshold on labelled data and write the policy lock."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from guardkit.errors import GuardkitError
+from guardkit.policy.loader import load_policy
+from guardkit.risk import (
+    PVALUES,
+    RiskComponents,
+    RiskScorer,
+    load_grounding_verifier,
+    read_labelled,
+    write_lock,
+)
+from guardkit.risk.calibration import Grounder
+from guardkit.risk.calibration import calibrate as certify_lock
+
+
+def _grounder(verifier: str | None) -> Grounder:
+    """Scores text rows with the verifier, loaded only if some row needs it."""
+
+    def ground(items: Sequence[tuple[str, list[str]]]) -> list[RiskComponents]:
+        return RiskScorer(load_grounding_verifier(verifier)).many(items)
+
+    return ground
+
+
+def calibrate(
+    labelled: Annotated[Path, typer.Option(help="Labelled JSONL ('hallucinated' per line).")],
+    policy: Annotated[Path, typer.Option(help="The policy the lock is for.")],
+    alpha: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Highest hallucination rate among accepted.",
+        ),
+    ] = 0.05,
+    delta: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Allowed chance the guarantee fails.",
+        ),
+    ] = 0.1,
+    out: Annotated[
+        Path | None, typer.Option(help="Lock file (default: POLICY with .lock.json).")
+    ] = None,
+    bound: Annotated[str, typer.Option(help=f"p-value: {', '.join(PVALUES)}.")] = "binomial",
+    seed: Annotated[int, typer.Option(help="Seed of the order/test split.")] = 0,
+    fit: Annotated[
+        bool, typer.Option(help="Fit the risk model on the order split (else use scores as is).")
+    ] = True,
+    verifier: Annotated[
+        str | None, typer.Option(help="Verifier folder for text rows (default: shipped).")
+    ] = None,
+) -> None:
+    """Choose the loosest risk threshold keeping accepted hallucinations <= alpha w.p. 1 - delta."""
+    for name, value in (("alpha", alpha), ("delta", delta)):
+        if not 0.0 < value < 1.0:
+            raise typer.BadParameter(f"{name} must be strictly between 0 and 1, got {value}")
+    target = out or policy.with_suffix(".lock.json")
+    try:
+        loaded = load_policy(policy)
+        rows = read_labelled(labelled, _grounder(verifier))
+        lock = certify_lock(
+            rows,
+            policy=loaded,
+            calibration_file=labelled,
+            alpha=alpha,
+            delta=delta,
+            bound=bound,
+            seed=seed,
+            fit=fit,
+        )
+        write_lock(lock, target)
+    except GuardkitError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    cert = lock.certification
+    typer.echo(lock.guarantee)
+    typer.echo(
+        f"threshold {cert.threshold}; test split: {cert.accepted} of {cert.n_test} accepted, "
+        f"{cert.errors} hallucinated, upper bound {cert.ucb:.4f}"
+    )
+    typer.echo(f"lock: {target}  (use it with  checks: {{risk: {{lock: {target.name}}}}})")

@@ -1,0 +1,121 @@
+"""``guardkit index``: build, extend, inspect and query fact index folders.
+
+Bad input (a missing file, non-UTF-8 bytes, a duplicate id, a folder from another embedding model)
+ends with exit code 2 and one line ``error: <file:line field>: <message> [<code>]``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from guardkit.errors import GuardkitError
+from guardkit.facts import FactIndex
+
+__all__ = ["app", "typed_errors"]
+
+app = typer.Typer(help="Build and query fact indexes.", no_args_is_help=True)
+
+
+class IndexTypeChoice(StrEnum):
+    """FAISS index kinds offered on the command line (``auto`` picks by size)."""
+
+    auto = "auto"
+    flat = "flat"
+    hnsw = "hnsw"
+
+
+@contextmanager
+def typed_errors() -> Iterator[None]:
+    """Turn a guardkit error into one line on stderr and exit code 2."""
+    try:
+        yield
+    except GuardkitError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+Sources = Annotated[list[Path], typer.Argument(help="JSONL, CSV, Markdown or text files.")]
+Folder = Annotated[Path, typer.Argument(help="Fact index folder.")]
+
+
+@app.command("build")
+def build(
+    sources: Sources,
+    out: Annotated[Path, typer.Option("--out", help="New folder to write the index to.")],
+    index_type: Annotated[
+        IndexTypeChoice, typer.Option("--index-type", help="FAISS index kind.")
+    ] = IndexTypeChoice.auto,
+) -> None:
+    """Build a fact index from SOURCES into a new folder."""
+    with typed_errors():
+        index = FactIndex.build(sources, index_type=index_type.value)
+        manifest = index.save(out)
+    typer.echo(
+        f"built {out}: {manifest.fact_count} facts from {manifest.document_count} documents "
+        f"({manifest.index.kind} index)"
+    )
+
+
+@app.command("add")
+def add(folder: Folder, sources: Sources) -> None:
+    """Add the documents of SOURCES to an existing index (ids must be new)."""
+    with typed_errors():
+        index = FactIndex.load(folder)
+        added = index.add(sources)
+        manifest = index.save(folder)
+    typer.echo(f"added {added} facts to {folder}: {manifest.fact_count} facts in all")
+
+
+@app.command("delete")
+def delete(
+    folder: Folder, ids: Annotated[list[str], typer.Argument(help="Document ids to remove.")]
+) -> None:
+    """Remove documents (all their facts) from an index."""
+    with typed_errors():
+        index = FactIndex.load(folder)
+        removed = index.delete(ids)
+        manifest = index.save(folder)
+    typer.echo(f"removed {removed} facts from {folder}: {manifest.fact_count} facts in all")
+
+
+@app.command("query")
+def query(
+    folder: Folder,
+    text: Annotated[str, typer.Argument(help="What to look for.")],
+    k: Annotated[int, typer.Option("-k", min=1, max=1000, help="How many facts.")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON list.")] = False,
+) -> None:
+    """The K facts nearest in meaning to TEXT."""
+    with typed_errors():
+        hits = FactIndex.load(folder).search(text, k)
+    if as_json:
+        typer.echo(json.dumps([h.model_dump(mode="json") for h in hits], ensure_ascii=False))
+        return
+    for h in hits:
+        typer.echo(f"{h.score:.3f}  {h.fact_id}  [{h.source}]  {h.text}")
+
+
+@app.command("info")
+def info(
+    folder: Folder,
+    as_json: Annotated[bool, typer.Option("--json", help="The manifest as JSON.")] = False,
+) -> None:
+    """Check an index folder (manifest, model, file hashes) and describe it."""
+    with typed_errors():
+        manifest = FactIndex.load(folder).manifest
+    assert manifest is not None
+    if as_json:
+        typer.echo(manifest.model_dump_json(indent=2))
+        return
+    typer.echo(
+        f"{folder}: {manifest.fact_count} facts, {manifest.document_count} documents, "
+        f"{manifest.index.kind} index, embedding {manifest.embedding_model}, "
+        f"generation {manifest.generation}, updated {manifest.updated_at.isoformat()}"
+    )

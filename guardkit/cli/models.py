@@ -1,0 +1,100 @@
+"""``guardkit models``: export, fine-tune, list and inspect verifier model folders."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from guardkit.cli.index import typed_errors
+from guardkit.errors import ConfigError
+
+__all__ = ["app"]
+
+app = typer.Typer(help="Verifier model folders: export, train, list, info.", no_args_is_help=True)
+
+
+@app.command("export")
+def export(
+    hf_dir: Annotated[Path, typer.Argument(help="Local Hugging Face classifier folder.")],
+    out: Annotated[Path, typer.Option("--out", help="Model folder to write.")],
+    int8: Annotated[bool, typer.Option("--int8/--fp32", help="Quantize weights to int8.")] = False,
+) -> None:
+    """Export a sequence-classification folder to ONNX (model.onnx, tokenizer.json, manifest)."""
+    from guardkit.verifier.export import export_folder
+
+    with typed_errors():
+        if not hf_dir.is_dir():
+            raise ConfigError("not a folder", file=str(hf_dir))
+        manifest = export_folder(hf_dir, out, int8=int8)
+    for p in manifest.parity:
+        typer.echo(
+            f"parity {p.compared}: max abs diff {p.max_abs_diff:.2e}, "
+            f"argmax agreement {p.argmax_agreement:.3f} on {p.n_pairs} pairs"
+        )
+    typer.echo(f"exported {hf_dir} -> {out} (labels {', '.join(manifest.labels)})")
+
+
+@app.command("train")
+def train(
+    pairs: Annotated[Path, typer.Option("--pairs", help="JSONL: evidence, claim, label.")],
+    out: Annotated[Path, typer.Option("--out", help="Model folder to write.")],
+    base: Annotated[
+        Path | None, typer.Option("--base", help="Training output or HF encoder folder.")
+    ] = None,
+    budget_minutes: Annotated[float, typer.Option("--budget-minutes", min=0.1)] = 30.0,
+    seed: Annotated[int, typer.Option("--seed")] = 13,
+    threads: Annotated[int, typer.Option("--threads", min=1)] = 2,
+) -> None:
+    """Fine-tune and calibrate a verifier on your own labelled pairs (same recipe and manifest)."""
+    from guardkit.verifier.training import TrainConfig, run
+    from guardkit.verifier.training.mix import read_user_pairs
+
+    with typed_errors():
+        read_user_pairs(pairs, seed)  # fail fast on bad input, before loading torch models
+        cfg = TrainConfig(budget_minutes=budget_minutes, seed=seed, threads=threads)
+        manifest = run(out, pairs=pairs, base=base, cfg=cfg, name=out.name)
+    cal = manifest.calibration
+    typer.echo(
+        f"trained {manifest.training.steps if manifest.training else 0} steps -> {out}; "
+        f"temperature {cal.temperature:.3f}, threshold {manifest.threshold:.3f}"
+    )
+
+
+@app.command("list")
+def list_models() -> None:
+    """Model folders shipped inside the package."""
+    from guardkit.verifier import DEFAULT_MODEL
+    from guardkit.verifier.manifest import read_manifest
+
+    root = DEFAULT_MODEL.parent
+    for folder in sorted(p for p in root.iterdir() if (p / "manifest.json").is_file()):
+        m = read_manifest(folder)
+        size = sum(f.stat().st_size for f in folder.iterdir() if f.is_file()) / 1e6
+        mark = " (default)" if folder == DEFAULT_MODEL else ""
+        typer.echo(f"{m.name}{mark}  {folder}  {size:.1f} MB  int8={m.quantized}")
+
+
+@app.command("info")
+def info(
+    folder: Annotated[Path, typer.Argument(help="Model folder.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole manifest.")] = False,
+) -> None:
+    """Check a model folder (hashes, labels against outputs) and show its manifest."""
+    from guardkit.verifier.runtime import OnnxVerifier
+
+    with typed_errors():
+        m = OnnxVerifier(folder, intra_op_threads=1).manifest
+    if as_json:
+        typer.echo(json.dumps(m.model_dump(mode="json"), indent=2, sort_keys=True))
+        return
+    typer.echo(f"{m.name}: ok (hashes and labels checked)")
+    typer.echo(f"labels {m.labels} -> {m.label_map}; max length {m.max_length}; int8 {m.quantized}")
+    typer.echo(
+        f"threshold {m.threshold:.3f}; aggregation {m.aggregation}; "
+        f"temperature {m.calibration.temperature:.3f}"
+    )
+    for key, value in sorted(m.metrics.items()):
+        typer.echo(f"  {key}: {value:.4f}")

@@ -1,0 +1,88 @@
+"""``guardkit score``: a hallucination risk for each (context, response) line of a JSONL file.
+
+Each input line is an object with ``context`` and ``response`` (other fields are kept); each
+output line adds ``risk`` (calibrated probability that the response states something the context
+does not support) and ``hallucinated`` (``risk`` at or above the model's threshold).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from guardkit.cli.index import typed_errors
+from guardkit.errors import ConfigError
+
+__all__ = ["read_pairs", "score"]
+
+_CHUNK = 64
+
+
+def read_pairs(path: Path) -> list[dict[str, Any]]:
+    """Rows of a JSONL file, each checked for non-empty string ``context`` and ``response``."""
+    if not path.is_file():
+        raise ConfigError("input file does not exist", file=str(path))
+    rows: list[dict[str, Any]] = []
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ConfigError(f"not valid JSON: {exc.msg}", file=str(path), line=n) from exc
+            if not isinstance(row, dict):
+                raise ConfigError("each line must be a JSON object", file=str(path), line=n)
+            for key in ("context", "response"):
+                if key not in row:
+                    raise ConfigError(f"missing field {key!r}", file=str(path), line=n, loc=(key,))
+                if not isinstance(row[key], str) or not row[key].strip():
+                    raise ConfigError(
+                        f"field {key!r} must be a non-empty string",
+                        file=str(path),
+                        line=n,
+                        loc=(key,),
+                    )
+            rows.append(row)
+    if not rows:
+        raise ConfigError("no (context, response) lines in the file", file=str(path))
+    return rows
+
+
+def _write_atomic(path: Path, lines: list[str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.writelines(line + "\n" for line in lines)
+    Path(tmp).replace(path)
+
+
+def score(
+    pairs: Annotated[Path, typer.Option("--pairs", help="JSONL with context and response.")],
+    out: Annotated[Path, typer.Option("--out", help="JSONL output with risk, hallucinated.")],
+    model: Annotated[
+        Path | None, typer.Option("--model", help="Verifier model folder (default: shipped).")
+    ] = None,
+) -> None:
+    """Score each response against its context: a calibrated risk and a hallucinated flag."""
+    from guardkit.verifier import load_verifier, score_responses
+
+    with typed_errors():
+        rows = read_pairs(pairs)
+        verifier = load_verifier(model)
+        lines: list[str] = []
+        flagged = 0
+        for lo in range(0, len(rows), _CHUNK):
+            batch = rows[lo : lo + _CHUNK]
+            results = score_responses(verifier, [(r["context"], r["response"]) for r in batch])
+            for row, res in zip(batch, results, strict=True):
+                flagged += res.hallucinated
+                extra = {"risk": round(res.risk, 6), "hallucinated": res.hallucinated}
+                lines.append(json.dumps(row | extra, ensure_ascii=False))
+        _write_atomic(out, lines)
+    typer.echo(f"scored {len(lines)} responses, {flagged} flagged as hallucinated -> {out}")

@@ -1,0 +1,146 @@
+"""``guardkit verify``: verdicts for the claims of a text, or for a JSONL file of claims.
+
+With ``--claims``, each input line is an object with ``claim`` (other fields are kept); each
+output line adds ``verdict`` (supported / contradicted / unverifiable), ``confidence`` and
+``evidence`` (``fact_id``, ``source``, ``text``, ``score``). Claims are verified whole, not split.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from guardkit.cli.index import typed_errors
+from guardkit.errors import ConfigError
+from guardkit.facts import FactIndex
+from guardkit.facts import verify as facts_verify
+from guardkit.facts._manifest import atomic_write
+from guardkit.facts.claims import Claim
+from guardkit.facts.verify import ClaimVerdict, ClaimVerifier, VerifySettings
+
+__all__ = ["verify"]
+
+_BATCH = 256
+
+
+def verify(
+    index: Annotated[Path, typer.Option("--index", help="Fact index folder.")],
+    text: Annotated[str | None, typer.Option("--text", help="Text whose claims to verify.")] = None,
+    claims: Annotated[
+        Path | None, typer.Option("--claims", help="JSONL file, one {'claim': ...} a line.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="JSONL output (with --claims).")] = None,
+    k: Annotated[int, typer.Option("-k", min=1, max=50, help="Evidence facts per claim.")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Verify claims against a fact index: a verdict, a confidence and evidence for each."""
+    with typed_errors():
+        if (text is None) == (claims is None):
+            raise ConfigError("give exactly one of --text or --claims")
+        if claims is not None and out is None:
+            raise ConfigError("--claims needs --out FILE.jsonl")
+        records = _read_claims(claims) if claims is not None else []
+        checker = ClaimVerifier(
+            FactIndex.load(index), facts_verify.default_verifier(), VerifySettings(top_k=k)
+        )
+        if text is not None:
+            _print_text(checker.verify_text(text), as_json)
+            return
+        assert out is not None
+        lines = []
+        for lo in range(0, len(records), _BATCH):
+            batch = records[lo : lo + _BATCH]
+            verdicts = checker.verify([_whole(r["claim"]) for r in batch])
+            lines += [
+                json.dumps(_row(r, v), ensure_ascii=False)
+                for r, v in zip(batch, verdicts, strict=True)
+            ]
+        atomic_write(out, ("\n".join(lines) + "\n").encode())
+    summary: dict[str, Any] = {"claims": len(records), **_counts(lines), "out": str(out)}
+    typer.echo(
+        json.dumps(summary) if as_json else " ".join(f"{k_}={v}" for k_, v in summary.items())
+    )
+
+
+def _counts(lines: list[str]) -> dict[str, int]:
+    names = ("supported", "contradicted", "unverifiable")
+    verdicts = [json.loads(line)["verdict"] for line in lines]
+    return {name: verdicts.count(name) for name in names}
+
+
+def _read_claims(path: Path) -> list[dict[str, Any]]:
+    try:
+        raw = path.read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        raise ConfigError(f"cannot read claims: {exc.strerror}", file=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text at byte {exc.start}", file=str(path)) from None
+    records = []
+    for n, line in enumerate(raw.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"invalid JSON: {exc.msg}", file=str(path), line=n) from None
+        if (
+            not isinstance(record, dict)
+            or not isinstance(record.get("claim"), str)
+            or not record["claim"].strip()
+        ):
+            raise ConfigError(
+                "each line needs a non-empty string 'claim'", file=str(path), line=n, loc=("claim",)
+            )
+        records.append(record)
+    if not records:
+        raise ConfigError("no claims in the file", file=str(path))
+    return records
+
+
+def _whole(text: str) -> Claim:
+    return Claim(text=text, start=0, end=len(text), sentence_start=0, sentence_end=len(text))
+
+
+def _evidence(v: ClaimVerdict) -> list[dict[str, Any]]:
+    return [
+        {"fact_id": c.fact_id, "source": c.source, "text": c.text, "score": round(c.score, 6)}
+        for c in v.citations
+    ]
+
+
+def _row(record: dict[str, Any], v: ClaimVerdict) -> dict[str, Any]:
+    return {
+        **record,
+        "verdict": v.verdict,
+        "confidence": round(v.confidence, 6),
+        "evidence": _evidence(v),
+    }
+
+
+def _print_text(verdicts: list[ClaimVerdict], as_json: bool) -> None:
+    if as_json:
+        typer.echo(
+            json.dumps(
+                [
+                    {
+                        "claim": v.claim.text,
+                        "start": v.claim.start,
+                        "end": v.claim.end,
+                        "verdict": v.verdict,
+                        "confidence": v.confidence,
+                        "evidence": _evidence(v),
+                    }
+                    for v in verdicts
+                ],
+                ensure_ascii=False,
+            )
+        )
+        return
+    for v in verdicts:
+        typer.echo(f"{v.verdict:<12} {v.confidence:.2f}  {v.claim.text}")
+        if v.citations:
+            c = v.citations[0]
+            typer.echo(f"             [{c.source} {c.fact_id}] {c.text}")

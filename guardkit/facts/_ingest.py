@@ -1,0 +1,243 @@
+"""Reading sources into documents, and documents into sentence-level facts.
+
+One reader per file type, chosen from a dict by suffix. Every problem names its file and line:
+a source that cannot be read is a ``FactIndexError`` before anything is embedded or written.
+
+- ``.jsonl``: one object a line with ``id`` and ``text``; optional ``source``; other keys are kept
+  as metadata. ``text`` may be a list of sentences, kept one fact each (fact ``<id>#<n>`` is
+  sentence ``n``); ``doc_id`` and ``abstract`` are read as ``id`` and ``text``, so SciFact-style
+  corpora (CitInt's ``corpus.jsonl``) index as they are.
+- ``.csv``: a header with ``id`` and ``text`` columns, the same meaning.
+- ``.md`` / ``.markdown`` / ``.txt``: one document a file, its id the file name. Markdown markup
+  (heading hashes, bullets, emphasis, link targets, code blocks) is blanked out with spaces, so
+  every fact's character span still points into the original file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from guardkit.errors import FactIndexError, UnknownNameError
+from guardkit.facts._segment import sentence_spans
+
+__all__ = ["Document", "FactRow", "read_source", "read_sources", "split_facts"]
+
+
+@dataclass(frozen=True)
+class Document:
+    """One source document: its id, text, where it came from, and free metadata."""
+
+    id: str
+    text: str
+    source: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+    origin: str = ""
+    """``file:line`` it was read from, for error messages."""
+    breaks: tuple[int, ...] = ()
+    """Offsets where a fact must end regardless of punctuation (Markdown block starts)."""
+    spans: tuple[tuple[int, int], ...] | None = None
+    """Sentences given by the source (a JSONL list of sentences): fact ``n`` is sentence ``n``."""
+
+
+@dataclass(frozen=True)
+class FactRow:
+    """One sentence of a document, ready to embed and store."""
+
+    fact_id: str
+    doc_id: str
+    source: str
+    start: int
+    end: int
+    text: str
+    metadata: dict[str, Any]
+
+
+def _decode(path: Path) -> str:
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise FactIndexError(
+            f"not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start}",
+            file=str(path),
+            line=line,
+            hint="re-encode the file as UTF-8",
+        ) from None
+
+
+_ALIASES = {"id": ("id", "doc_id"), "text": ("text", "abstract")}
+"""Key names accepted per field: ``doc_id`` / ``abstract`` read SciFact-style corpora as is."""
+
+
+def _field(raw: dict[str, Any], name: str, path: Path, line: int) -> tuple[str, Any]:
+    for key in _ALIASES[name]:
+        if raw.get(key) not in (None, "", []):
+            return key, raw[key]
+    raise FactIndexError(f"missing {name!r}", file=str(path), line=line, loc=(name,))
+
+
+def _text_and_spans(
+    value: Any, key: str, path: Path, line: int
+) -> tuple[str, tuple[tuple[int, int], ...] | None]:
+    """A string is segmented later; a list of strings is already sentences, kept one fact each."""
+    if isinstance(value, str):
+        return value, None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise FactIndexError(
+            f"{key!r} must be a string or a list of strings", file=str(path), line=line, loc=(key,)
+        )
+    spans, cursor = [], 0
+    for sentence in value:
+        spans.append((cursor, cursor + len(sentence)))
+        cursor += len(sentence) + 1
+    return "\n".join(value), tuple(spans)
+
+
+def _record(raw: Any, path: Path, line: int) -> Document:
+    if not isinstance(raw, dict):
+        raise FactIndexError("expected an object with 'id' and 'text'", file=str(path), line=line)
+    id_key, doc_id = _field(raw, "id", path, line)
+    if not isinstance(doc_id, str | int) or isinstance(doc_id, bool):
+        raise FactIndexError(
+            f"{id_key!r} must be a string or integer", file=str(path), line=line, loc=(id_key,)
+        )
+    text_key, value = _field(raw, "text", path, line)
+    text, spans = _text_and_spans(value, text_key, path, line)
+    source = str(raw.get("source") or doc_id)
+    meta = {k: v for k, v in raw.items() if k not in (id_key, text_key, "source")}
+    return Document(str(doc_id), text, source, meta, f"{path}:{line}", spans=spans)
+
+
+def _read_jsonl(path: Path) -> Iterator[Document]:
+    for n, line in enumerate(_decode(path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise FactIndexError(
+                f"invalid JSON: {exc.msg} at column {exc.colno}", file=str(path), line=n
+            ) from None
+        yield _record(raw, path, n)
+
+
+def _read_csv(path: Path) -> Iterator[Document]:
+    reader = csv.DictReader(io.StringIO(_decode(path), newline=""))
+    missing = {"id", "text"} - set(reader.fieldnames or ())
+    if missing:
+        raise FactIndexError(
+            f"CSV header lacks column(s) {', '.join(sorted(missing))}", file=str(path), line=1
+        )
+    for row in reader:
+        yield _record(dict(row), path, reader.line_num)
+
+
+_MD_BLANK = [
+    re.compile(r"^[ \t]{0,3}(?:#{1,6}[ \t]+|>[ \t]?|[-*+][ \t]+|\d{1,9}[.)][ \t]+)", re.M),
+    re.compile(r"(?:\*\*|__|`+|~~)"),
+    re.compile(r"!?\[(?=[^\]]*\]\([^)]*\))"),
+    re.compile(r"\]\([^)]*\)"),
+    re.compile(r"^[ \t]*(?:[-*_][ \t]*){3,}$", re.M),
+    re.compile(r"<[^>\n]+>"),
+]
+_FENCE = re.compile(r"^[ \t]*(```|~~~).*?^[ \t]*\1[^\n]*$", re.M | re.S)
+_BLOCK_START = re.compile(r"^[ \t]{0,3}(?:#{1,6}|>|[-*+]|\d{1,9}[.)]|\|)[ \t]", re.M)
+_ONE_LINE = re.compile(r"^[ \t]{0,3}(?:#{1,6}[ \t]|\|)[^\n]*\n", re.M)
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?])")
+
+
+def _mask(text: str, pattern: re.Pattern[str]) -> str:
+    return pattern.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
+
+
+def _markdown_to_plain(text: str) -> str:
+    """The same text with markup replaced by spaces: same length, so spans stay true."""
+    text = _mask(text, _FENCE)
+    for pattern in _MD_BLANK:
+        text = _mask(text, pattern)
+    return text
+
+
+def _read_markdown(path: Path) -> Iterator[Document]:
+    original = _decode(path)
+    # Headings, list items, quotes and table rows need no full stop to end: a break where each
+    # starts, and after each heading or table row (one line by definition).
+    starts = {m.start() for m in _BLOCK_START.finditer(original)}
+    breaks = tuple(sorted(starts | {m.end() for m in _ONE_LINE.finditer(original)}))
+    plain = _markdown_to_plain(original)
+    yield Document(path.name, plain, path.name, {"format": "markdown"}, f"{path}:1", breaks)
+
+
+def _read_text(path: Path) -> Iterator[Document]:
+    yield Document(path.name, _decode(path), path.name, {}, f"{path}:1")
+
+
+_READERS: dict[str, Callable[[Path], Iterator[Document]]] = {
+    ".jsonl": _read_jsonl,
+    ".csv": _read_csv,
+    ".md": _read_markdown,
+    ".markdown": _read_markdown,
+    ".txt": _read_text,
+}
+
+
+def read_source(path: str | Path) -> list[Document]:
+    """Every document in one source file; an empty source is an error, never a silent no-op."""
+    path = Path(path)
+    reader = _READERS.get(path.suffix.lower())
+    if reader is None:
+        raise UnknownNameError("source type", path.suffix or path.name, _READERS, file=str(path))
+    if not path.is_file():
+        raise FactIndexError("source file does not exist", file=str(path))
+    docs = [d for d in reader(path) if d.text.strip()]
+    if not docs:
+        raise FactIndexError("source has no documents with text", file=str(path))
+    return docs
+
+
+def read_sources(paths: Iterable[str | Path], known_ids: Iterable[str] = ()) -> list[Document]:
+    """Documents from every source; a document id seen twice (or already indexed) is an error."""
+    seen: dict[str, str] = dict.fromkeys(known_ids, "the index")
+    out: list[Document] = []
+    paths = list(paths)
+    if not paths:
+        raise FactIndexError("no sources given")
+    for path in paths:
+        for doc in read_source(path):
+            check_new_id(doc, seen)
+            out.append(doc)
+    return out
+
+
+def check_new_id(doc: Document, seen: dict[str, str]) -> None:
+    """Record ``doc.id`` in ``seen``, raising if it is already there (ids must be unique)."""
+    if doc.id in seen:
+        file, _, line = doc.origin.rpartition(":")
+        raise FactIndexError(
+            f"duplicate document id {doc.id!r} (first seen in {seen[doc.id]})",
+            file=file or None,
+            line=int(line) if line.isdigit() else None,
+            loc=("id",),
+            hint="ids must be unique; delete the old document before adding it again",
+        )
+    seen[doc.id] = doc.origin or "the documents given"
+
+
+def split_facts(doc: Document) -> list[FactRow]:
+    """The document's sentences as facts, ids ``<doc id>#<n>``, spans into ``doc.text``."""
+    rows = []
+    spans = doc.spans if doc.spans is not None else sentence_spans(doc.text, doc.breaks)
+    for n, (start, end) in enumerate(spans):
+        if not doc.text[start:end].strip():
+            continue
+        text = _SPACE_BEFORE_PUNCT.sub(r"\1", " ".join(doc.text[start:end].split()))
+        rows.append(FactRow(f"{doc.id}#{n}", doc.id, doc.source, start, end, text, doc.metadata))
+    return rows

@@ -1,0 +1,144 @@
+"""The facts themselves, in SQLite: text, ids, source and span per vector id.
+
+The database lives in memory. A loaded index reads its ``facts-<generation>.sqlite`` file once,
+as bytes (hashed against the manifest, then ``deserialize``d): it holds no file open, so a
+concurrent save that retires the file cannot break it, and the bytes checked are the bytes used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from guardkit.errors import FactIndexError
+from guardkit.facts._ingest import FactRow
+
+__all__ = ["FactStore"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS facts (
+    vid INTEGER PRIMARY KEY AUTOINCREMENT,
+    fact_id TEXT NOT NULL UNIQUE,
+    doc_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    metadata TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS facts_doc ON facts(doc_id);
+"""
+_COLUMNS = "vid, fact_id, doc_id, source, start, end, text, metadata"
+
+
+class FactStore:
+    """Facts keyed by the integer id their vector has in the FAISS index."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    @classmethod
+    def memory(cls) -> FactStore:
+        conn = sqlite3.connect(":memory:", check_same_thread=False)
+        conn.executescript(_SCHEMA)
+        return cls(conn)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, path: Path) -> FactStore:
+        """A store from a saved database file's bytes (``path`` names it in errors)."""
+        conn = sqlite3.connect(":memory:", check_same_thread=False)
+        try:
+            conn.deserialize(data)
+            conn.execute(
+                "SELECT vid, fact_id, doc_id, source, start, end, text, metadata FROM facts LIMIT 1"
+            )
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise FactIndexError(f"facts database unreadable: {exc}", file=str(path)) from None
+        return cls(conn)
+
+    def insert(self, rows: Sequence[FactRow]) -> list[int]:
+        """Store ``rows``; returns their new vector ids (never reused after a delete)."""
+        conn = self._conn
+        ids = []
+        with conn:
+            for r in rows:
+                cur = conn.execute(
+                    "INSERT INTO facts (fact_id, doc_id, source, start, end, text, metadata) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (r.fact_id, r.doc_id, r.source, r.start, r.end, r.text, _dumps(r.metadata)),
+                )
+                ids.append(int(cur.lastrowid or 0))
+        return ids
+
+    def delete_docs(self, doc_ids: Iterable[str]) -> list[int]:
+        """Remove every fact of these documents; returns the vector ids removed."""
+        conn = self._conn
+        removed: list[int] = []
+        with conn:
+            for doc_id in doc_ids:
+                rows = conn.execute("SELECT vid FROM facts WHERE doc_id = ?", (doc_id,)).fetchall()
+                removed += [int(r[0]) for r in rows]
+                conn.execute("DELETE FROM facts WHERE doc_id = ?", (doc_id,))
+        return removed
+
+    def doc_ids(self) -> set[str]:
+        return {r[0] for r in self._conn.execute("SELECT DISTINCT doc_id FROM facts")}
+
+    def has_doc(self, doc_id: str) -> bool:
+        row = self._conn.execute("SELECT 1 FROM facts WHERE doc_id = ? LIMIT 1", (doc_id,))
+        return row.fetchone() is not None
+
+    def count(self) -> int:
+        return int(self._conn.execute("SELECT count(*) FROM facts").fetchone()[0])
+
+    def doc_count(self) -> int:
+        return int(self._conn.execute("SELECT count(DISTINCT doc_id) FROM facts").fetchone()[0])
+
+    def fetch(self, vids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """Rows for these vector ids (deleted ids are simply absent)."""
+        if not vids:
+            return {}
+        marks = ",".join("?" * len(vids))
+        cur = self._conn.execute(f"SELECT {_COLUMNS} FROM facts WHERE vid IN ({marks})", list(vids))
+        names = [d[0] for d in cur.description]
+        out = {}
+        for row in cur:
+            rec = dict(zip(names, row, strict=True))
+            rec["metadata"] = json.loads(rec["metadata"])
+            out[int(rec["vid"])] = rec
+        return out
+
+    def live_vids(self) -> list[int]:
+        return [int(r[0]) for r in self._conn.execute("SELECT vid FROM facts ORDER BY vid")]
+
+    def content_sha256(self) -> str:
+        """Hash of every fact (id, source, span, text) in id order: same facts, same hash."""
+        digest = hashlib.sha256()
+        cur = self._conn.execute("SELECT fact_id, source, start, end, text FROM facts ORDER BY vid")
+        for row in cur:
+            digest.update(json.dumps(row, ensure_ascii=False).encode())
+            digest.update(b"\n")
+        return digest.hexdigest()
+
+    def write(self, path: Path) -> None:
+        """Write a complete copy to ``path`` (a temporary name; the caller renames it)."""
+        target = sqlite3.connect(str(path))
+        try:
+            self._conn.backup(target)
+        finally:
+            target.close()
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def _dumps(meta: dict[str, Any]) -> str:
+    try:
+        return json.dumps(meta, ensure_ascii=False, sort_keys=True)
+    except (TypeError, ValueError) as exc:
+        raise FactIndexError(f"metadata is not JSON-serialisable: {exc}") from None

@@ -1,0 +1,117 @@
+"""Cutting an answer into atomic claims, each with its character span in the answer.
+
+A claim is one assertion that evidence can support or contradict. So: sentences (pysbd), with
+coordinated clauses cut apart ("Refunds take 5 days, and shipping is free" is two claims: one can
+be true while the other is false), and non-assertions dropped (questions, greetings, thanks,
+offers of more help, requests), since no fact can support or contradict "Hope this helps!".
+"""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from guardkit.facts._segment import sentence_spans
+
+__all__ = ["Claim", "extract_claims"]
+
+
+class Claim(BaseModel):
+    """One checkable assertion and where it sits in the text."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str = Field(min_length=1)
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    sentence_start: int = Field(ge=0)
+    """Span of the sentence the claim came from: filtering removes whole sentences."""
+    sentence_end: int = Field(ge=0)
+
+
+_NON_ASSERTION = re.compile(
+    r"^(?:hi|hello|hey|dear|greetings|good (?:morning|afternoon|evening)|thanks?|thank you|"
+    r"you're welcome|you are welcome|sure|certainly|of course|absolutely|great question|"
+    r"i hope (?:this|that|it) helps?|hope (?:this|that|it) helps?|let me know|feel free|"
+    r"please|happy to help|glad to help|i'd be happy|i would be happy|is there anything|"
+    r"best regards|kind regards|regards|cheers|sincerely|okay|ok|yes|no)\b",
+    re.IGNORECASE,
+)
+_CLAUSE_BREAK = re.compile(r";\s+|,\s+(?:and|but|while|whereas|yet|so)\s+", re.IGNORECASE)
+_BARE_AND = re.compile(r"\s+(?:and|but|while|whereas)\s+", re.IGNORECASE)
+_FINITE = re.compile(
+    r"\b(?:is|are|was|were|has|have|had|can|could|will|would|may|might|must|shall|should|"
+    r"does|do|did|costs?|takes?|includes?|contains?|offers?|requires?|covers?|remains?|"
+    r"\w+ed)\b",
+    re.IGNORECASE,
+)
+_VERB_FIRST = re.compile(
+    r"^(?:is|are|was|were|has|have|had|can|could|will|would|may|might|must|should|does|do|"
+    r"did|not|also|then|\w+ed|\w+ing)\b",
+    re.IGNORECASE,
+)
+_PRONOUN_FIRST = re.compile(r"^(?:it|they|he|she|we|i|you|there)\b", re.IGNORECASE)
+_MIN_WORDS = 3
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+def _is_assertion(sentence: str) -> bool:
+    stripped = sentence.strip().strip("\"'*_")
+    if stripped.endswith("?") or _NON_ASSERTION.match(stripped):
+        return False
+    return _words(stripped) >= _MIN_WORDS or any(c.isdigit() for c in stripped)
+
+
+def _is_clause(text: str) -> bool:
+    """A full clause: long enough, a subject pronoun or a finite verb, yet not verb-first."""
+    text = text.strip()
+    if _words(text) < _MIN_WORDS or _VERB_FIRST.match(text):
+        return False
+    return bool(_PRONOUN_FIRST.match(text) or _FINITE.search(text))
+
+
+def _split_at(text: str, start: int, end: int, pattern: re.Pattern[str]) -> list[tuple[int, int]]:
+    pieces: list[tuple[int, int]] = []
+    cursor = start
+    for m in pattern.finditer(text, start, end):
+        left, right = text[cursor : m.start()], text[m.end() : end]
+        if _is_clause(left) and _is_clause(right):
+            pieces.append((cursor, m.start()))
+            cursor = m.end()
+    pieces.append((cursor, end))
+    return pieces
+
+
+def _clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for a, b in _split_at(text, start, end, _CLAUSE_BREAK):
+        out += _split_at(text, a, b, _BARE_AND)
+    return out
+
+
+def extract_claims(text: str) -> list[Claim]:
+    """The atomic claims of ``text`` in order, non-assertions left out."""
+    claims: list[Claim] = []
+    for s_start, s_end in sentence_spans(text):
+        if not _is_assertion(text[s_start:s_end]):
+            continue
+        for c_start, c_end in _clauses(text, s_start, s_end):
+            piece = text[c_start:c_end]
+            lead = len(piece) - len(piece.lstrip())
+            body = piece.strip()
+            if not body:
+                continue
+            claims.append(
+                Claim(
+                    text=" ".join(body.split()),
+                    start=c_start + lead,
+                    end=c_start + lead + len(body),
+                    sentence_start=s_start,
+                    sentence_end=s_end,
+                )
+            )
+    return claims

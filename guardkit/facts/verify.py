@@ -1,0 +1,195 @@
+"""Claims against evidence: top-k facts per claim, the verifier on each pair, one verdict each.
+
+A claim is *supported* when some evidence supports it firmly enough, *contradicted* when some
+evidence contradicts it more firmly than any supports it, and otherwise *unverifiable*. The
+verdict carries its confidence and the citations a reviewer can follow (fact id, source, text,
+similarity, and what the verifier said about that pair). Evidence comes from a ``FactIndex``,
+from documents passed with the call, or both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from guardkit.errors import ConfigError
+from guardkit.facts._embed import Embedder, default_embedder
+from guardkit.facts._ingest import Document, split_facts
+from guardkit.facts.claims import Claim, extract_claims
+from guardkit.facts.index import FactIndex, Hit
+from guardkit.verifier.types import VerdictProbs, Verifier
+
+__all__ = [
+    "Citation",
+    "ClaimVerdict",
+    "ClaimVerifier",
+    "Verdict",
+    "VerifySettings",
+    "default_verifier",
+]
+
+Verdict = Literal["supported", "contradicted", "unverifiable"]
+
+
+class Citation(BaseModel):
+    """One piece of evidence for a claim, and the verifier's reading of the pair."""
+
+    model_config = ConfigDict(frozen=True)
+
+    fact_id: str
+    source: str
+    text: str
+    score: float = Field(ge=-1.0, le=1.0)
+    """Cosine similarity of the fact to the claim."""
+    supported: float = Field(ge=0.0, le=1.0)
+    contradicted: float = Field(ge=0.0, le=1.0)
+
+
+class ClaimVerdict(BaseModel):
+    """A claim, its verdict, how sure, and the evidence behind it (most decisive first)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    claim: Claim
+    verdict: Verdict
+    confidence: float = Field(ge=0.0, le=1.0)
+    citations: list[Citation] = Field(default_factory=list)
+
+
+class VerifySettings(BaseModel):
+    """How much evidence to look at and how firm the verifier must be."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    top_k: int = Field(5, ge=1, le=50)
+    min_score: float = Field(0.2, ge=-1.0, le=1.0)
+    """Evidence less similar than this to the claim is not shown to the verifier."""
+    support_threshold: float = Field(0.5, gt=0.0, le=1.0)
+    contradict_threshold: float = Field(0.5, gt=0.0, le=1.0)
+
+
+class ClaimVerifier:
+    """Verifies claims against an index and/or per-call documents; built once, used per call."""
+
+    def __init__(
+        self,
+        index: FactIndex | None,
+        verifier: Verifier,
+        settings: VerifySettings | None = None,
+        *,
+        embedder: Embedder | None = None,
+    ) -> None:
+        self.index = index
+        self.verifier = verifier
+        self.settings = settings or VerifySettings()
+        if embedder is None:
+            embedder = index.embedder if index is not None else default_embedder()
+        self.embedder = embedder
+
+    def verify_text(self, text: str, documents: Sequence[str] = ()) -> list[ClaimVerdict]:
+        """Extract the claims of ``text`` and verify each."""
+        return self.verify(extract_claims(text), documents)
+
+    def verify(self, claims: Sequence[Claim], documents: Sequence[str] = ()) -> list[ClaimVerdict]:
+        """One verdict per claim, in order."""
+        if not claims:
+            return []
+        vectors = self.embedder.encode([c.text for c in claims])
+        evidence = self._evidence(vectors, documents)
+        pairs = [
+            (hit.text, claim.text)
+            for claim, hits in zip(claims, evidence, strict=True)
+            for hit in hits
+        ]
+        probs = iter(self.verifier.predict(pairs) if pairs else [])
+        return [
+            self._judge(claim, [(hit, next(probs)) for hit in hits])
+            for claim, hits in zip(claims, evidence, strict=True)
+        ]
+
+    def _evidence(self, vectors: np.ndarray, documents: Sequence[str]) -> list[list[Hit]]:
+        k, floor = self.settings.top_k, self.settings.min_score
+        found: list[list[Hit]] = [[] for _ in range(len(vectors))]
+        if self.index is not None:
+            found = self.index.search_vectors(vectors, k)
+        if documents:
+            found = [
+                a + b for a, b in zip(found, self._document_hits(vectors, documents), strict=True)
+            ]
+        return [
+            sorted((h for h in hits if h.score >= floor), key=lambda h: -h.score)[:k]
+            for hits in found
+        ]
+
+    def _document_hits(self, vectors: np.ndarray, documents: Sequence[str]) -> list[list[Hit]]:
+        """The call's documents, cut into facts and embedded now (they change every call)."""
+        rows = [
+            row
+            for i, text in enumerate(documents)
+            if text.strip()
+            for row in split_facts(Document(f"document[{i}]", text, f"document[{i}]"))
+        ]
+        if not rows:
+            return [[] for _ in range(len(vectors))]
+        sims = vectors @ self.embedder.encode([r.text for r in rows]).T
+        k = min(self.settings.top_k, len(rows))
+        out = []
+        for q in sims:
+            best = np.argsort(-q)[:k]
+            out.append(
+                [
+                    Hit(
+                        fact_id=rows[j].fact_id,
+                        doc_id=rows[j].doc_id,
+                        source=rows[j].source,
+                        text=rows[j].text,
+                        start=rows[j].start,
+                        end=rows[j].end,
+                        score=float(np.clip(q[j], -1.0, 1.0)),
+                    )
+                    for j in best
+                ]
+            )
+        return out
+
+    def _judge(self, claim: Claim, scored: list[tuple[Hit, VerdictProbs]]) -> ClaimVerdict:
+        s = self.settings
+        cites = [
+            Citation(
+                fact_id=h.fact_id,
+                source=h.source,
+                text=h.text,
+                score=h.score,
+                supported=p.supported,
+                contradicted=p.contradicted,
+            )
+            for h, p in scored
+        ]
+        sup = max((c.supported for c in cites), default=0.0)
+        con = max((c.contradicted for c in cites), default=0.0)
+        if con >= s.contradict_threshold and con > sup:
+            verdict: Verdict = "contradicted"
+            confidence = con
+            cites.sort(key=lambda c: -c.contradicted)
+        elif sup >= s.support_threshold:
+            verdict, confidence = "supported", sup
+            cites.sort(key=lambda c: -c.supported)
+        else:
+            verdict, confidence = "unverifiable", 1.0 - max(sup, con)
+        return ClaimVerdict(claim=claim, verdict=verdict, confidence=confidence, citations=cites)
+
+
+def default_verifier() -> Verifier:
+    """The shipped verifier model (loaded once per process by ``guardkit.verifier``)."""
+    try:
+        from guardkit.verifier import load_verifier
+    except ImportError as exc:
+        raise ConfigError(
+            "no claim verifier is available (guardkit.verifier.load_verifier cannot be imported)",
+            hint="install guardkit with its bundled verifier model",
+        ) from exc
+    verifier: Verifier = load_verifier()
+    return verifier

@@ -1,0 +1,46 @@
+"""The embedded model as a guard call: messages in, a ``ModelResponse`` out.
+
+The guard validates and reasks itself, so this generates once per call, constrained by the
+schema, and reports truncation and the decoding engine instead of judging the output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from guardkit.guard.responses import ModelResponse
+
+__all__ = ["load_local_model"]
+
+EMBEDDED_NAME = "smollm2-135m-instruct"
+
+
+def load_local_model(
+    schema: dict[str, Any] | None, *, max_new_tokens: int = 512
+) -> Callable[[list[dict[str, Any]]], ModelResponse]:
+    """A call that answers ``messages`` with the embedded model, constrained by ``schema``."""
+    from guardkit.decoding import output_spec
+    from guardkit.generation.local import LocalModel
+
+    model = LocalModel.embedded()
+    if schema is not None:
+        output_spec(schema)  # a schema that cannot be used fails now, not on the first call
+
+    def call(messages: list[dict[str, Any]]) -> ModelResponse:
+        result = model.complete(
+            [{"role": m["role"], "content": str(m["content"])} for m in messages],
+            schema,
+            max_new_tokens=max_new_tokens,
+        )
+        info = result.info
+        generation = {"mode": "constrained", **info.model_dump()} if info else {"mode": "free"}
+        return ModelResponse(
+            text=result.text,
+            usage=result.usage,
+            model=EMBEDDED_NAME,
+            truncated=result.finish_reason == "length",
+            generation=generation,
+        )
+
+    return call

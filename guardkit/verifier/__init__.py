@@ -1,0 +1,55 @@
+"""guardkit's grounded verifier: does the evidence support, contradict or say nothing about a claim?
+
+The runtime needs only onnxruntime, tokenizers and pysbd (no torch). Training and export live in
+:mod:`guardkit.verifier.training` and :mod:`guardkit.verifier.export` and need torch.
+
+>>> from guardkit.verifier import load_verifier
+>>> v = load_verifier()  # the shipped int8 model, loaded once per process
+>>> v.predict([("Paris is the capital of France.", "France's capital is Paris.")])[0].label
+'supported'
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from guardkit.verifier.runtime import OnnxVerifier
+from guardkit.verifier.scoring import ClaimScore, ResponseScore, score_responses, split_claims
+from guardkit.verifier.types import LABELS as LABELS
+from guardkit.verifier.types import VerdictProbs, Verifier
+
+# DEFAULT_MODEL and LABELS are public too; they stay out of __all__ only because ruff's
+# isort-style order and plain sorted() disagree on where constants go.
+
+__all__ = [
+    "ClaimScore",
+    "OnnxVerifier",
+    "ResponseScore",
+    "VerdictProbs",
+    "Verifier",
+    "load_verifier",
+    "score_responses",
+    "split_claims",
+]
+
+#: The model folder shipped inside the package.
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "verifier-minilm-l6-v1"
+
+_cache: dict[Path, OnnxVerifier] = {}
+_lock = threading.Lock()
+
+
+def load_verifier(path: str | Path | None = None) -> OnnxVerifier:
+    """The verifier in model folder ``path`` (default: the shipped one), loaded once per process.
+
+    Loading checks every file's sha256 against the manifest; a broken folder raises
+    :class:`guardkit.errors.ModelError` naming the file and the problem.
+    """
+    folder = Path(path).expanduser().resolve() if path is not None else DEFAULT_MODEL
+    with _lock:
+        found = _cache.get(folder)
+        if found is None:
+            found = OnnxVerifier(folder)
+            _cache[folder] = found
+        return found

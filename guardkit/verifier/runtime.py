@@ -1,0 +1,170 @@
+"""Scoring (evidence, claim) pairs with an exported model folder on onnxruntime.
+
+One :class:`OnnxVerifier` holds one ``InferenceSession`` (thread-safe for concurrent ``run``)
+and one ``tokenizers`` tokenizer; ``predict`` may be called from many threads at once. Inputs are
+windowed (see :mod:`guardkit.verifier._windows`), sorted by length and run in batches padded only
+to the longest input of the batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+from tokenizers import Tokenizer
+
+from guardkit.errors import ConfigError, ModelError
+from guardkit.verifier._windows import Segment, fold, plan_windows
+from guardkit.verifier.manifest import Manifest, read_manifest, sha256_file
+from guardkit.verifier.types import LABELS, VerdictProbs
+
+__all__ = ["OnnxVerifier"]
+
+_REQUIRED = ("model.onnx", "tokenizer.json")
+
+
+def _check_files(folder: Path, manifest: Manifest) -> None:
+    for name in _REQUIRED:
+        if not (folder / name).is_file():
+            raise ModelError(f"missing {name}", file=str(folder / name))
+        if name not in manifest.files:
+            raise ModelError(
+                f"manifest pins no hash for {name}", file=str(folder / "manifest.json")
+            )
+    for name, digest in sorted(manifest.files.items()):
+        path = folder / name
+        if not path.is_file():
+            raise ModelError(f"missing {name}", file=str(path))
+        actual = sha256_file(path)
+        if actual != digest:
+            raise ModelError(
+                f"sha256 mismatch: manifest says {digest[:12]}..., file has {actual[:12]}...",
+                file=str(path),
+            )
+
+
+class OnnxVerifier:
+    """A verifier model folder (``model.onnx``, ``tokenizer.json``, ``manifest.json``), loaded."""
+
+    def __init__(
+        self,
+        folder: str | Path,
+        *,
+        intra_op_threads: int = 2,
+        batch_size: int = 32,
+        max_windows: int | None = 6,
+    ) -> None:
+        self.folder = Path(folder)
+        if not self.folder.is_dir():
+            raise ModelError("model folder does not exist", file=str(self.folder))
+        self.manifest = read_manifest(self.folder)
+        _check_files(self.folder, self.manifest)
+        self.batch_size = batch_size
+        self.max_windows = max_windows
+        self.tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.no_truncation()
+        pair_len = len(self.tokenizer.encode("a", "b").ids)
+        self._special = pair_len - 2
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = intra_op_threads
+        opts.inter_op_num_threads = 1
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.log_severity_level = 3
+        model_path = self.folder / "model.onnx"
+        try:
+            self.session = ort.InferenceSession(
+                str(model_path), opts, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime raises its own untyped errors
+            raise ModelError(
+                f"onnxruntime cannot load the model: {exc}", file=str(model_path)
+            ) from exc
+        self._inputs = {i.name for i in self.session.get_inputs()}
+        self._columns = self._label_columns()
+        self._check_outputs()
+
+    def _label_columns(self) -> np.ndarray:
+        m = self.manifest
+        missing = [lab for lab in m.labels if lab not in m.label_map]
+        if missing:
+            raise ModelError(
+                f"label_map has no entry for {missing}", file=str(self.folder / "manifest.json")
+            )
+        cols = np.zeros((len(m.labels), len(LABELS)))
+        for i, lab in enumerate(m.labels):
+            cols[i, LABELS.index(m.label_map[lab])] = 1.0
+        return cols
+
+    def _check_outputs(self) -> None:
+        logits = self._run(self._encode([Segment(0, 0, "The sky is blue.", "The sky is blue.")]))
+        if logits.shape[-1] != len(self.manifest.labels):
+            raise ModelError(
+                f"the model has {logits.shape[-1]} outputs but the manifest lists "
+                f"{len(self.manifest.labels)} labels {self.manifest.labels}",
+                file=str(self.folder / "manifest.json"),
+                loc=("labels",),
+            )
+
+    def _encode(self, segs: Sequence[Segment]) -> dict[str, np.ndarray]:
+        claim_first = self.manifest.pair_order == "claim_evidence"
+        texts = [(s.claim, s.evidence) if claim_first else (s.evidence, s.claim) for s in segs]
+        encs = self.tokenizer.encode_batch(texts)
+        width = max(len(e.ids) for e in encs)
+        ids = np.zeros((len(encs), width), dtype=np.int64)
+        types = np.zeros_like(ids)
+        mask = np.zeros_like(ids)
+        for i, e in enumerate(encs):
+            n = min(len(e.ids), self.manifest.max_length)
+            ids[i, :n], types[i, :n], mask[i, :n] = e.ids[:n], e.type_ids[:n], 1
+        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+        return {k: v[:, : self.manifest.max_length] for k, v in feed.items() if k in self._inputs}
+
+    def _run(self, feed: dict[str, np.ndarray]) -> np.ndarray:
+        out: np.ndarray = self.session.run(None, feed)[0]
+        return out.astype(np.float64)
+
+    def logits(self, pairs: Sequence[tuple[str, str]]) -> tuple[list[Segment], np.ndarray]:
+        """Raw model logits for every window of every pair (for calibration and parity checks)."""
+        for i, (evidence, claim) in enumerate(pairs):
+            if not evidence.strip() or not claim.strip():
+                which = "evidence" if not evidence.strip() else "claim"
+                raise ConfigError(f"pair {i}: empty {which}", loc=(i, which))
+        segs = plan_windows(
+            self.tokenizer, pairs, self.manifest.max_length, self._special, self.max_windows
+        )
+        lengths = [len(s.evidence) + len(s.claim) for s in segs]
+        order = sorted(range(len(segs)), key=lengths.__getitem__)
+        out = np.zeros((len(segs), len(self.manifest.labels)))
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            out[idx] = self._run(self._encode([segs[i] for i in idx]))
+        return segs, out
+
+    def probs_array(
+        self, pairs: Sequence[tuple[str, str]], temperature: float | None = None
+    ) -> np.ndarray:
+        """Calibrated probabilities, shape ``(len(pairs), 3)``, columns in ``LABELS`` order."""
+        if not pairs:
+            return np.zeros((0, 3))
+        segs, logits = self.logits(pairs)
+        t = self.manifest.calibration.temperature if temperature is None else temperature
+        z = logits / t
+        z -= z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        p /= p.sum(axis=1, keepdims=True)
+        return fold(segs, p @ self._columns, len(pairs))
+
+    def predict(self, pairs: Sequence[tuple[str, str]]) -> list[VerdictProbs]:
+        """One :class:`VerdictProbs` per (evidence, claim) pair."""
+        rows = self.probs_array(pairs)
+        out = []
+        for s, c, n in rows:
+            total = s + c + n
+            out.append(
+                VerdictProbs(supported=s / total, contradicted=c / total, not_enough_info=n / total)
+            )
+        return out

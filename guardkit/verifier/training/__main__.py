@@ -1,0 +1,55 @@
+"""``python -m guardkit.verifier.training --out DIR --budget-minutes 60``: the shipped recipe."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from pathlib import Path
+
+from guardkit.verifier.training.loop import TrainConfig
+from guardkit.verifier.training.pipeline import run
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse arguments and run the pipeline."""
+    p = argparse.ArgumentParser(prog="python -m guardkit.verifier.training")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--data", type=Path, default=Path("../shared/data"))
+    p.add_argument("--pairs", type=Path, default=None, help="user pairs instead of the recipe")
+    p.add_argument("--base", type=Path, default=None)
+    p.add_argument("--budget-minutes", type=float, default=60.0)
+    p.add_argument("--seed", type=int, default=13)
+    p.add_argument("--scale", type=float, default=1.0, help="shrink every cap (smoke runs)")
+    p.add_argument("--calib-rows", type=int, default=100)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--freeze-layers", type=int, default=2, help="lowest encoder layers kept as is")
+    p.add_argument("--max-length", type=int, default=128)
+    a = p.parse_args(argv)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    import transformers
+
+    transformers.logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+    cfg = TrainConfig(
+        budget_minutes=a.budget_minutes,
+        seed=a.seed,
+        batch_size=a.batch_size,
+        threads=a.threads,
+        max_length=a.max_length,
+        freeze_layers=a.freeze_layers,
+    )
+    run(
+        a.out,
+        data=a.data,
+        pairs=a.pairs,
+        base=a.base,
+        cfg=cfg,
+        scale=a.scale,
+        calib_rows=a.calib_rows,
+    )
+
+
+if __name__ == "__main__":
+    main()

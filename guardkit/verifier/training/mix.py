@@ -1,0 +1,189 @@
+"""The training mix and the calibration data, built deterministically from ``shared/data``.
+
+Every set is capped so that no single one dominates a run that sees only part of the pool; the
+pool is shuffled once with the seed, so a run stopped by its time budget still sees the mix.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from collections import Counter
+from pathlib import Path
+
+from guardkit.errors import ConfigError
+from guardkit.verifier.training.citint import citint_pairs, load_corpus
+from guardkit.verifier.training.examples import (
+    CONTRADICTED,
+    NOT_ENOUGH_INFO,
+    SUPPORTED,
+    UNSUPPORTED,
+    Example,
+    bucket,
+)
+from guardkit.verifier.training.halueval import TASKS, halueval_pairs, response_pairs, rows
+from guardkit.verifier.training.nli_sets import NLI_READERS
+from guardkit.verifier.training.synthetic import synthetic_pairs
+
+__all__ = ["CAPS", "Mix", "build_mix", "calibration_data", "read_user_pairs"]
+
+log = logging.getLogger("guardkit.verifier.training")
+
+#: Most pairs taken from each source's training part.
+CAPS: dict[str, int] = {
+    "esnli": 6000,
+    "cad_snli": 5000,
+    "docnli_aux": 6000,
+    "infotabs": 1500,
+    "breaking_nli": 2000,
+    "conjnli": 3000,
+    "med": 3000,
+    "negation_nli": 3000,
+    "contract_nli": 2000,
+    "fever_symmetric": 0,
+    "fm2": 2000,
+    "folio": 2000,
+    "begin": 2000,
+    "faithdial_audit": 2000,
+    "halueval": 12000,
+    "citint": 5000,
+    "synthetic": 8000,
+}
+
+
+class Mix:
+    """Training pairs, calibration pairs and responses, and what was trained on / held out."""
+
+    def __init__(self) -> None:
+        self.train: list[Example] = []
+        self.calib_pairs: list[Example] = []
+        self.calib_responses: list[tuple[str, str, int]] = []
+        self.trained_on: list[str] = []
+        self.held_out: list[str] = []
+        self.calibrated_on: list[str] = []
+
+    def counts(self) -> dict[str, int]:
+        """Training pairs per source."""
+        return dict(sorted(Counter(e.source for e in self.train).items()))
+
+
+def _cap(items: list[Example], n: int, rng: random.Random) -> list[Example]:
+    return rng.sample(items, n) if len(items) > n else list(items)
+
+
+def _citint_docs(root: Path) -> list[list[str]]:
+    """Abstracts not cited by dev or test claims: sentences for synthetic pairs."""
+    banned: set[int] = set()
+    for split in ("dev", "test"):
+        with (root / f"claims_{split}.jsonl").open(encoding="utf-8") as fh:
+            for r in map(json.loads, fh):
+                banned |= {int(d) for d in r.get("cited_doc_ids", [])}
+                banned |= {int(d) for d in (r.get("evidence") or {})}
+    return [r["abstract"] for d, r in load_corpus(root).items() if d not in banned]
+
+
+def build_mix(data: Path, seed: int, scale: float = 1.0, calib_rows: int = 150) -> Mix:
+    """The default recipe: every set of ``data/nli``, HaluEval, CitInt and synthetic pairs."""
+    rng = random.Random(seed)
+    mix = Mix()
+    caps = {k: max(min(v, 1), int(v * scale)) for k, v in CAPS.items()}
+    for name, reader in NLI_READERS.items():
+        train, held = reader(data / "nli")
+        mix.train += _cap(train, caps[name], rng)
+        if train:
+            mix.trained_on.append(f"nli/{name} (train part, <= {caps[name]} pairs)")
+        if held:
+            mix.held_out.append(f"nli/{name} (held-out part, {len(held)} pairs)")
+        log.info("%s: %d train, %d held out", name, len(train), len(held))
+    max_rows = None if scale >= 1 else max(10, int(4000 * scale))
+    halu = halueval_pairs(data / "halueval", "train", seed, max_rows=max_rows)
+    mix.train += _cap(halu, caps["halueval"], rng)
+    mix.trained_on.append("halueval rows i % 5 in {2,3,4} (length-balanced)")
+    mix.held_out.append("halueval rows i % 5 == 0 (test, never read in training)")
+    cit = citint_pairs(data / "citint", "train")
+    mix.train += _cap(cit + cit, caps["citint"], rng)  # small and on-target: seen twice
+    mix.trained_on.append("citint claims_train")
+    mix.held_out.append("citint claims_test")
+    mix.train += synthetic_pairs(_citint_docs(data / "citint"), caps["synthetic"], seed)
+    mix.trained_on.append("synthetic pairs from citint abstracts not cited by dev/test claims")
+    rng.shuffle(mix.train)
+    calibration_data(mix, data, rng, calib_rows)
+    return mix
+
+
+def calibration_data(mix: Mix, data: Path, rng: random.Random, calib_rows: int) -> None:
+    """Fill ``mix`` with calibration pairs and responses (never trained on, never test)."""
+    mix.calib_pairs = citint_pairs(data / "citint", "dev")
+    for task in TASKS:
+        picked = [r for _, r in rows(data / "halueval", task, "calibration")]
+        n = calib_rows if task != "summarization" else max(4, calib_rows // 4)
+        for row in rng.sample(picked, min(n, len(picked))):
+            for ctx, resp, bad in response_pairs(task, row):
+                mix.calib_responses.append((ctx, resp, bad))
+                if task != "summarization":
+                    label = UNSUPPORTED if bad else SUPPORTED
+                    mix.calib_pairs.append(Example(ctx, resp, label, f"halueval_{task}"))
+    mix.calibrated_on = ["citint claims_dev", "halueval rows i % 5 == 1 (sampled)"]
+    mix.held_out.append("citint claims_dev and halueval rows i % 5 == 1 (calibration only)")
+
+
+_USER_LABELS = {
+    "supported": SUPPORTED,
+    "entailment": SUPPORTED,
+    "contradicted": CONTRADICTED,
+    "contradiction": CONTRADICTED,
+    "not_enough_info": NOT_ENOUGH_INFO,
+    "neutral": NOT_ENOUGH_INFO,
+    "unsupported": UNSUPPORTED,
+    "hallucinated": UNSUPPORTED,
+}
+
+
+def read_user_pairs(path: Path, seed: int) -> Mix:
+    """A user's labelled pairs (``evidence``, ``claim``, ``label`` per JSON line) as a mix.
+
+    A stable 20 % (by hash) is kept out of training for calibration and the threshold.
+    """
+    mix = Mix()
+    if not path.is_file():
+        raise ConfigError("pairs file does not exist", file=str(path))
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ConfigError(f"not valid JSON: {exc.msg}", file=str(path), line=n) from exc
+            if not isinstance(row, dict):
+                raise ConfigError("each line must be a JSON object", file=str(path), line=n)
+            for key in ("evidence", "claim", "label"):
+                if not isinstance(row.get(key), str) or not row[key].strip():
+                    raise ConfigError(
+                        f"missing or empty {key!r}", file=str(path), line=n, loc=(key,)
+                    )
+            label = _USER_LABELS.get(row["label"].strip().lower())
+            if label is None:
+                known = ", ".join(sorted(_USER_LABELS))
+                raise ConfigError(
+                    f"unknown label {row['label']!r}; known: {known}",
+                    file=str(path),
+                    line=n,
+                    loc=("label",),
+                )
+            ex = Example(row["evidence"], row["claim"], label, "user")
+            if bucket(f"{seed}{ex.evidence}{ex.claim}", 5) == 0:
+                mix.calib_pairs.append(ex)
+                mix.calib_responses.append((ex.evidence, ex.claim, int(label != SUPPORTED)))
+            else:
+                mix.train.append(ex)
+    if not mix.train or len(mix.calib_pairs) < 2:
+        raise ConfigError(
+            "need more labelled pairs (at least a handful in each split)", file=str(path)
+        )
+    random.Random(seed).shuffle(mix.train)
+    mix.trained_on = [f"user pairs {path.name} (80 %)"]
+    mix.calibrated_on = [f"user pairs {path.name} (20 % by hash)"]
+    mix.held_out = mix.calibrated_on
+    return mix

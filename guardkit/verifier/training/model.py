@@ -1,0 +1,104 @@
+"""The trainable cross-encoder: a BERT encoder, mean pooling over real tokens, a 3-way linear head.
+
+Mean pooling (not [CLS]) because the base, all-MiniLM-L6-v2, was trained as a mean-pooled
+sentence encoder: its [CLS] vector carries little, and a [CLS] head did not move in 300 steps
+where a mean-pooled one was learning within 250.
+
+A checkpoint folder holds ``config.json`` (the BERT config plus ``guardkit_pooling``),
+``model.safetensors`` (encoder and head) and ``tokenizer.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from guardkit.errors import ModelError
+from guardkit.verifier.types import LABELS
+
+__all__ = ["MeanPoolClassifier", "load_trainable", "save_checkpoint"]
+
+
+class MeanPoolClassifier(nn.Module):
+    """Encoder -> masked mean of the last hidden states -> dropout -> linear to ``len(LABELS)``."""
+
+    def __init__(self, encoder: Any, num_labels: int = len(LABELS)) -> None:
+        super().__init__()
+        self.bert = encoder
+        hidden = int(encoder.config.hidden_size)
+        self.dropout = nn.Dropout(0.1)
+        self.classifier = nn.Linear(hidden, num_labels)
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        token_type_ids: torch.Tensor,
+    ) -> torch.Tensor:
+        """Logits, shape ``(batch, num_labels)``."""
+        out = self.bert(
+            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+        )
+        hidden = out[0]
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+        logits: torch.Tensor = self.classifier(self.dropout(pooled))
+        return logits
+
+
+def _tokenizer_file(folder: Path) -> Path:
+    path = folder / "tokenizer.json"
+    if not path.is_file():
+        raise ModelError("no tokenizer.json in the model folder", file=str(folder))
+    return path
+
+
+def load_trainable(folder: str | Path) -> tuple[MeanPoolClassifier, Path]:
+    """A trainable model and its tokenizer file from a checkpoint or a plain BERT-like folder.
+
+    Accepts a guardkit training output (``DIR`` or ``DIR/checkpoint``), or a Hugging Face
+    encoder folder (e.g. all-MiniLM-L6-v2), which gets a fresh mean-pooled head.
+    """
+    from transformers import AutoConfig, AutoModel
+
+    folder = Path(folder)
+    if (folder / "checkpoint" / "config.json").is_file():
+        folder = folder / "checkpoint"
+    if not (folder / "config.json").is_file():
+        raise ModelError(
+            "no trainable weights (config.json) here; a shipped int8 ONNX folder cannot be "
+            "fine-tuned, pass a training output folder or a Hugging Face encoder folder",
+            file=str(folder),
+        )
+    tok = _tokenizer_file(folder)
+    config = AutoConfig.from_pretrained(str(folder))
+    if getattr(config, "guardkit_pooling", None) == "mean":
+        from safetensors.torch import load_file
+
+        encoder = AutoModel.from_config(config, add_pooling_layer=False)  # type: ignore[no-untyped-call]
+        model = MeanPoolClassifier(encoder)
+        model.load_state_dict(load_file(str(folder / "model.safetensors")))
+        return model, tok
+    encoder = AutoModel.from_pretrained(str(folder), add_pooling_layer=False)
+    return MeanPoolClassifier(encoder), tok
+
+
+def save_checkpoint(model: MeanPoolClassifier, tokenizer_file: Path, out: Path) -> None:
+    """Write a checkpoint folder that :func:`load_trainable` reads back."""
+    from safetensors.torch import save_file
+
+    out.mkdir(parents=True, exist_ok=True)
+    config: dict[str, Any] = model.bert.config.to_dict()
+    config["guardkit_pooling"] = "mean"
+    config["id2label"] = dict(enumerate(LABELS))
+    config["label2id"] = {v: k for k, v in enumerate(LABELS)}
+    (out / "config.json").write_text(json.dumps(config, indent=2, default=str))
+    state = {k: v.contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(out / "model.safetensors"))
+    if tokenizer_file.resolve() != (out / "tokenizer.json").resolve():
+        shutil.copyfile(tokenizer_file, out / "tokenizer.json")

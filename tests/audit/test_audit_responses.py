@@ -1,0 +1,103 @@
+"""``guardkit audit --responses``: records, report fields and the interval, from known answers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from guardkit.audit import read_records
+from guardkit.cli import app
+from guardkit.reports import wilson_interval
+
+runner = CliRunner()
+
+
+def audit(*args: str | Path) -> tuple[int, str]:
+    result = runner.invoke(app, ["audit", *map(str, args)])
+    return result.exit_code, result.output
+
+
+def test_report_fields_from_recorded_responses(
+    policy_file: Path, suite_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    suite, responses = suite_files
+    out = tmp_path / "out"
+    code, output = audit(suite, "--policy", policy_file, "--responses", responses, "--out", out)
+    assert code == 0, output
+    report = json.loads((out / "report.json").read_text())
+    failed = [i for i in range(40) if i % 11 == 10]  # 10, 21, 32
+    reask = [i for i in range(40) if i % 5 == 4 and i not in failed]
+    fixed = [i for i in range(40) if i % 7 == 6 and i not in failed and i not in reask]
+    assert report["cases"] == 40
+    assert report["reliable"] == 40 - len(failed)
+    assert report["rcr"] == (40 - len(failed)) / 40
+    assert report["rcr_ci"] == list(wilson_interval(40 - len(failed), 40))
+    assert report["outcomes"] == {
+        "reliable": 40 - len(failed) - len(reask) - len(fixed),
+        "repaired": len(reask) + len(fixed),
+        "flagged": 0,
+        "refused": 0,
+        "failed": len(failed),
+    }
+    assert report["attempts_histogram"] == {
+        "1": 40 - len(failed) - len(reask),
+        "2": len(failed) + len(reask),
+    }
+    # every attempt costs 100 * 0.001 / 1000 + 20 * 0.002 / 1000 = 0.00014
+    attempts = 40 + len(failed) + len(reask)
+    assert (
+        report["cost_total"] == round(attempts * 0.00014, 12)
+        or abs(report["cost_total"] - attempts * 0.00014) < 1e-12
+    )
+    assert abs(report["cost_per_reliable"] - report["cost_total"] / report["reliable"]) < 1e-12
+    assert report["tokens"] == {
+        "input": 100 * attempts,
+        "output": 20 * attempts,
+        "total": 120 * attempts,
+        "per_case": 120 * attempts / 40,
+    }
+    assert report["check_failure_rates"]["schema"] == (len(failed) + len(reask) + len(fixed)) / 40
+    assert report["latency_ms"]["p50"] <= report["latency_ms"]["p95"] <= report["latency_ms"]["p99"]
+    assert report["calibration"] is None  # no risk check in this policy
+    records = read_records(out / "records.jsonl")
+    assert sorted(r.id for r in records) == sorted(f"c{i}" for i in range(40))
+    assert {r.id for r in records if not r.reliable} == {f"c{i}" for i in failed}
+    assert "rcr 92.5%" in output
+
+
+def test_malformed_lines_are_skipped_and_reported(
+    policy_file: Path, suite_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    suite, responses = suite_files
+    lines = suite.read_text().splitlines()
+    lines[2] = "{not json"
+    lines[5] = json.dumps({"id": "c5"})
+    lines[7] = json.dumps({"id": "c7", "input": "q", "contxt": "typo"})
+    lines.append(json.dumps({"id": "c1", "input": "again"}))
+    suite.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out"
+    code, output = audit(suite, "--policy", policy_file, "--responses", responses, "--out", out)
+    assert code == 0, output
+    report = json.loads((out / "report.json").read_text())
+    assert report["cases"] == 37
+    assert [p["line"] for p in report["skipped_lines"]] == [3, 6, 8, 41]
+    assert report["skipped_lines"][0]["message"].startswith("not JSON")
+    assert "exactly one of 'input'" in report["skipped_lines"][1]["message"]
+    assert "contxt" in report["skipped_lines"][2]["message"]
+    assert report["skipped_lines"][3]["message"] == "field id: duplicate id 'c1' (first on line 2)"
+    assert f"skipped {suite}:3" in output
+
+    code, output = audit(
+        suite,
+        "--policy",
+        policy_file,
+        "--responses",
+        responses,
+        "--out",
+        tmp_path / "o2",
+        "--fail-fast",
+    )
+    assert code == 2
+    assert f"{suite}:3: not JSON" in output and "[suite_invalid]" in output

@@ -1,0 +1,145 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import LexicalVerifier
+
+import guardkit
+from guardkit import Outcome, Policy, PolicyError
+from guardkit.checks import CheckContext
+from guardkit.checks.facts import FactsCheck, FactsCheckConfig
+from guardkit.facts import FactIndex
+from guardkit.facts.verify import ClaimVerifier
+
+RIGHT = "Items can be returned within 30 days of delivery."
+WRONG = "Items can be returned within 60 days of delivery."
+
+
+@pytest.fixture(autouse=True)
+def lexical(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Until the shipped verifier lands, the check is built with the test-only lexical one."""
+    monkeypatch.setattr("guardkit.checks.facts.default_verifier", LexicalVerifier)
+
+
+def _policy(index: Path | None, action: Any = "raise", **settings: Any) -> Policy:
+    section = {**({"index": str(index)} if index else {}), **settings}
+    return Policy.model_validate(
+        {"id": "p", "version": "1", "checks": {"facts": section}, "actions": {"facts": action}}
+    )
+
+
+def test_supported_answer_passes_with_citations(saved_index: Path) -> None:
+    @guardkit.guard(_policy(saved_index), sinks=[])
+    def ask() -> str:
+        return f"Hi! {RIGHT} Hope this helps!"
+
+    result = ask()
+    assert result.outcome is Outcome.RELIABLE and result.output == f"Hi! {RIGHT} Hope this helps!"
+    (check,) = result.report.checks
+    assert check.check == "facts" and check.passed and check.score == 1.0
+    (claim,) = check.details["claims"]
+    assert claim["verdict"] == "supported" and claim["claim"]["text"] == RIGHT
+    assert claim["citations"][0]["fact_id"] == "returns#0"
+    assert claim["citations"][0]["source"] == "help/returns"
+    manifest = FactIndex.load(saved_index).manifest
+    assert manifest is not None
+    assert check.details["evidence"] == [f"index:{manifest.content_sha256}"]
+
+
+def test_reask_quotes_the_contradicting_evidence(saved_index: Path) -> None:
+    seen: list[list[dict[str, str]] | None] = []
+
+    @guardkit.guard(_policy(saved_index, {"type": "reask", "max_attempts": 2}), sinks=[])
+    def ask(messages: list[dict[str, str]] | None = None) -> str:
+        seen.append(messages)
+        return RIGHT if messages else WRONG
+
+    result = ask()
+    assert result.outcome is Outcome.REPAIRED and result.output == RIGHT
+    feedback = seen[1][-1]["content"]  # type: ignore[index]
+    assert (
+        f'- "{WRONG}": the reference says "{RIGHT}" (source help/returns, fact returns#0)'
+        in feedback
+    )
+    failed = result.report.attempts[0].checks[0]
+    assert failed.details["contradicted"] == 1 and failed.details["support_rate"] == 0.0
+
+
+def test_filter_drops_unsupported_sentences(saved_index: Path) -> None:
+    answer = f"{RIGHT} Laptops are made of cheese. The warranty does not cover accidental damage."
+
+    @guardkit.guard(_policy(saved_index, "filter", min_support_rate=1.0), sinks=[])
+    def ask() -> str:
+        return answer
+
+    result = ask()
+    assert result.outcome is Outcome.REPAIRED
+    assert result.output == f"{RIGHT} The warranty does not cover accidental damage."
+    assert [(a.failure, a.action) for a in result.report.actions] == [("facts", "filter")]
+
+
+def test_documents_given_with_the_call_are_evidence() -> None:
+    policy = _policy(None, "flag")
+    museum = "The museum opens at 9 am on weekdays."
+
+    @guardkit.guard(policy, sinks=[])
+    def ask() -> str:
+        return museum
+
+    grounded = ask(guardkit_documents=["Welcome! " + museum + " Entry is free."])
+    assert grounded.outcome is Outcome.RELIABLE
+    assert grounded.report.checks[0].details["claims"][0]["citations"][0]["source"] == "document[0]"
+    ungrounded = ask()
+    assert ungrounded.outcome is Outcome.FLAGGED
+    assert ungrounded.report.checks[0].details["unverifiable"] == 1
+
+
+def test_thresholds_decide(saved_index: Path) -> None:
+    index = FactIndex.load(saved_index)
+    text = f"{RIGHT} Express shipping costs 15 dollars. Laptops are made of cheese."
+    for rate, passed in ((0.6, True), (0.7, False)):
+        config = FactsCheckConfig(index=saved_index, min_support_rate=rate)
+        check = FactsCheck(config, ClaimVerifier(index, LexicalVerifier(), config.settings()))
+        result = check.run(CheckContext(text=text, value=text, attempt=1))
+        assert result.passed is passed and result.score == pytest.approx(2 / 3)
+    no_claims = check.run(CheckContext(text="Thanks! Anything else?", value=None, attempt=1))
+    assert no_claims.passed and no_claims.details["claims"] == []
+    all_bad = check.run(CheckContext(text="Laptops are made of cheese.", value=None, attempt=1))
+    assert not all_bad.passed and all_bad.filtered_text is None
+
+
+@pytest.mark.parametrize(
+    ("section", "loc", "message"),
+    [
+        (
+            {"index": "no/such/index"},
+            ("checks", "facts", "index"),
+            "no fact index at no/such/index",
+        ),
+        ({"top_k": 0}, ("checks", "facts", "top_k"), "greater than or equal to 1"),
+        (
+            {"min_support_rate": 1.5},
+            ("checks", "facts", "min_support_rate"),
+            "less than or equal to 1",
+        ),
+        ({"max_contradiction": 1}, ("checks", "facts", "max_contradiction"), "Extra inputs"),
+    ],
+)
+def test_bad_sections_are_policy_errors(
+    section: dict[str, Any], loc: tuple[str, ...], message: str
+) -> None:
+    with pytest.raises(PolicyError) as info:
+        Policy.model_validate({"id": "p", "version": "1", "checks": {"facts": section}})
+    (issue,) = info.value.issues
+    assert issue.loc == loc and message in issue.message
+
+
+def test_index_path_is_relative_to_the_policy_file(saved_index: Path, tmp_path: Path) -> None:
+    policy_file = saved_index.parent / "policy.yaml"
+    policy_file.write_text(
+        f'id: p\nversion: "1"\nchecks:\n  facts: {{index: {saved_index.name}}}\n'
+    )
+    policy = guardkit.load_policy(policy_file)
+    assert policy.check_configs["facts"].index == saved_index  # type: ignore[attr-defined]

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import pytest
+
+from guardkit.facts.claims import extract_claims
+
+
+@pytest.mark.parametrize(
+    ("text", "claims"),
+    [
+        ("Hi there! Thanks for asking. Is there anything else? Hope this helps!", []),
+        ("Refunds take 5 days.", ["Refunds take 5 days."]),
+        (
+            "Items can be returned within 30 days, and refunds take 5 business days.",
+            ["Items can be returned within 30 days", "refunds take 5 business days."],
+        ),
+        (
+            "Express shipping costs $15 and it arrives the next day.",
+            ["Express shipping costs $15", "it arrives the next day."],
+        ),
+        (
+            "Dr. Smith joined U.S. Steel in 2001; he left in 2005.",
+            ["Dr. Smith joined U.S. Steel in 2001", "he left in 2005."],
+        ),
+        (
+            "The store sells apples and oranges from Spain.",
+            ["The store sells apples and oranges from Spain."],
+        ),
+        (
+            "It was founded in 1990 and has 200 employees.",
+            ["It was founded in 1990 and has 200 employees."],
+        ),
+        (
+            "Sure! Please contact support. What is your order number? It costs 3.5 dollars.",
+            ["It costs 3.5 dollars."],
+        ),
+        ("", []),
+    ],
+)
+def test_claims_table(text: str, claims: list[str]) -> None:
+    found = extract_claims(text)
+    assert [c.text for c in found] == claims
+    for c in found:
+        assert " ".join(text[c.start : c.end].split()) == c.text
+        assert c.sentence_start <= c.start < c.end <= c.sentence_end

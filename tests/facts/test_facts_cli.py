@@ -1,0 +1,157 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import HashingEmbedder, LexicalVerifier
+from typer.testing import CliRunner
+
+from guardkit.cli import app
+from guardkit.facts import Document, FactIndex
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def lexical(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("guardkit.facts.verify.default_verifier", LexicalVerifier)
+
+
+def test_build_add_query_info_delete(kb_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "ix"
+    result = runner.invoke(app, ["index", "build", str(kb_file), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.output == f"built {out}: 6 facts from 3 documents (flat index)\n"
+    extra = tmp_path / "faq.md"
+    extra.write_text("# Gift cards\n\nGift cards never expire.\n")
+    result = runner.invoke(app, ["index", "add", str(out), str(extra)])
+    assert result.output == f"added 2 facts to {out}: 8 facts in all\n"
+    result = runner.invoke(
+        app, ["index", "query", str(out), "do gift cards expire", "-k", "2", "--json"]
+    )
+    hits = json.loads(result.output)
+    assert [h["fact_id"] for h in hits][:1] == ["faq.md#1"] and len(hits) == 2
+    assert set(hits[0]) >= {"fact_id", "source", "text", "score", "start", "end"}
+    info = json.loads(runner.invoke(app, ["index", "info", str(out), "--json"]).output)
+    assert (info["fact_count"], info["generation"], info["index"]["kind"]) == (8, 2, "flat")
+    result = runner.invoke(app, ["index", "delete", str(out), "faq.md"])
+    assert result.output == f"removed 2 facts from {out}: 6 facts in all\n"
+    assert (
+        "6 facts, 3 documents, flat index" in runner.invoke(app, ["index", "info", str(out)]).output
+    )
+
+
+def test_verify_claims_file_adds_verdicts_keeping_fields(saved_index: Path, tmp_path: Path) -> None:
+    claims = tmp_path / "claims.jsonl"
+    rows = [
+        {"id": 1, "claim": "Items can be returned within 30 days of delivery."},
+        {"id": 2, "claim": "Items can be returned within 90 days of delivery.", "gold": "x"},
+        {"id": 3, "claim": "The moon is made of cheese."},
+    ]
+    claims.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    out = tmp_path / "out.jsonl"
+    args = ["verify", "--index", str(saved_index), "--claims", str(claims), "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert result.output == f"claims=3 supported=1 contradicted=1 unverifiable=1 out={out}\n"
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(r["id"], r["verdict"]) for r in lines] == [
+        (1, "supported"),
+        (2, "contradicted"),
+        (3, "unverifiable"),
+    ]
+    assert lines[1]["gold"] == "x" and 0.0 <= lines[1]["confidence"] <= 1.0
+    assert set(lines[0]["evidence"][0]) == {"fact_id", "source", "text", "score"}
+    assert lines[0]["evidence"][0]["fact_id"] == "returns#0"
+
+
+def test_verify_text(saved_index: Path) -> None:
+    text = "Hello! Items can be returned within 30 days of delivery. Is that all?"
+    result = runner.invoke(app, ["verify", "--index", str(saved_index), "--text", text, "--json"])
+    assert result.exit_code == 0, result.output
+    (row,) = json.loads(result.output)
+    assert (row["verdict"], row["start"], row["end"]) == ("supported", 7, 56)
+    plain = runner.invoke(app, ["verify", "--index", str(saved_index), "--text", text])
+    assert plain.output.startswith("supported    0.90  Items can be returned")
+
+
+def _hashing_index(tmp_path: Path) -> Path:
+    index = FactIndex(embedder=HashingEmbedder())
+    index.add_documents([Document("a", "Some fact about widgets.", "a")])
+    index.save(tmp_path / "hashing")
+    return tmp_path / "hashing"
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        (
+            "latin1",
+            "latin.txt:1: not UTF-8 text: byte 0xe9 at offset 3 "
+            "(hint: re-encode the file as UTF-8) [index_invalid]",
+        ),
+        ("empty", "empty.jsonl: source has no documents with text [index_invalid]"),
+        (
+            "out_not_empty",
+            "not empty and holds no fact index ('keep.txt'); nothing written [index_invalid]",
+        ),
+        ("missing_index", "index folder does not exist [index_invalid]"),
+        ("other_model", "index was built with embedding model 'tests/hashing-bow'"),
+        ("both_inputs", "error: give exactly one of --text or --claims [config_error]"),
+        ("claims_no_out", "error: --claims needs --out FILE.jsonl [config_error]"),
+        (
+            "bad_claim",
+            "claims.jsonl:2 field claim: each line needs a non-empty string 'claim' [config_error]",
+        ),
+        ("unknown_type", "unknown source type '.pdf'; known: .csv, .jsonl, .markdown, .md, .txt"),
+    ],
+)
+def test_bad_input_exits_2_with_one_typed_line(
+    case: str, expected: str, tmp_path: Path, saved_index: Path
+) -> None:
+    good = tmp_path / "good.jsonl"
+    good.write_text('{"id": "a", "text": "A fact."}\n')
+    claims = tmp_path / "claims.jsonl"
+    claims.write_text('{"claim": "ok"}\n{"claim": ""}\n')
+    (tmp_path / "latin.txt").write_bytes("caf\xe9".encode("latin-1"))
+    (tmp_path / "empty.jsonl").write_text("\n")
+    (tmp_path / "used").mkdir()
+    (tmp_path / "used" / "keep.txt").write_text("mine")
+    ix = str(saved_index)
+    args = {
+        "latin1": ["index", "build", str(tmp_path / "latin.txt"), "--out", str(tmp_path / "o")],
+        "empty": ["index", "build", str(tmp_path / "empty.jsonl"), "--out", str(tmp_path / "o")],
+        "out_not_empty": ["index", "build", str(good), "--out", str(tmp_path / "used")],
+        "missing_index": ["index", "info", str(tmp_path / "nope")],
+        "other_model": ["index", "query", str(_hashing_index(tmp_path)), "widgets"],
+        "both_inputs": ["verify", "--index", ix, "--text", "x", "--claims", str(claims)],
+        "claims_no_out": ["verify", "--index", ix, "--claims", str(claims)],
+        "bad_claim": [
+            "verify",
+            "--index",
+            ix,
+            "--claims",
+            str(claims),
+            "--out",
+            str(tmp_path / "v"),
+        ],
+        "unknown_type": ["index", "build", str(tmp_path / "doc.pdf"), "--out", str(tmp_path / "o")],
+    }[case]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    lines = result.output.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0]
+    assert not (tmp_path / "o").exists() and not (tmp_path / "v").exists()
+    assert sorted(p.name for p in (tmp_path / "used").iterdir()) == ["keep.txt"]
+
+
+def test_help_on_every_new_command() -> None:
+    for args in (
+        ["index", "--help"],
+        ["index", "build", "--help"],
+        ["index", "query", "--help"],
+        ["verify", "--help"],
+    ):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0 and "Usage" in result.output

@@ -1,0 +1,250 @@
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+from conftest import HashingEmbedder
+
+from guardkit.errors import ConfigError, FactIndexError
+from guardkit.facts import Document, FactIndex, IndexParams, default_embedder
+
+
+def _docs(n: int, prefix: str = "d") -> list[Document]:
+    return [
+        Document(
+            f"{prefix}{i}", f"Widget {prefix}{i} weighs {i} grams. It ships from depot {i}.", "cat"
+        )
+        for i in range(n)
+    ]
+
+
+def _listing(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_real_embedder_finds_the_right_fact(saved_index: Path) -> None:
+    index = FactIndex.load(saved_index)
+    hits = index.search("How many days do I have to send an item back?", k=3)
+    assert hits[0].fact_id == "returns#0" and hits[0].source == "help/returns"
+    assert hits[0].text == "Items can be returned within 30 days of delivery."
+    assert 0.4 < hits[0].score <= 1.0 and hits[0].score >= hits[1].score >= hits[2].score
+    m = index.manifest
+    assert m is not None
+    assert (m.embedding_model, m.embedding_dim) == ("sentence-transformers/all-MiniLM-L6-v2", 384)
+    assert (m.fact_count, m.document_count, m.index.kind, m.generation) == (6, 3, "flat", 1)
+    assert set(m.files) == {"index", "facts"}
+    warranty = [h for h in index.search("laptop warranty length", k=6) if h.doc_id == "warranty"]
+    assert warranty[0].metadata == {"lang": "en"} and warranty[0].source == "warranty"
+
+
+def test_add_delete_save_load_roundtrip(tmp_path: Path, hashing: HashingEmbedder) -> None:
+    index = FactIndex(embedder=hashing)
+    assert index.add_documents(_docs(3)) == 6
+    index.save(tmp_path / "ix")
+    loaded = FactIndex.load(tmp_path / "ix", embedder=hashing)
+    assert len(loaded) == 6
+    assert loaded.delete(["d1"]) == 2
+    assert loaded.add_documents(_docs(2, prefix="e")) == 4
+    manifest = loaded.save(tmp_path / "ix")
+    assert (manifest.generation, manifest.fact_count, manifest.document_count) == (2, 8, 4)
+    again = FactIndex.load(tmp_path / "ix", embedder=hashing)
+    assert {h.doc_id for h in again.search("widget d1 weighs 1 grams", k=8)} == {
+        "d0",
+        "d2",
+        "e0",
+        "e1",
+    }
+    assert again.manifest is not None and again.manifest.content_sha256 == manifest.content_sha256
+
+
+def test_delete_unknown_and_add_duplicate_are_refused(hashing: HashingEmbedder) -> None:
+    index = FactIndex(embedder=hashing)
+    index.add_documents(_docs(2))
+    with pytest.raises(ConfigError, match="no document with id 'zz'"):
+        index.delete(["d0", "zz"])
+    assert len(index) == 4
+    with pytest.raises(FactIndexError, match="'d0' is already in the index"):
+        index.add_documents(_docs(2))
+    with pytest.raises(FactIndexError, match="no text to index"):
+        index.add_documents([])
+    with pytest.raises(ConfigError, match="k must be at least 1"):
+        index.search("x", k=0)
+
+
+def test_hnsw_deletes_are_tombstoned_then_compacted(
+    tmp_path: Path, hashing: HashingEmbedder
+) -> None:
+    index = FactIndex(embedder=hashing, index_type="hnsw", params=IndexParams(hnsw_m=8))
+    index.add_documents(_docs(20))
+    index.delete(["d3"])
+    assert all(h.doc_id != "d3" for h in index.search("widget d3 weighs 3 grams depot 3", k=40))
+    assert len(index.search("widget", k=40)) == 38
+    manifest = index.save(tmp_path / "h")
+    assert (manifest.index.kind, manifest.vector_count, manifest.fact_count) == ("hnsw", 40, 38)
+    loaded = FactIndex.load(tmp_path / "h", embedder=hashing)
+    assert len(loaded.search("widget", k=40)) == 38
+    loaded.delete([f"d{i}" for i in range(10) if i != 3])
+    manifest = loaded.save(tmp_path / "h")
+    assert (manifest.vector_count, manifest.fact_count) == (20, 20)
+
+
+def test_auto_index_switches_to_hnsw_above_threshold(
+    monkeypatch: pytest.MonkeyPatch, hashing: HashingEmbedder
+) -> None:
+    monkeypatch.setattr("guardkit.facts._vectors.AUTO_THRESHOLD", 10)
+    index = FactIndex(embedder=hashing)
+    index.add_documents(_docs(4))
+    assert index.index_params.kind == "flat"
+    index.add_documents(_docs(4, prefix="e"))
+    assert index.index_params.kind == "hnsw" and len(index.search("widget", k=50)) == 16
+    pinned = FactIndex(embedder=hashing, index_type="flat")
+    pinned.add_documents(_docs(8))
+    assert pinned.index_params.kind == "flat"
+
+
+def test_another_embedding_model_is_refused(saved_index: Path, hashing: HashingEmbedder) -> None:
+    with pytest.raises(FactIndexError) as info:
+        FactIndex.load(saved_index, embedder=hashing)
+    assert (
+        "built with embedding model 'sentence-transformers/all-MiniLM-L6-v2'" in info.value.message
+    )
+    assert info.value.file == str(saved_index / "manifest.json")
+    assert info.value.loc == ("embedding_sha256",)
+
+
+def test_saving_over_something_else_writes_nothing(
+    tmp_path: Path, hashing: HashingEmbedder
+) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    index = FactIndex(embedder=hashing)
+    index.add_documents(_docs(1))
+    with pytest.raises(FactIndexError, match="not empty and holds no fact index"):
+        index.save(other)
+    assert _listing(other) == {"notes.txt": b"mine"}
+    index.save(tmp_path / "ix")
+    before = _listing(tmp_path / "ix")
+    fresh = FactIndex(embedder=hashing)
+    fresh.add_documents(_docs(1, prefix="z"))
+    with pytest.raises(FactIndexError, match="holds another index"):
+        fresh.save(tmp_path / "ix")
+    assert _listing(tmp_path / "ix") == before
+
+
+def test_stale_writer_cannot_overwrite_a_newer_save(
+    tmp_path: Path, hashing: HashingEmbedder
+) -> None:
+    index = FactIndex(embedder=hashing)
+    index.add_documents(_docs(1))
+    index.save(tmp_path / "ix")
+    a = FactIndex.load(tmp_path / "ix", embedder=hashing)
+    b = FactIndex.load(tmp_path / "ix", embedder=hashing)
+    a.add_documents(_docs(1, prefix="a"))
+    a.save(tmp_path / "ix")
+    b.add_documents(_docs(1, prefix="b"))
+    with pytest.raises(FactIndexError, match="changed since this one was loaded"):
+        b.save(tmp_path / "ix")
+    assert len(FactIndex.load(tmp_path / "ix", embedder=hashing)) == 4
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "missing_index",
+        "missing_facts",
+        "corrupt_index",
+        "corrupt_facts",
+        "manifest_json",
+        "manifest_field",
+        "no_manifest",
+        "count",
+    ],
+)
+def test_broken_folders_fail_with_the_file_named(
+    tmp_path: Path, hashing: HashingEmbedder, damage: str
+) -> None:
+    index = FactIndex(embedder=hashing)
+    index.add_documents(_docs(2))
+    folder = tmp_path / "ix"
+    manifest = index.save(folder)
+    path_of = {k: folder / e.name for k, e in manifest.files.items()}
+    mpath = folder / "manifest.json"
+    raw = json.loads(mpath.read_text())
+    expected_file = str(mpath)
+    if damage.startswith("missing_"):
+        path = path_of[damage.removeprefix("missing_")]
+        path.unlink()
+        expected_file, message = str(path), "missing index file"
+    elif damage.startswith("corrupt_"):
+        path = path_of[damage.removeprefix("corrupt_")]
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        path.write_bytes(bytes(data))
+        expected_file, message = str(path), "sha256 mismatch"
+    elif damage == "manifest_json":
+        mpath.write_text('{\n  "format_version": 1,\n  oops\n}')
+        message = "manifest is not valid JSON"
+    elif damage == "manifest_field":
+        raw["index"]["kind"] = "annoy"
+        mpath.write_text(json.dumps(raw))
+        message = "invalid manifest"
+    elif damage == "count":
+        raw["fact_count"] = 99
+        mpath.write_text(json.dumps(raw))
+        message = "manifest says 99 facts, the files hold 4"
+    else:
+        mpath.unlink()
+        message = "missing manifest.json"
+    with pytest.raises(FactIndexError) as info:
+        FactIndex.load(folder, embedder=hashing)
+    assert message in info.value.message
+    assert info.value.file == expected_file
+
+
+def test_readers_see_whole_generations_while_adds_are_saved(
+    tmp_path: Path, hashing: HashingEmbedder
+) -> None:
+    folder = tmp_path / "ix"
+    writer = FactIndex(embedder=hashing)
+    writer.add_documents(_docs(2))
+    writer.save(folder)
+    rounds, errors, sizes = 12, [], set()
+    done = threading.Event()
+
+    def write() -> None:
+        for r in range(rounds):
+            writer.add_documents(_docs(1, prefix=f"r{r}-"))
+            writer.save(folder)
+        done.set()
+
+    def read() -> None:
+        while not done.is_set():
+            try:
+                reader = FactIndex.load(folder, embedder=hashing)
+                n = len(reader)
+                hits = reader.search("widget d0 weighs 0 grams", k=n)
+                assert len(hits) == n and hits[0].doc_id == "d0"
+                sizes.add(n)
+            except Exception as exc:  # collected, asserted below
+                errors.append(exc)
+
+    threads = [threading.Thread(target=write), *(threading.Thread(target=read) for _ in range(2))]
+    for t in threads:
+        t.start()
+    for _ in range(50):  # the shared in-memory index is also searched during the adds
+        assert writer.search("widget d0", k=1)[0].doc_id == "d0"
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sizes <= {4 + 2 * r for r in range(rounds + 1)}
+    final = FactIndex.load(folder, embedder=hashing)
+    assert len(final) == 4 + 2 * rounds and final.manifest is not None
+    assert final.manifest.generation == rounds + 1
+    assert len(list(folder.glob("index-*.faiss"))) == 2  # current and previous generation
+
+
+def test_default_embedder_is_shared() -> None:
+    assert default_embedder() is default_embedder()

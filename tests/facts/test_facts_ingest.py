@@ -1,0 +1,152 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from guardkit.errors import FactIndexError, UnknownNameError
+from guardkit.facts._ingest import read_source, read_sources, split_facts
+
+
+def _write(tmp_path: Path, name: str, content: str | bytes) -> Path:
+    path = tmp_path / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    return path
+
+
+def test_jsonl_keeps_source_metadata_and_spans(tmp_path: Path) -> None:
+    text = "Dr. Smith joined U.S. Steel in 2001. He left in 2005.  It was 3.5 km away."
+    path = _write(
+        tmp_path, "a.jsonl", f'{{"id": 7, "text": "{text}", "source": "hr", "team": "x"}}\n'
+    )
+    (doc,) = read_source(path)
+    assert (doc.id, doc.source, doc.metadata) == ("7", "hr", {"team": "x"})
+    facts = split_facts(doc)
+    assert [f.text for f in facts] == [
+        "Dr. Smith joined U.S. Steel in 2001.",
+        "He left in 2005.",
+        "It was 3.5 km away.",
+    ]
+    assert [f.fact_id for f in facts] == ["7#0", "7#1", "7#2"]
+    assert all(text[f.start : f.end] == f.text for f in facts)
+
+
+def test_scifact_style_corpus_keeps_sentence_numbers(tmp_path: Path) -> None:
+    line = '{"doc_id": 31000, "title": "T", "abstract": ["First one. Still first.", "", "Third."]}'
+    (doc,) = read_source(_write(tmp_path, "corpus.jsonl", line + "\n"))
+    assert (doc.id, doc.source, doc.metadata) == ("31000", "31000", {"title": "T"})
+    facts = split_facts(doc)
+    assert [(f.fact_id, f.text) for f in facts] == [
+        ("31000#0", "First one. Still first."),
+        ("31000#2", "Third."),
+    ]
+    assert all(doc.text[f.start : f.end] == f.text for f in facts)
+
+
+def test_csv_reads_rows_with_header(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "a.csv",
+        'id,text,region\nr1,"Paris is in France, mostly.",eu\nr2,Rome is old.,eu\n',
+    )
+    docs = read_source(path)
+    assert [(d.id, d.source, d.metadata) for d in docs] == [
+        ("r1", "r1", {"region": "eu"}),
+        ("r2", "r2", {"region": "eu"}),
+    ]
+
+
+def test_markdown_spans_point_into_the_original(tmp_path: Path) -> None:
+    md = (
+        "# Returns policy\n\nItems can be returned within **30 days**. Refunds go to the "
+        "[card](https://x.y/pay).\n\n## Shipping\n- Standard takes 3 days.\n- Express costs $15\n"
+        "  and arrives next day.\n\n```\nprint('not a fact')\n```\n"
+    )
+    (doc,) = read_source(_write(tmp_path, "help.md", md))
+    facts = split_facts(doc)
+    assert [f.text for f in facts] == [
+        "Returns policy",
+        "Items can be returned within 30 days.",
+        "Refunds go to the card.",
+        "Shipping",
+        "Standard takes 3 days.",
+        "Express costs $15 and arrives next day.",
+    ]
+    assert md[facts[1].start : facts[1].end] == "Items can be returned within **30 days**."
+    assert doc.id == "help.md"
+
+
+def test_plain_text_is_one_document(tmp_path: Path) -> None:
+    (doc,) = read_source(
+        _write(tmp_path, "notes.txt", "One fact here.\nStill the same\nsentence.\n")
+    )
+    assert [f.text for f in split_facts(doc)] == ["One fact here.", "Still the same sentence."]
+
+
+def test_one_huge_document_is_split_and_bounded(tmp_path: Path) -> None:
+    sentence = "The quick brown fox jumps over the lazy dog near the bank. "
+    big = (sentence * 40 + "\n\n") * 60 + "word " * 5000  # ~150 kB, and a 25 kB run-on "sentence"
+    (doc,) = read_source(_write(tmp_path, "big.txt", big))
+    facts = split_facts(doc)
+    assert len(facts) >= 40 * 60
+    assert max(len(f.text) for f in facts) <= 1000
+    assert all(" ".join(big[f.start : f.end].split()) == f.text for f in facts)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message", "line"),
+    [
+        ("empty.jsonl", "", "source has no documents with text", None),
+        ("blank.txt", "  \n\n", "source has no documents with text", None),
+        ("bad.jsonl", '{"id": "a", "text": "ok."}\n{"id": "b", "text": \n', "invalid JSON", 2),
+        ("noid.jsonl", '{"text": "no id here."}\n', "missing 'id'", 1),
+        ("notext.jsonl", '{"id": "a", "text": ""}\n', "missing 'text'", 1),
+        ("list.jsonl", '["a", "b"]\n', "expected an object", 1),
+        ("nums.jsonl", '{"id": "a", "text": ["ok.", 3]}\n', "'text' must be a string or a list", 1),
+        ("boolid.jsonl", '{"id": true, "text": "ok."}\n', "'id' must be a string or integer", 1),
+        ("nocol.csv", "key,text\n1,hello there.\n", "CSV header lacks column(s) id", 1),
+        (
+            "latin.txt",
+            "caf\xe9 ok\nline two \xff\n".encode("latin-1"),
+            "not UTF-8 text: byte 0xe9",
+            1,
+        ),
+        (
+            "dup.jsonl",
+            '{"id": "a", "text": "x y z."}\n{"id": "a", "text": "p q r."}\n',
+            "duplicate document id 'a'",
+            2,
+        ),
+    ],
+)
+def test_bad_sources_raise_typed_errors_with_place(
+    tmp_path: Path, name: str, content: str | bytes, message: str, line: int | None
+) -> None:
+    path = _write(tmp_path, name, content)
+    with pytest.raises(FactIndexError) as info:
+        read_sources([path])
+    assert message in info.value.message
+    assert info.value.file == str(path) and info.value.line == line
+    assert info.value.code == "index_invalid"
+
+
+def test_duplicate_id_across_files_names_both_places(tmp_path: Path) -> None:
+    a = _write(tmp_path, "a.jsonl", '{"id": "x", "text": "One."}\n')
+    b = _write(tmp_path, "b.jsonl", '\n{"id": "x", "text": "Two."}\n')
+    with pytest.raises(FactIndexError) as info:
+        read_sources([a, b])
+    assert info.value.file == str(b) and info.value.line == 2
+    assert f"first seen in {a}:1" in info.value.message
+
+
+def test_unknown_suffix_and_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(UnknownNameError) as info:
+        read_source(tmp_path / "data.parquet")
+    assert info.value.known == [".csv", ".jsonl", ".markdown", ".md", ".txt"]
+    with pytest.raises(FactIndexError, match="does not exist"):
+        read_source(tmp_path / "missing.jsonl")
+    with pytest.raises(FactIndexError, match="no sources given"):
+        read_sources([])

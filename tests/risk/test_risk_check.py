@@ -1,0 +1,251 @@
+"""The ``risk`` check inside the guard, its lock file, and ``guardkit calibrate``.
+
+Grounding uses the TEST-ONLY ``WordOverlapVerifier`` double (``risk_support``) for plumbing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+from risk.risk_support import WordOverlapVerifier
+from typer.testing import CliRunner
+
+import guardkit
+from guardkit import CheckResult, Outcome, PolicyError, load_policy
+from guardkit.checks import risk as risk_check
+from guardkit.cli import app
+from guardkit.risk import RiskComponents, RiskModel, RiskScorer, read_labelled, read_lock
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def double_verifier(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(risk_check, "load_grounding_verifier", lambda folder: WordOverlapVerifier())
+
+
+def test_risk_check_accepts_grounded_and_rejects_ungrounded(double_verifier: None) -> None:
+    policy = guardkit.Policy.model_validate(
+        {
+            "id": "p",
+            "version": "1",
+            "checks": {"risk": {"max_risk": 0.3}},
+            "actions": {"risk": {"type": "refrain", "fallback": "I do not know."}},
+        }
+    )
+
+    @guardkit.guard(policy, sinks=[])
+    def answer(text: str) -> str:
+        return text
+
+    docs = ["The store opens at nine and closes at five."]
+    good = answer("The store opens at nine", guardkit_documents=docs)
+    assert good.outcome is Outcome.RELIABLE
+    details = good.report.checks[0].details
+    assert details["risk"] < 0.3 and details["components"]["grounding"] == details["risk"]
+    bad = answer("The store sells purple elephants", guardkit_documents=docs)
+    assert bad.outcome is Outcome.REFUSED and bad.output == "I do not know."
+    unjudged = answer("Anything at all")  # no documents, no facts: never accepted
+    assert unjudged.outcome is Outcome.REFUSED
+    assert unjudged.report.attempts[0].checks[0].details["risk"] == 1.0
+
+
+def test_facts_verdicts_feed_the_score() -> None:
+    config = risk_check.RiskCheckConfig(max_risk=0.5, grounding=False)
+    check = risk_check.RiskCheck(config, risk_check.RiskScorer(None))
+    facts = CheckResult(
+        check="facts",
+        passed=True,
+        details={
+            "claims": [
+                {"verdict": "supported", "confidence": 0.9},
+                {"verdict": "contradicted", "confidence": 0.7},
+            ]
+        },
+    )
+    ctx = guardkit.CheckContext(text="x", value="x", attempt=2, results=[facts])
+    result = check.run(ctx)
+    assert result.details["components"] == {"facts": 0.7, "grounding": None, "repairs": 1}
+    assert not result.passed and result.details["risk"] == pytest.approx(0.7)
+
+
+def test_policy_needs_a_threshold_and_a_readable_lock(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text('id: p\nversion: "1"\nchecks:\n  risk: {grounding: false}\n')
+    with pytest.raises(PolicyError) as err:
+        load_policy(path)
+    assert "give 'max_risk', 'lock'" in err.value.message
+    assert err.value.line == 4 and err.value.loc == ("checks", "risk")
+    path.write_text('id: p\nversion: "1"\nchecks:\n  risk: {lock: missing.lock.json}\n')
+    with pytest.raises(PolicyError) as err:
+        load_policy(path)
+    assert (
+        "missing.lock.json" in err.value.message
+        and "cannot read the risk lock" in err.value.message
+    )
+
+
+def test_a_broken_verifier_folder_fails_when_the_guard_is_built(tmp_path: Path) -> None:
+    policy = guardkit.Policy.model_validate(
+        {
+            "id": "p",
+            "version": "1",
+            "checks": {"risk": {"max_risk": 0.3, "verifier": str(tmp_path / "nowhere")}},
+        }
+    )
+    with pytest.raises(guardkit.GuardkitError) as err:
+        guardkit.guard(policy, sinks=[])
+    assert err.value.code == "model_invalid" and err.value.file == str(tmp_path / "nowhere")
+
+
+def labelled_rows(rng: np.random.Generator, n: int) -> list[dict[str, object]]:
+    """Grounding probabilities whose hallucination odds rise steeply with the probability."""
+    rows = []
+    for _ in range(n):
+        g = float(rng.uniform())
+        rows.append(
+            {"risk_components": {"grounding": g}, "hallucinated": bool(rng.uniform() < g**3)}
+        )
+    return rows
+
+
+def test_calibrate_writes_a_lock_the_risk_check_states(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    labelled = tmp_path / "labelled.jsonl"
+    labelled.write_text("".join(json.dumps(r) + "\n" for r in labelled_rows(rng, 3000)))
+    policy = tmp_path / "policy.yaml"
+    policy.write_text('id: support\nversion: "1"\n')
+    result = runner.invoke(
+        app,
+        [
+            "calibrate",
+            "--labelled",
+            str(labelled),
+            "--alpha",
+            "0.1",
+            "--delta",
+            "0.1",
+            "--policy",
+            str(policy),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    lock = read_lock(tmp_path / "policy.lock.json")
+    assert lock.policy_id == "support" and lock.n == 3000
+    assert lock.certification.alpha == 0.1 and lock.certification.delta == 0.1
+    assert lock.certification.method.startswith("learn-then-test")
+    assert lock.model.weights is not None and lock.threshold is not None
+    assert "With probability >= 90%" in result.output
+    # held-apart data: the accepted hallucination rate is within alpha
+    fresh = labelled_rows(np.random.default_rng(99), 20000)
+    model = lock.model
+    accepted = [
+        r
+        for r in fresh
+        if model.risk(RiskComponents.model_validate(r["risk_components"])) <= lock.threshold
+    ]
+    assert len(accepted) > 5000
+    assert np.mean([r["hallucinated"] for r in accepted]) <= 0.1
+    # absolute: check settings do not yet get the policy's folder as base_dir (see the report)
+    lock_path = tmp_path / "policy.lock.json"
+    policy.write_text(
+        f'id: support\nversion: "1"\nchecks:\n  risk: {{lock: "{lock_path}", grounding: false}}\n'
+    )
+    config = load_policy(policy).check_configs["risk"]
+    assert isinstance(config, risk_check.RiskCheckConfig)
+    assert config.threshold == lock.threshold
+    check = risk_check.RiskCheck(config, risk_check.RiskScorer(None))
+    assert check.guarantee is not None and "calibration set sha256" in check.guarantee.lower()
+
+
+def test_calibrate_reports_bad_lines(tmp_path: Path) -> None:
+    labelled = tmp_path / "labelled.jsonl"
+    labelled.write_text(
+        '{"hallucinated": true, "risk_components": {"grounding": 0.2}}\n{"risk": 1}\n'
+    )
+    policy = tmp_path / "policy.yaml"
+    policy.write_text('id: support\nversion: "1"\n')
+    result = runner.invoke(app, ["calibrate", "--labelled", str(labelled), "--policy", str(policy)])
+    assert result.exit_code == 2
+    assert f"{labelled}:2 field hallucinated: needs 'hallucinated'" in result.output
+
+
+def test_uncalibrated_model_takes_the_weakest_evidence() -> None:
+    model = RiskModel()
+    assert model.risk(RiskComponents(facts=0.2, grounding=0.6, repairs=3)) == 0.6
+    assert model.risk(RiskComponents()) == 1.0
+
+
+def write_lock_for(tmp_path: Path, policy_id: str) -> Path:
+    rng = np.random.default_rng(5)
+    labelled = tmp_path / "labelled.jsonl"
+    labelled.write_text("".join(json.dumps(r) + "\n" for r in labelled_rows(rng, 1000)))
+    policy = tmp_path / "calibrated.yaml"
+    policy.write_text(f'id: {policy_id}\nversion: "1"\n')
+    args = ["calibrate", "--labelled", str(labelled), "--policy", str(policy), "--alpha", "0.1"]
+    assert runner.invoke(app, args).exit_code == 0
+    return tmp_path / "calibrated.lock.json"
+
+
+def test_lock_of_another_policy_is_refused(tmp_path: Path) -> None:
+    lock = write_lock_for(tmp_path, "other")
+    policy = guardkit.Policy.model_validate(
+        {"id": "mine", "version": "1", "checks": {"risk": {"lock": str(lock), "grounding": False}}}
+    )
+    with pytest.raises(guardkit.ConfigError) as err:
+        guardkit.guard(policy, sinks=[])
+    assert "calibrated for policy 'other', not 'mine'" in err.value.message
+
+
+def test_guarantee_is_stated_only_for_the_certified_threshold(tmp_path: Path) -> None:
+    lock = write_lock_for(tmp_path, "mine")
+    certified = read_lock(lock).threshold
+    assert certified is not None
+    for max_risk, stated in ((None, True), (certified / 2, False), (1.0, True)):
+        section: dict[str, object] = {"lock": str(lock), "grounding": False}
+        if max_risk is not None:
+            section["max_risk"] = max_risk
+        config = risk_check.RiskCheckConfig.model_validate(section)
+        check = risk_check.RiskCheck(config, risk_check.RiskScorer(None))
+        assert (check.guarantee is not None) is stated
+
+
+def test_text_rows_are_scored_against_documents_and_question(tmp_path: Path) -> None:
+    labelled = tmp_path / "text.jsonl"
+    labelled.write_text(
+        json.dumps(
+            {
+                "response": "Delhi",
+                "context": "The head office is in Delhi.",
+                "question": "Where is the head office?",
+                "hallucinated": False,
+            }
+        )
+        + "\n"
+        + json.dumps(
+            {
+                "response": "Mumbai",
+                "context": ["The head office is in Delhi."],
+                "hallucinated": True,
+            }
+        )
+        + "\n"
+    )
+    seen: list[tuple[str, list[str]]] = []
+
+    def grounder(items: Sequence[tuple[str, list[str]]]) -> list[RiskComponents]:
+        seen.extend(items)
+        return RiskScorer(WordOverlapVerifier()).many(items)
+
+    rows = read_labelled(labelled, grounder)
+    assert seen == [
+        ("Delhi", ["The head office is in Delhi.", "Question: Where is the head office?"]),
+        ("Mumbai", ["The head office is in Delhi."]),
+    ]
+    assert rows[0].components.grounding is not None and rows[0].components.grounding < 0.1
+    assert rows[1].components.grounding is not None and rows[1].components.grounding > 0.9
+    assert [r.line for r in rows] == [1, 2] and [r.hallucinated for r in rows] == [False, True]

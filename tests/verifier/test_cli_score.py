@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from guardkit.cli import app
+
+runner = CliRunner()
+
+CONTEXT = "The Eiffel Tower is in Paris. It was completed in 1889 for the World's Fair."
+ROWS = [
+    {"id": "a", "context": CONTEXT, "response": "The Eiffel Tower is in Paris."},
+    {"id": "b", "context": CONTEXT, "response": "The Eiffel Tower is in Rome. It opened in 1950."},
+]
+
+
+def _jsonl(path: Path, rows: list) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_score_end_to_end(tmp_path: Path) -> None:
+    src, out = _jsonl(tmp_path / "in.jsonl", ROWS), tmp_path / "out.jsonl"
+    result = runner.invoke(app, ["score", "--pairs", str(src), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [x["id"] for x in lines] == ["a", "b"]  # order and other fields kept
+    for line in lines:
+        assert 0.0 <= line["risk"] <= 1.0
+        assert isinstance(line["hallucinated"], bool)
+    assert lines[1]["risk"] > lines[0]["risk"]
+    assert lines[1]["hallucinated"]
+    assert "scored 2 responses" in result.output
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ('{"context": "c", "response": "r"}\n{oops\n', ":2: not valid JSON"),
+        ('{"context": "c"}\n', ":1 field response: missing field 'response'"),
+        ('{"context": "  ", "response": "r"}\n', ":1 field context: field 'context' must be"),
+        ("[1, 2]\n", ":1: each line must be a JSON object"),
+        ("\n", ": no (context, response) lines"),
+    ],
+)
+def test_bad_input_exits_2_with_file_and_line(tmp_path: Path, content: str, expected: str) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_text(content)
+    result = runner.invoke(app, ["score", "--pairs", str(src), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert f"error: {src}{expected}" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_broken_model_exits_2_naming_the_file(tmp_path: Path, model_copy: Path) -> None:
+    (model_copy / "tokenizer.json").write_text("{}")
+    src = _jsonl(tmp_path / "in.jsonl", ROWS)
+    result = runner.invoke(
+        app,
+        ["score", "--pairs", str(src), "--out", str(tmp_path / "o"), "--model", str(model_copy)],
+    )
+    assert result.exit_code == 2
+    assert f"error: {model_copy / 'tokenizer.json'}: sha256 mismatch" in result.output
+    assert "[model_invalid]" in result.output
+
+
+def test_models_list_and_info(model_copy: Path) -> None:
+    listed = runner.invoke(app, ["models", "list"])
+    assert listed.exit_code == 0 and "(default)" in listed.output
+    info = runner.invoke(app, ["models", "info", str(model_copy)])
+    assert info.exit_code == 0, info.output
+    assert "ok (hashes and labels checked)" in info.output
+    raw = runner.invoke(app, ["models", "info", str(model_copy), "--json"])
+    assert json.loads(raw.output)["labels"] == ["supported", "contradicted", "not_enough_info"]
+
+
+def test_models_info_on_broken_folder(model_copy: Path) -> None:
+    (model_copy / "model.onnx").unlink()
+    result = runner.invoke(app, ["models", "info", str(model_copy)])
+    assert result.exit_code == 2
+    assert f"error: {model_copy / 'model.onnx'}: missing model.onnx" in result.output
+
+
+def test_models_train_rejects_bad_pairs_before_training(tmp_path: Path) -> None:
+    src = tmp_path / "pairs.jsonl"
+    src.write_text('{"evidence": "e", "claim": "c", "label": "maybe"}\n')
+    result = runner.invoke(
+        app, ["models", "train", "--pairs", str(src), "--out", str(tmp_path / "m")]
+    )
+    assert result.exit_code == 2
+    assert f"error: {src}:1 field label: unknown label 'maybe'" in result.output

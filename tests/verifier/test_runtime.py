@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from guardkit.errors import ConfigError
+from guardkit.verifier import LABELS, OnnxVerifier, VerdictProbs, Verifier, load_verifier
+from guardkit.verifier._windows import plan_windows
+
+ENTAILED = [
+    ("The Eiffel Tower is in Paris and was completed in 1889.", "The Eiffel Tower is in Paris."),
+    ("A man is playing a guitar on a stage in front of a crowd.", "A man plays an instrument."),
+    ("Marie Curie won the Nobel Prize in Physics in 1903.", "Marie Curie won a Nobel Prize."),
+]
+CONTRADICTED = [
+    ("A woman is slicing tomatoes in a kitchen.", "A man is sleeping in a car."),
+    ("A man is playing a guitar on a stage in front of a crowd.", "Nobody is playing a guitar."),
+    ("The meeting was held on Monday in Oslo.", "The meeting was not held in Oslo."),
+]
+# Swapped facts: the shipped small model does not reliably call these contradicted (see
+# benchmarks/RESULTS.md), but it must at least support them less than the faithful claim.
+SWAPS = [
+    ("The Eiffel Tower is in Paris and was completed in 1889.", "in Paris.", "in Rome."),
+    pytest.param(
+        "The Eiffel Tower is in Paris and was completed in 1889.",
+        "in 1889.",
+        "in 1925.",
+        marks=pytest.mark.xfail(strict=True, reason="v1 does not tell these numbers apart"),
+    ),
+]
+
+
+def test_default_model_loads_once_and_is_a_verifier(verifier: OnnxVerifier) -> None:
+    assert load_verifier() is verifier
+    assert isinstance(verifier, Verifier)
+    assert verifier.manifest.labels == list(LABELS)
+
+
+@pytest.mark.parametrize(("evidence", "claim"), ENTAILED)
+def test_clear_entailment_is_supported(verifier: OnnxVerifier, evidence: str, claim: str) -> None:
+    (p,) = verifier.predict([(evidence, claim)])
+    assert p.label == "supported", p
+
+
+@pytest.mark.parametrize(("evidence", "claim"), CONTRADICTED)
+def test_clear_contradiction_is_not_supported(
+    verifier: OnnxVerifier, evidence: str, claim: str
+) -> None:
+    (p,) = verifier.predict([(evidence, claim)])
+    assert p.supported < 0.5, p
+    assert p.contradicted > p.supported, p
+
+
+@pytest.mark.parametrize(("evidence", "faithful", "swapped"), SWAPS)
+def test_swapped_fact_is_less_supported(
+    verifier: OnnxVerifier, evidence: str, faithful: str, swapped: str
+) -> None:
+    stem = "The Eiffel Tower is" if "Paris" in faithful else "The Eiffel Tower was completed"
+    good, bad = verifier.predict(
+        [(evidence, f"{stem} {faithful}"), (evidence, f"{stem} {swapped}")]
+    )
+    assert bad.supported < good.supported - 0.05, (good, bad)
+
+
+def test_probabilities_are_typed_and_sum_to_one(verifier: OnnxVerifier) -> None:
+    out = verifier.predict(ENTAILED + CONTRADICTED)
+    assert len(out) == 6
+    for p in out:
+        assert isinstance(p, VerdictProbs)
+        assert abs(p.supported + p.contradicted + p.not_enough_info - 1) < 1e-6
+    assert verifier.predict([]) == []
+
+
+def test_batch_order_does_not_change_results(verifier: OnnxVerifier) -> None:
+    pairs = ENTAILED + CONTRADICTED
+    together = verifier.probs_array(pairs)
+    alone = [verifier.probs_array([p])[0] for p in pairs]
+    for a, b in zip(together, alone, strict=True):
+        # int8 dynamic quantization scales activations per batch: batch-mates move a pair a little
+        assert abs(a - b).max() < 0.05
+
+
+FILLER = " ".join(
+    f"Paragraph {i} describes the weather, which was mild and grey for most of the season."
+    for i in range(60)
+)
+
+
+def test_long_evidence_is_windowed_not_cut(verifier: OnnxVerifier) -> None:
+    evidence = FILLER + " The treaty was signed in Oslo on 3 May 1921 by both governments."
+    claim = "The treaty was signed in Oslo."
+    segs = plan_windows(verifier.tokenizer, [(evidence, claim)], verifier.manifest.max_length, 3)
+    assert len(segs) > 5
+    assert "signed in Oslo on 3 May 1921" in segs[-1].evidence  # the end is scored, not dropped
+    for seg in segs:  # every window fits the model
+        n = len(verifier.tokenizer.encode(seg.evidence, seg.claim).ids)
+        assert n <= verifier.manifest.max_length
+    # the folded result is the most decisive window's own prediction (see _windows)
+    (found,) = verifier.predict([(evidence, claim)])
+    per_window = verifier.probs_array([(seg.evidence, claim) for seg in segs])
+    best = per_window[per_window[:, :2].max(axis=1).argmax()]
+    assert abs(found.supported - best[0]) < 0.05
+    assert found.supported > 0.5
+
+
+def test_long_claim_is_split_into_pieces(verifier: OnnxVerifier) -> None:
+    claim = " ".join(["The committee approved the annual budget without changes."] * 20)
+    segs = plan_windows(verifier.tokenizer, [("Short evidence.", claim)], 128, 3)
+    assert len({s.piece for s in segs}) > 1
+    assert len(verifier.predict([("Short evidence.", claim)])) == 1
+
+
+def test_thread_safe(verifier: OnnxVerifier) -> None:
+    pairs = ENTAILED + CONTRADICTED
+    expected = verifier.probs_array(pairs)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: verifier.probs_array(pairs), range(8)))
+    for got in results:
+        assert abs(got - expected).max() < 1e-6
+
+
+@pytest.mark.parametrize(("pair", "which"), [(("", "claim"), "evidence"), (("ev", "  "), "claim")])
+def test_empty_text_is_a_config_error(
+    verifier: OnnxVerifier, pair: tuple[str, str], which: str
+) -> None:
+    with pytest.raises(ConfigError) as err:
+        verifier.predict([pair])
+    assert err.value.loc == (0, which)
+
+
+def test_public_surface_is_sorted_and_complete() -> None:
+    import guardkit.verifier as pkg
+
+    assert pkg.__all__ == sorted(pkg.__all__)
+    for name in pkg.__all__:
+        assert hasattr(pkg, name)
+
+
+def test_load_verifier_is_shared_across_threads(model_copy) -> None:
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        loaded = list(pool.map(lambda _: load_verifier(model_copy), range(4)))
+    assert all(v is loaded[0] for v in loaded)
+
+
+@pytest.mark.parametrize(
+    ("evidence", "claim"),
+    [
+        ("Ceci n'est pas une pipe. 東京は日本の首都です。", "Tokyo is the capital of Japan."),
+        ("@@@ ### ~~~ ;;; \x00\x01 ))))", "!!! ??? ..."),
+        ("a " * 3000, "b " * 400),
+    ],
+)
+def test_odd_text_gets_valid_probabilities(
+    verifier: OnnxVerifier, evidence: str, claim: str
+) -> None:
+    (p,) = verifier.predict([(evidence, claim)])
+    assert abs(p.supported + p.contradicted + p.not_enough_info - 1) < 1e-6

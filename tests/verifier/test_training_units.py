@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+import json
+import math
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from guardkit.errors import ConfigError
+from guardkit.verifier.metrics import auroc, balanced_accuracy, best_threshold, ece, macro_f1
+from guardkit.verifier.scoring import aggregate, split_claims
+from guardkit.verifier.training.examples import CONTRADICTED, NOT_ENOUGH_INFO, SUPPORTED
+from guardkit.verifier.training.halueval import halueval_pairs, rows
+from guardkit.verifier.training.loop import partial_label_loss
+from guardkit.verifier.training.mix import read_user_pairs
+from guardkit.verifier.training.synthetic import synthetic_pairs
+
+torch.set_num_threads(1)
+
+
+def test_partial_label_loss() -> None:
+    logits = torch.log(torch.tensor([[0.7, 0.2, 0.1], [0.7, 0.2, 0.1], [0.7, 0.2, 0.1]]))
+    loss = partial_label_loss(logits, torch.tensor([0, 1, 3]))
+    expected = -(math.log(0.7) + math.log(0.2) + math.log(0.3)) / 3
+    assert loss.item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_split_claims_uses_a_sentence_segmenter() -> None:
+    text = "Dr. Smith arrived at 3 p.m. on Monday. He left early! Was it 5.5 km? ..."
+    assert split_claims(text) == [
+        "Dr. Smith arrived at 3 p.m. on Monday.",
+        "He left early!",
+        "Was it 5.5 km?",
+    ]
+    assert split_claims("Arthur's Magazine") == ["Arthur's Magazine"]
+
+
+def test_aggregate() -> None:
+    assert aggregate([0.1, 0.8], 0.4, "max_claim") == 0.8
+    assert aggregate([0.1, 0.8], 0.4, "whole_and_max_claim") == pytest.approx(0.6)
+    with pytest.raises(ConfigError, match="unknown aggregation 'mean'"):
+        aggregate([0.1], 0.1, "mean")
+
+
+def test_metrics() -> None:
+    assert auroc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]) == 0.75
+    assert auroc([0, 1], [0.5, 0.5]) == 0.5
+    assert balanced_accuracy([0, 0, 0, 1], [0, 0, 0, 0]) == 0.5
+    assert macro_f1([0, 1, 2], [0, 1, 2], 3) == 1.0
+    assert ece([1, 0], [1.0, 0.0]) == 0.0
+    assert ece([1, 1, 0, 0], [0.5, 0.5, 0.5, 0.5]) == 0.0
+    assert best_threshold([0, 0, 1, 1], [0.1, 0.2, 0.7, 0.9]) == 0.5  # ties keep 0.5
+    assert best_threshold([0, 0, 1, 1], [0.1, 0.6, 0.7, 0.9]) == 0.7
+
+
+def test_synthetic_pairs_are_deterministic_and_labelled() -> None:
+    docs = [
+        [
+            "The plant opened in 1998 in Leeds.",
+            "It employs 420 people on two shifts.",
+            "Output increased after the new line was installed.",
+            "The company was founded by Maria Lopez.",
+            "Its products are sold in Europe and Asia.",
+        ]
+    ]
+    a = synthetic_pairs(docs, 60, seed=3)
+    assert a == synthetic_pairs(docs, 60, seed=3)
+    labels = {e.label for e in a}
+    assert labels == {SUPPORTED, CONTRADICTED, NOT_ENOUGH_INFO}
+    for e in a:
+        if e.label == CONTRADICTED:
+            assert e.claim not in e.evidence
+        if e.label == NOT_ENOUGH_INFO:
+            assert e.claim not in e.evidence
+
+
+def test_halueval_test_rows_are_never_training_pairs() -> None:
+    with pytest.raises(ValueError, match="never used"):
+        halueval_pairs(Path(), "test", seed=0)
+
+
+def test_halueval_split_rule(tmp_path: Path) -> None:
+    (tmp_path / "qa.jsonl").write_text("".join(json.dumps({"i": i}) + "\n" for i in range(10)))
+    assert [i for i, _ in rows(tmp_path, "qa", "test")] == [0, 5]
+    assert [i for i, _ in rows(tmp_path, "qa", "calibration")] == [1, 6]
+    assert [i for i, _ in rows(tmp_path, "qa", "train")] == [2, 3, 4, 7, 8, 9]
+
+
+def test_user_pairs_split_and_errors(tmp_path: Path) -> None:
+    good = tmp_path / "pairs.jsonl"
+    rng = random.Random(0)
+    labels = ["supported", "contradicted", "not_enough_info", "unsupported"]
+    good.write_text(
+        "".join(
+            json.dumps({"evidence": f"ev {i}", "claim": f"claim {i}", "label": rng.choice(labels)})
+            + "\n"
+            for i in range(60)
+        )
+    )
+    mix = read_user_pairs(good, seed=1)
+    assert len(mix.train) + len(mix.calib_pairs) == 60
+    assert 2 <= len(mix.calib_pairs) <= 25
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"evidence": "e", "claim": "c", "label": "supported"}\n{"evidence": ""}\n')
+    with pytest.raises(ConfigError) as err:
+        read_user_pairs(bad, seed=1)
+    assert (err.value.file, err.value.line, err.value.loc) == (str(bad), 2, ("evidence",))
+
+
+def test_fold_rule_picks_the_most_decisive_window() -> None:
+    from guardkit.verifier._windows import Segment, fold
+
+    segs = [Segment(0, 0, "w1", "c"), Segment(0, 0, "w2", "c"), Segment(1, 0, "w", "c")]
+    probs = np.array([[0.2, 0.1, 0.7], [0.1, 0.8, 0.1], [0.6, 0.2, 0.2]])
+    out = fold(segs, probs, 2)
+    assert out[0].tolist() == [0.1, 0.8, 0.1]
+    assert out[1].tolist() == [0.6, 0.2, 0.2]
+
+
+def test_claim_signals() -> None:
+    from guardkit.verifier.signals import claim_signals
+
+    ctx = "Arthur's Magazine (1844) was published in Philadelphia. First for Women is newer."
+    assert claim_signals(ctx, "Arthur's Magazine") == {
+        "novel_number": 0.0,
+        "novel_name": 0.0,
+        "novel_content": 0.0,
+    }
+    s = claim_signals(ctx, "It was founded in 1901 in Boston by Tom Hanks.")
+    assert s["novel_number"] == 1.0
+    assert s["novel_name"] == 1.0
+    assert s["novel_content"] > 0.5
+
+
+def test_calibrated_risk_uses_signal_weights() -> None:
+    from guardkit.verifier.manifest import Calibration
+    from guardkit.verifier.scoring import calibrate_risk
+
+    cal = Calibration(risk_a=1.0, risk_b=0.0, signal_weights={"novel_number": 2.0})
+    raw = np.array([0.5, 0.5])
+    out = calibrate_risk(raw, cal, {"novel_number": np.array([0.0, 1.0])})
+    assert out[0] == pytest.approx(0.5)
+    assert out[1] == pytest.approx(1 / (1 + math.exp(-2.0)))
+    with pytest.raises(ConfigError, match="novel_number"):
+        calibrate_risk(raw, cal)
