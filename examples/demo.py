@@ -43,6 +43,8 @@ def main() -> None:
         str(index),
         "--model",
         "local",
+        "--max-tokens",
+        "96",
         "--out",
         str(audit),
     )

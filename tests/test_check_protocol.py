@@ -143,3 +143,22 @@ def test_check_settings_see_the_policy_folder(tmp_path: Path) -> None:
         assert isinstance(config, FileConfig) and config.path == str(tmp_path / "data.txt")
     finally:
         del _REGISTRY["needs_file"]
+
+
+def test_flagged_text_output_is_returned_for_review(mentions: None) -> None:
+    policy = Policy.model_validate(
+        {"id": "p", "version": "1", "checks": {"mentions": {}}, "actions": {"mentions": "flag"}}
+    )
+
+    class Text(MentionsCheck):
+        def run(self, ctx: CheckContext) -> CheckResult:
+            return CheckResult(check="mentions", passed=False)
+
+    guardkit.register_check("mentions", MentionsConfig, lambda cfg, setup: Text(cfg))
+
+    @guardkit.guard(policy, sinks=[])
+    def ask() -> str:
+        return "free text"
+
+    result = ask()
+    assert result.outcome is Outcome.FLAGGED and result.output == "free text"

@@ -40,6 +40,8 @@ class SourceSpec:
     base_url: str | None = None
     responses: str | None = None
     index: str | None = None
+    max_tokens: int = 512
+    """Generation limit per attempt for the local model."""
 
     def describe(self) -> str:
         """How the answers were obtained, for the audit state and the report."""
@@ -183,7 +185,7 @@ class EmbeddedModel:
 
         self.plan = _plan(spec)
         schema = self.plan.schema.json_schema() if self.plan.schema is not None else None
-        self.generate = load_local_model(schema)
+        self.generate = load_local_model(schema, max_new_tokens=spec.max_tokens)
 
     def run(self, case: Case) -> GuardResult[Any]:
         messages = case_messages(case)

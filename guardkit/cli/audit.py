@@ -78,6 +78,9 @@ def audit(
     base_url: Annotated[
         str | None, typer.Option(help="OpenAI-compatible base URL for --model openai:NAME.")
     ] = None,
+    max_tokens: Annotated[
+        int, typer.Option(min=1, help="Generation limit per attempt for --model local.")
+    ] = 512,
     responses: Annotated[
         Path | None, typer.Option(help="Recorded responses JSONL to judge instead of a model.")
     ] = None,
@@ -100,6 +103,7 @@ def audit(
         base_url=base_url,
         responses=str(responses) if responses else None,
         index=str(index) if index else None,
+        max_tokens=max_tokens,
     )
     config = AuditConfig(
         suite=suite,

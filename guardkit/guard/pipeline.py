@@ -126,7 +126,11 @@ class _Call:
     def evaluate(
         self, text: str, attempt: int
     ) -> tuple[list[CheckResult], Any, CheckResult | None]:
-        """Run the checks in order on one candidate; stop at the first that fails."""
+        """Run the checks in order on one candidate; stop at the first that fails.
+
+        Returns the results, the last *validated* value (the text itself when there is no
+        schema; ``None`` while the schema check has not passed) and the failing result.
+        """
         ctx = CheckContext(
             text=text,
             value=text,
@@ -135,6 +139,7 @@ class _Call:
             messages=self.messages,
             documents=self.documents,
         )
+        validated: Any = text if self.plan.schema is None else None
         results: list[CheckResult] = []
         for check in self.plan.checks:
             t0 = time.perf_counter()
@@ -145,10 +150,10 @@ class _Call:
             results.append(result)
             ctx.results = list(results)
             if not result.passed:
-                return results, ctx.value if ctx.value is not text else None, result
+                return results, validated, result
             if result.value is not None:
-                ctx.value = result.value
-        return results, ctx.value, None
+                ctx.value = validated = result.value
+        return results, validated, None
 
     def record(
         self, outcome: CallOutcome, number: int, checks: list[CheckResult], failure: str | None
