@@ -117,6 +117,10 @@ def art11(ev: Evidence) -> str:
         _fact("verifier metrics", ev.verifier, "metrics"),
     ]
     metrics = [
+        _fact("audit run at", ev.report, "generated_at"),
+        _fact("policy audited", ev.report, "policy"),
+        _fact("suite", ev.report, "suite"),
+        _fact("answers from", ev.report, "source"),
         _fact("cases audited", ev.report, "cases"),
         _fact("reliable completions", ev.report, "reliable"),
         _fact("reliable-completion rate", ev.report, "rcr"),
@@ -218,7 +222,9 @@ def art15(ev: Evidence) -> str:
         _fact("95 % Wilson interval", ev.report, "rcr_ci"),
         _fact("outcomes", ev.report, "outcomes"),
         _fact("attempts histogram", ev.report, "attempts_histogram"),
-        _fact("malformed suite lines", ev.report, "suite_problems"),
+        _fact("malformed suite lines (skipped, recorded)", ev.report, "skipped_lines"),
+        _fact("provider errors during the audit", ev.report, "provider_errors"),
+        _fact("risk guarantee stated by the audit", ev.report, "guarantee"),
         _fact("calibration", ev.report, "calibration"),
     ]
     for lock in ev.locks:
