@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
+from guardkit._jsonl import json_objects
 from guardkit.cli.index import typed_errors
 from guardkit.errors import ConfigError
 
@@ -25,30 +26,7 @@ _CHUNK = 64
 
 def read_pairs(path: Path) -> list[dict[str, Any]]:
     """Rows of a JSONL file, each checked for non-empty string ``context`` and ``response``."""
-    if not path.is_file():
-        raise ConfigError("input file does not exist", file=str(path))
-    rows: list[dict[str, Any]] = []
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ConfigError(f"not valid JSON: {exc.msg}", file=str(path), line=n) from exc
-            if not isinstance(row, dict):
-                raise ConfigError("each line must be a JSON object", file=str(path), line=n)
-            for key in ("context", "response"):
-                if key not in row:
-                    raise ConfigError(f"missing field {key!r}", file=str(path), line=n, loc=(key,))
-                if not isinstance(row[key], str) or not row[key].strip():
-                    raise ConfigError(
-                        f"field {key!r} must be a non-empty string",
-                        file=str(path),
-                        line=n,
-                        loc=(key,),
-                    )
-            rows.append(row)
+    rows = [row for _, row in json_objects(path, ("context", "response"))]
     if not rows:
         raise ConfigError("no (context, response) lines in the file", file=str(path))
     return rows

@@ -12,6 +12,7 @@ import random
 from collections import Counter
 from pathlib import Path
 
+from guardkit._jsonl import json_objects
 from guardkit.errors import ConfigError
 from guardkit.verifier.training.citint import citint_pairs, load_corpus
 from guardkit.verifier.training.examples import (
@@ -146,38 +147,22 @@ def read_user_pairs(path: Path, seed: int) -> Mix:
     A stable 20 % (by hash) is kept out of training for calibration and the threshold.
     """
     mix = Mix()
-    if not path.is_file():
-        raise ConfigError("pairs file does not exist", file=str(path))
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ConfigError(f"not valid JSON: {exc.msg}", file=str(path), line=n) from exc
-            if not isinstance(row, dict):
-                raise ConfigError("each line must be a JSON object", file=str(path), line=n)
-            for key in ("evidence", "claim", "label"):
-                if not isinstance(row.get(key), str) or not row[key].strip():
-                    raise ConfigError(
-                        f"missing or empty {key!r}", file=str(path), line=n, loc=(key,)
-                    )
-            label = _USER_LABELS.get(row["label"].strip().lower())
-            if label is None:
-                known = ", ".join(sorted(_USER_LABELS))
-                raise ConfigError(
-                    f"unknown label {row['label']!r}; known: {known}",
-                    file=str(path),
-                    line=n,
-                    loc=("label",),
-                )
-            ex = Example(row["evidence"], row["claim"], label, "user")
-            if bucket(f"{seed}{ex.evidence}{ex.claim}", 5) == 0:
-                mix.calib_pairs.append(ex)
-                mix.calib_responses.append((ex.evidence, ex.claim, int(label != SUPPORTED)))
-            else:
-                mix.train.append(ex)
+    for n, row in json_objects(path, ("evidence", "claim", "label")):
+        label = _USER_LABELS.get(row["label"].strip().lower())
+        if label is None:
+            known = ", ".join(sorted(_USER_LABELS))
+            raise ConfigError(
+                f"unknown label {row['label']!r}; known: {known}",
+                file=str(path),
+                line=n,
+                loc=("label",),
+            )
+        ex = Example(row["evidence"], row["claim"], label, "user")
+        if bucket(f"{seed}{ex.evidence}{ex.claim}", 5) == 0:
+            mix.calib_pairs.append(ex)
+            mix.calib_responses.append((ex.evidence, ex.claim, int(label != SUPPORTED)))
+        else:
+            mix.train.append(ex)
     if not mix.train or len(mix.calib_pairs) < 2:
         raise ConfigError(
             "need more labelled pairs (at least a handful in each split)", file=str(path)

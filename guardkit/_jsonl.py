@@ -1,0 +1,39 @@
+"""Reading JSONL input files with errors that name the file, line and field."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from guardkit.errors import ConfigError
+
+__all__ = ["json_objects"]
+
+
+def json_objects(path: Path, required: Sequence[str] = ()) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Each non-blank line as ``(line number, object)``; ``required`` fields: non-empty text."""
+    if not path.is_file():
+        raise ConfigError("input file does not exist", file=str(path))
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ConfigError(f"not valid JSON: {exc.msg}", file=str(path), line=n) from exc
+            if not isinstance(row, dict):
+                raise ConfigError("each line must be a JSON object", file=str(path), line=n)
+            for key in required:
+                if key not in row:
+                    raise ConfigError(f"missing field {key!r}", file=str(path), line=n, loc=(key,))
+                if not isinstance(row[key], str) or not row[key].strip():
+                    raise ConfigError(
+                        f"field {key!r} must be a non-empty string",
+                        file=str(path),
+                        line=n,
+                        loc=(key,),
+                    )
+            yield n, row
