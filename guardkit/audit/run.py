@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
+from guardkit._files import write_atomic
 from guardkit.audit.engines import get_engine
 from guardkit.audit.html import render_html
 from guardkit.audit.record import Record
@@ -74,13 +73,6 @@ def _state(config: AuditConfig, policy: Policy) -> AuditState:
     )
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    Path(tmp).replace(path)
-
-
 def run_audit(config: AuditConfig, progress: ProgressHook | None = None) -> AuditReport:
     """Audit every case not yet recorded, then write both reports from all the records."""
     cases, problems = read_suite(config.suite, fail_fast=config.fail_fast)
@@ -123,6 +115,6 @@ def write_reports(
         guarantee=lock.guarantee if lock is not None else None,
         generated_at=datetime.now(UTC),
     )
-    _write_atomic(config.out / REPORT_JSON, report.model_dump_json(indent=2) + "\n")
-    _write_atomic(config.out / REPORT_HTML, render_html(report))
+    write_atomic(config.out / REPORT_JSON, report.model_dump_json(indent=2) + "\n")
+    write_atomic(config.out / REPORT_HTML, render_html(report))
     return report

@@ -8,13 +8,12 @@ does not support) and ``hallucinated`` (``risk`` at or above the model's thresho
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from guardkit._files import write_atomic
 from guardkit._jsonl import json_objects
 from guardkit.cli.index import typed_errors
 from guardkit.errors import ConfigError
@@ -30,14 +29,6 @@ def read_pairs(path: Path) -> list[dict[str, Any]]:
     if not rows:
         raise ConfigError("no (context, response) lines in the file", file=str(path))
     return rows
-
-
-def _write_atomic(path: Path, lines: list[str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.writelines(line + "\n" for line in lines)
-    Path(tmp).replace(path)
 
 
 def score(
@@ -62,5 +53,5 @@ def score(
                 flagged += res.hallucinated
                 extra = {"risk": round(res.risk, 6), "hallucinated": res.hallucinated}
                 lines.append(json.dumps(row | extra, ensure_ascii=False))
-        _write_atomic(out, lines)
+        write_atomic(out, "".join(line + "\n" for line in lines))
     typer.echo(f"scored {len(lines)} responses, {flagged} flagged as hallucinated -> {out}")

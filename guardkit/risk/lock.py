@@ -9,14 +9,13 @@ rename), so a crash never leaves half a lock behind.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from guardkit._files import write_atomic
 from guardkit.errors import ConfigError
 from guardkit.risk.model import RiskModel
 from guardkit.risk.threshold import Certification
@@ -58,18 +57,7 @@ class RiskLock(BaseModel):
 
 def write_lock(lock: RiskLock, path: str | Path) -> None:
     """Write the lock as JSON, atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(lock.model_dump_json(indent=2) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(Path(path), lock.model_dump_json(indent=2) + "\n")
 
 
 def read_lock(path: str | Path) -> RiskLock:
