@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from guardkit.errors import GuardkitError
-from guardkit.facts import FactIndex
+from guardkit.facts import FactIndex, SearchMode
 
 __all__ = ["app", "typed_errors"]
 
@@ -29,6 +29,21 @@ class IndexTypeChoice(StrEnum):
     auto = "auto"
     flat = "flat"
     hnsw = "hnsw"
+
+
+class SearchModeChoice(StrEnum):
+    """Search modes offered on the command line (unset: the one saved with the index)."""
+
+    hybrid = "hybrid"
+    dense = "dense"
+    lexical = "lexical"
+
+
+_MODES: dict[SearchModeChoice, SearchMode] = {
+    SearchModeChoice.hybrid: "hybrid",
+    SearchModeChoice.dense: "dense",
+    SearchModeChoice.lexical: "lexical",
+}
 
 
 @contextmanager
@@ -90,11 +105,15 @@ def query(
     folder: Folder,
     text: Annotated[str, typer.Argument(help="What to look for.")],
     k: Annotated[int, typer.Option("-k", min=1, max=1000, help="How many facts.")] = 5,
+    mode: Annotated[
+        SearchModeChoice | None,
+        typer.Option("--mode", help="hybrid: meaning and words; dense: meaning; lexical: words."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON list.")] = False,
 ) -> None:
-    """The K facts nearest in meaning to TEXT."""
+    """The K facts that best match TEXT (score: cosine similarity to it)."""
     with typed_errors():
-        hits = FactIndex.load(folder).search(text, k)
+        hits = FactIndex.load(folder).search(text, k, mode=_MODES[mode] if mode else None)
     if as_json:
         typer.echo(json.dumps([h.model_dump(mode="json") for h in hits], ensure_ascii=False))
         return
@@ -116,6 +135,7 @@ def info(
         return
     typer.echo(
         f"{folder}: {manifest.fact_count} facts, {manifest.document_count} documents, "
-        f"{manifest.index.kind} index, embedding {manifest.embedding_model}, "
+        f"{manifest.index.kind} index, {manifest.search_mode} search, "
+        f"embedding {manifest.embedding_model}, "
         f"generation {manifest.generation}, updated {manifest.updated_at.isoformat()}"
     )

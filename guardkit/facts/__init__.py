@@ -8,6 +8,7 @@ for v in checker.verify_text(answer):
 
 from guardkit.facts._embed import Embedder, MiniLMEmbedder, default_embedder
 from guardkit.facts._ingest import Document, read_source
+from guardkit.facts._lexical import SearchMode
 from guardkit.facts._manifest import IndexManifest
 from guardkit.facts._vectors import AUTO_THRESHOLD, IndexParams
 from guardkit.facts.claims import Claim, extract_claims
@@ -35,6 +36,7 @@ __all__ = [
     "IndexParams",
     "IndexType",
     "MiniLMEmbedder",
+    "SearchMode",
     "Verdict",
     "VerifySettings",
     "default_embedder",

@@ -3,25 +3,44 @@
 Every save writes a new generation of files (``index-<n>.faiss``, ``facts-<n>.sqlite``) and then
 replaces the manifest in one rename, so a reader sees either the old index or the new one, never a
 mix. The manifest pins each file by sha256: an edited, truncated or swapped file fails to load.
+
+Format 2 added ``search_mode`` and the BM25 table in the facts file. A format 1 folder loads as
+hybrid: its BM25 table is built in memory on load, and the next save writes format 2.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from guardkit.errors import FactIndexError
+from guardkit.facts._lexical import SearchMode
 from guardkit.facts._vectors import IndexParams
 
-__all__ = ["MANIFEST", "FileEntry", "IndexManifest", "atomic_write", "read_manifest", "sha256_file"]
+__all__ = [
+    "MANIFEST",
+    "FileEntry",
+    "IndexManifest",
+    "atomic_write",
+    "checked_bytes",
+    "folder_lock",
+    "read_manifest",
+    "remove_old_generations",
+    "sha256_file",
+    "write_file",
+]
 
 MANIFEST = "manifest.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 class FileEntry(BaseModel):
@@ -46,6 +65,8 @@ class IndexManifest(BaseModel):
     index: IndexParams
     auto_index: bool
     """Whether the index kind follows the fact count (flat below the threshold, HNSW above)."""
+    search_mode: SearchMode = "hybrid"
+    """What ``search`` ranks by unless told otherwise: BM25 fused with FAISS, or either alone."""
     fact_count: int = Field(ge=0)
     document_count: int = Field(ge=0)
     vector_count: int = Field(ge=0)
@@ -96,3 +117,52 @@ def read_manifest(folder: Path) -> IndexManifest:
         raise FactIndexError(
             f"invalid manifest: {err['msg']}", file=str(path), loc=err["loc"]
         ) from None
+
+
+def checked_bytes(folder: Path, manifest: IndexManifest, key: str) -> bytes:
+    """The file's bytes, read once and hashed: what is checked is exactly what is loaded."""
+    entry = manifest.files.get(key)
+    if entry is None:
+        raise FactIndexError(
+            f"manifest lists no {key} file", file=str(folder / MANIFEST), loc=("files", key)
+        )
+    path = folder / entry.name
+    data = path.read_bytes()  # FileNotFoundError: retried by ``load`` if a save retired it
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != entry.sha256:
+        raise FactIndexError(
+            f"sha256 mismatch: manifest says {entry.sha256[:12]}..., file has {actual[:12]}...",
+            file=str(path),
+            hint="the file was changed or corrupted; rebuild the index",
+        )
+    return data
+
+
+def write_file(folder: Path, name: str, writer: Any) -> FileEntry:
+    tmp = folder / f".{name}.tmp-{os.getpid()}"
+    tmp.unlink(missing_ok=True)
+    writer(tmp)
+    with tmp.open("rb+") as fh:
+        os.fsync(fh.fileno())
+    path = folder / name
+    tmp.replace(path)
+    return FileEntry(name=name, sha256=sha256_file(path), bytes=path.stat().st_size)
+
+
+def remove_old_generations(folder: Path, keep: set[int]) -> None:
+    for path in folder.glob("*-[0-9][0-9][0-9][0-9][0-9][0-9].*"):
+        stem = path.stem.rpartition("-")[2]
+        if stem.isdigit() and int(stem) not in keep:
+            path.unlink(missing_ok=True)
+
+
+@contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """One writer per folder across processes (readers never take it)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / ".lock").open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)

@@ -1,8 +1,10 @@
-"""The facts themselves, in SQLite: text, ids, source and span per vector id.
+"""The facts themselves, in SQLite: text, ids, source and span per vector id, and their words.
 
 The database lives in memory. A loaded index reads its ``facts-<generation>.sqlite`` file once,
 as bytes (hashed against the manifest, then ``deserialize``d): it holds no file open, so a
 concurrent save that retires the file cannot break it, and the bytes checked are the bytes used.
+Beside the ``facts`` table sits the BM25 index of their text (``_lexical``), kept in step by
+triggers; a database saved before it existed gets it on load.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 from guardkit.errors import FactIndexError
 from guardkit.facts._ingest import FactRow
+from guardkit.facts._lexical import ensure_lexical, lexical_search
 
 __all__ = ["FactStore"]
 
@@ -33,6 +36,8 @@ CREATE TABLE IF NOT EXISTS facts (
 CREATE INDEX IF NOT EXISTS facts_doc ON facts(doc_id);
 """
 _COLUMNS = "vid, fact_id, doc_id, source, start, end, text, metadata"
+_IDS = "(SELECT value FROM json_each(?))"
+"""Ids as one JSON parameter: a batch of searches can exceed SQLite's limit of 32,766 ``?``s."""
 
 
 class FactStore:
@@ -45,6 +50,7 @@ class FactStore:
     def memory(cls) -> FactStore:
         conn = sqlite3.connect(":memory:", check_same_thread=False)
         conn.executescript(_SCHEMA)
+        ensure_lexical(conn)
         return cls(conn)
 
     @classmethod
@@ -56,6 +62,7 @@ class FactStore:
             conn.execute(
                 "SELECT vid, fact_id, doc_id, source, start, end, text, metadata FROM facts LIMIT 1"
             )
+            ensure_lexical(conn)
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise FactIndexError(f"facts database unreadable: {exc}", file=str(path)) from None
@@ -101,10 +108,7 @@ class FactStore:
 
     def fetch(self, vids: Sequence[int]) -> dict[int, dict[str, Any]]:
         """Rows for these vector ids (deleted ids are simply absent)."""
-        if not vids:
-            return {}
-        marks = ",".join("?" * len(vids))
-        cur = self._conn.execute(f"SELECT {_COLUMNS} FROM facts WHERE vid IN ({marks})", list(vids))
+        cur = self._conn.execute(f"SELECT {_COLUMNS} FROM facts WHERE vid IN {_IDS}", (_ids(vids),))
         names = [d[0] for d in cur.description]
         out = {}
         for row in cur:
@@ -112,6 +116,15 @@ class FactStore:
             rec["metadata"] = json.loads(rec["metadata"])
             out[int(rec["vid"])] = rec
         return out
+
+    def live(self, vids: Iterable[int]) -> set[int]:
+        """Those of ``vids`` still stored (HNSW keeps deleted ids as tombstones)."""
+        cur = self._conn.execute(f"SELECT vid FROM facts WHERE vid IN {_IDS}", (_ids(vids),))
+        return {int(r[0]) for r in cur}
+
+    def lexical(self, text: str, n: int) -> list[int]:
+        """Vector ids of the ``n`` facts whose words match ``text`` best (BM25)."""
+        return lexical_search(self._conn, text, n)
 
     def live_vids(self) -> list[int]:
         return [int(r[0]) for r in self._conn.execute("SELECT vid FROM facts ORDER BY vid")]
@@ -135,6 +148,10 @@ class FactStore:
 
     def close(self) -> None:
         self._conn.close()
+
+
+def _ids(vids: Iterable[int]) -> str:
+    return json.dumps([int(v) for v in vids])
 
 
 def _dumps(meta: dict[str, Any]) -> str:

@@ -1,7 +1,8 @@
-"""``FactIndex``: sentence-level facts from your sources, searchable by meaning, saved as a folder.
+"""``FactIndex``: sentence-level facts from your sources, searchable by meaning and by words.
 
     index = FactIndex.build(["help-centre.jsonl", "returns.md"])
     index.search("How long do refunds take?", k=5)  # [Hit(fact_id, source, text, score), ...]
+    index.search("RMA-2041", k=5, mode="lexical")  # "hybrid" (default), "dense" or "lexical"
     index.save("indexes/help")  # index-*.faiss, facts-*.sqlite, manifest.json
     FactIndex.load("indexes/help")  # refuses an index built with another embedding model
 
@@ -12,29 +13,29 @@ the manifest last, and the previous generation stays on disk for readers still o
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
-import os
 import threading
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from guardkit.errors import ConfigError, FactIndexError
+from guardkit.errors import ConfigError, FactIndexError, UnknownNameError
 from guardkit.facts._embed import Embedder, default_embedder
 from guardkit.facts._ingest import Document, check_new_id, read_sources, split_facts
+from guardkit.facts._lexical import FUSION_DEPTH, SearchMode, fuse
 from guardkit.facts._manifest import (
     MANIFEST,
     FileEntry,
     IndexManifest,
     atomic_write,
+    checked_bytes,
+    folder_lock,
     read_manifest,
-    sha256_file,
+    remove_old_generations,
+    write_file,
 )
 from guardkit.facts._store import FactStore
 from guardkit.facts._vectors import IndexParams, VectorIndex, auto_kind
@@ -47,7 +48,11 @@ _LOAD_RETRIES = 3
 
 
 class Hit(BaseModel):
-    """One fact found for a query, with its cosine similarity to the query."""
+    """One fact found for a query, with its cosine similarity to the query.
+
+    ``score`` is the cosine whichever ranking found the fact, so a floor on it means the same
+    in every search mode; hits come in ranking order, which in hybrid search is not score order.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -70,8 +75,11 @@ class FactIndex:
         embedder: Embedder | None = None,
         index_type: IndexType = "auto",
         params: IndexParams | None = None,
+        search_mode: SearchMode = "hybrid",
     ) -> None:
         self.embedder: Embedder = embedder if embedder is not None else default_embedder()
+        self.search_mode: SearchMode = _checked_mode(search_mode)
+        """How ``search`` ranks unless told otherwise; saved in the manifest."""
         self.auto_index = index_type == "auto"
         base = params or IndexParams()
         kind = auto_kind(0) if index_type == "auto" else index_type
@@ -92,9 +100,12 @@ class FactIndex:
         embedder: Embedder | None = None,
         index_type: IndexType = "auto",
         params: IndexParams | None = None,
+        search_mode: SearchMode = "hybrid",
     ) -> FactIndex:
         """A new index of every document in ``sources`` (JSONL, CSV, Markdown, text files)."""
-        index = cls(embedder=embedder, index_type=index_type, params=params)
+        index = cls(
+            embedder=embedder, index_type=index_type, params=params, search_mode=search_mode
+        )
         index.add_documents(read_sources(sources))
         return index
 
@@ -171,30 +182,56 @@ class FactIndex:
         """The FAISS index kind and settings in use."""
         return self._vectors.params
 
-    def search(self, text: str, k: int = 5) -> list[Hit]:
-        """The ``k`` facts nearest in meaning to ``text``, best first."""
-        return self.search_many([text], k)[0]
+    def search(self, text: str, k: int = 5, *, mode: SearchMode | None = None) -> list[Hit]:
+        """The ``k`` facts that best match ``text``, best first (see ``search_many``)."""
+        return self.search_many([text], k, mode=mode)[0]
 
-    def search_many(self, texts: Sequence[str], k: int = 5) -> list[list[Hit]]:
-        """``search`` for several texts with one embedding batch."""
-        return self.search_vectors(self.embedder.encode(texts), k)
+    def search_many(
+        self,
+        texts: Sequence[str],
+        k: int = 5,
+        *,
+        mode: SearchMode | None = None,
+        vectors: np.ndarray | None = None,
+    ) -> list[list[Hit]]:
+        """The ``k`` best facts for each text, ranked as ``mode`` says (default ``search_mode``).
+
+        ``hybrid`` fuses the FAISS ranking (meaning) with the BM25 ranking (words) by reciprocal
+        rank; ``dense`` and ``lexical`` use one of them alone. ``vectors``: the texts already
+        embedded by this index's embedder, to skip embedding them again.
+        """
+        rankers = _MODES[_checked_mode(mode or self.search_mode)]
+        if vectors is None:
+            vectors = self.embedder.encode(texts)
+        if len(vectors) != len(texts):
+            raise ConfigError(f"{len(texts)} texts but {len(vectors)} vectors", loc=("vectors",))
+        return self._ranked(texts, vectors, k, rankers)
 
     def search_vectors(self, vectors: np.ndarray, k: int = 5) -> list[list[Hit]]:
-        """Hits for already-embedded queries (unit vectors from this index's embedder)."""
+        """The ``k`` facts nearest in meaning to already-embedded queries (dense search only)."""
+        return self._ranked((), vectors, k, _MODES["dense"])
+
+    def _ranked(
+        self, texts: Sequence[str], vectors: np.ndarray, k: int, rankers: tuple[_Ranker, ...]
+    ) -> list[list[Hit]]:
         if k < 1:
             raise ConfigError(f"k must be at least 1, got {k}", loc=("k",))
+        depth = k if len(rankers) == 1 else max(k, FUSION_DEPTH)
         with self._lock:
-            scores, ids = self._vectors.search(vectors, k)
-            rows = self._store.fetch(sorted({int(i) for i in ids.ravel() if i >= 0}))
-        out = []
-        for q_scores, q_ids in zip(scores, ids, strict=True):
-            hits = [
-                _hit(rows[int(i)], float(s))
-                for s, i in zip(q_scores, q_ids, strict=True)
-                if int(i) in rows
+            found = [ranker(self, texts, vectors, depth) for ranker in rankers]
+            live = self._store.live({v for per in found for ids in per for v in ids})
+            best = [
+                fuse([[v for v in per[q] if v in live] for per in found], k)
+                for q in range(len(vectors))
             ]
-            out.append(hits[:k])
-        return out
+            rows = self._store.fetch(sorted({v for ids in best for v in ids}))
+            scores = [
+                self._vectors.vectors(ids) @ query for ids, query in zip(best, vectors, strict=True)
+            ]
+        return [
+            [_hit(rows[v], float(s)) for v, s in zip(ids, q_scores, strict=True)]
+            for ids, q_scores in zip(best, scores, strict=True)
+        ]
 
     # ----- saving and loading -----------------------------------------------------------------
 
@@ -208,17 +245,17 @@ class FactIndex:
         folder = Path(folder)
         if folder.is_dir() and not (folder / MANIFEST).is_file():
             self._check_target(folder, None)
-        with self._lock, _folder_lock(folder):
+        with self._lock, folder_lock(folder):
             current = read_manifest(folder) if (folder / MANIFEST).is_file() else None
             self._check_target(folder, current)
             gen = current.generation + 1 if current else 1
             files = {
-                "index": _write_file(folder, f"index-{gen:06d}.faiss", self._vectors.write),
-                "facts": _write_file(folder, f"facts-{gen:06d}.sqlite", self._store.write),
+                "index": write_file(folder, f"index-{gen:06d}.faiss", self._vectors.write),
+                "facts": write_file(folder, f"facts-{gen:06d}.sqlite", self._store.write),
             }
             manifest = self._make_manifest(gen, files, current)
             atomic_write(folder / MANIFEST, manifest.model_dump_json(indent=2).encode() + b"\n")
-            _remove_old_generations(folder, keep={gen, gen - 1})
+            remove_old_generations(folder, keep={gen, gen - 1})
             self._origin, self._manifest = (folder.resolve(), gen), manifest
             return manifest
 
@@ -249,6 +286,7 @@ class FactIndex:
             embedding_dim=self.embedder.dim,
             index=self.index_params,
             auto_index=self.auto_index,
+            search_mode=self.search_mode,
             fact_count=len(self),
             document_count=self._store.doc_count(),
             vector_count=self._vectors.ntotal,
@@ -276,8 +314,8 @@ class FactIndex:
     @classmethod
     def _open(cls, folder: Path, manifest: IndexManifest, embedder: Embedder) -> FactIndex:
         _check_embedder(folder, manifest, embedder)
-        data = {key: _checked_bytes(folder, manifest, key) for key in ("index", "facts")}
-        index = cls(embedder=embedder, params=manifest.index)
+        data = {key: checked_bytes(folder, manifest, key) for key in ("index", "facts")}
+        index = cls(embedder=embedder, params=manifest.index, search_mode=manifest.search_mode)
         index.auto_index = manifest.auto_index
         index._created = manifest.created_at
         tombstones = manifest.vector_count - manifest.fact_count
@@ -301,6 +339,35 @@ class FactIndex:
                 )
         index._origin, index._manifest = (folder.resolve(), manifest.generation), manifest
         return index
+
+
+_Ranker = Callable[[FactIndex, Sequence[str], np.ndarray, int], list[list[int]]]
+
+
+def _dense_ranking(
+    index: FactIndex, texts: Sequence[str], vectors: np.ndarray, n: int
+) -> list[list[int]]:
+    _, ids = index._vectors.search(vectors, n)  # n plus tombstones, so n live ones remain
+    return [[int(i) for i in row if i >= 0] for row in ids]
+
+
+def _lexical_ranking(
+    index: FactIndex, texts: Sequence[str], vectors: np.ndarray, n: int
+) -> list[list[int]]:
+    return [index._store.lexical(text, n) for text in texts]
+
+
+_MODES: dict[str, tuple[_Ranker, ...]] = {
+    "hybrid": (_dense_ranking, _lexical_ranking),
+    "dense": (_dense_ranking,),
+    "lexical": (_lexical_ranking,),
+}
+
+
+def _checked_mode(mode: str) -> SearchMode:
+    if mode not in _MODES:
+        raise UnknownNameError("search mode", mode, _MODES, loc=("mode",))
+    return cast(SearchMode, mode)
 
 
 def _hit(row: dict[str, Any], score: float) -> Hit:
@@ -329,52 +396,3 @@ def _check_embedder(folder: Path, manifest: IndexManifest, embedder: Embedder) -
             loc=("embedding_sha256",),
             hint="rebuild the index with `guardkit index build`",
         )
-
-
-def _checked_bytes(folder: Path, manifest: IndexManifest, key: str) -> bytes:
-    """The file's bytes, read once and hashed: what is checked is exactly what is loaded."""
-    entry = manifest.files.get(key)
-    if entry is None:
-        raise FactIndexError(
-            f"manifest lists no {key} file", file=str(folder / MANIFEST), loc=("files", key)
-        )
-    path = folder / entry.name
-    data = path.read_bytes()  # FileNotFoundError: retried by ``load`` if a save retired it
-    actual = hashlib.sha256(data).hexdigest()
-    if actual != entry.sha256:
-        raise FactIndexError(
-            f"sha256 mismatch: manifest says {entry.sha256[:12]}..., file has {actual[:12]}...",
-            file=str(path),
-            hint="the file was changed or corrupted; rebuild the index",
-        )
-    return data
-
-
-def _write_file(folder: Path, name: str, writer: Any) -> FileEntry:
-    tmp = folder / f".{name}.tmp-{os.getpid()}"
-    tmp.unlink(missing_ok=True)
-    writer(tmp)
-    with tmp.open("rb+") as fh:
-        os.fsync(fh.fileno())
-    path = folder / name
-    tmp.replace(path)
-    return FileEntry(name=name, sha256=sha256_file(path), bytes=path.stat().st_size)
-
-
-def _remove_old_generations(folder: Path, keep: set[int]) -> None:
-    for path in folder.glob("*-[0-9][0-9][0-9][0-9][0-9][0-9].*"):
-        stem = path.stem.rpartition("-")[2]
-        if stem.isdigit() and int(stem) not in keep:
-            path.unlink(missing_ok=True)
-
-
-@contextmanager
-def _folder_lock(folder: Path) -> Iterator[None]:
-    """One writer per folder across processes (readers never take it)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with (folder / ".lock").open("a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)

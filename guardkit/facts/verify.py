@@ -98,7 +98,7 @@ class ClaimVerifier:
         if not claims:
             return []
         vectors = self.embedder.encode([c.text for c in claims])
-        evidence = self._evidence(vectors, documents)
+        evidence = self._evidence([c.text for c in claims], vectors, documents)
         pairs = [
             (hit.text, claim.text)
             for claim, hits in zip(claims, evidence, strict=True)
@@ -110,11 +110,13 @@ class ClaimVerifier:
             for claim, hits in zip(claims, evidence, strict=True)
         ]
 
-    def _evidence(self, vectors: np.ndarray, documents: Sequence[str]) -> list[list[Hit]]:
+    def _evidence(
+        self, texts: Sequence[str], vectors: np.ndarray, documents: Sequence[str]
+    ) -> list[list[Hit]]:
         k, floor = self.settings.top_k, self.settings.min_score
         found: list[list[Hit]] = [[] for _ in range(len(vectors))]
         if self.index is not None:
-            found = self.index.search_vectors(vectors, k)
+            found = self.index.search_many(texts, k, vectors=vectors)  # its own search_mode
         if documents:
             found = [
                 a + b for a, b in zip(found, self._document_hits(vectors, documents), strict=True)

@@ -33,12 +33,18 @@ def test_build_add_query_info_delete(kb_file: Path, tmp_path: Path) -> None:
     hits = json.loads(result.output)
     assert [h["fact_id"] for h in hits][:1] == ["faq.md#1"] and len(hits) == 2
     assert set(hits[0]) >= {"fact_id", "source", "text", "score", "start", "end"}
+    result = runner.invoke(app, ["index", "query", str(out), "(expire?", "--mode", "lexical"])
+    assert result.exit_code == 0 and result.output.split("  ")[1] == "faq.md#1"
+    result = runner.invoke(app, ["index", "query", str(out), "gift", "--mode", "bm25"])
+    assert result.exit_code == 2 and "'bm25' is not one of" in result.output
     info = json.loads(runner.invoke(app, ["index", "info", str(out), "--json"]).output)
     assert (info["fact_count"], info["generation"], info["index"]["kind"]) == (8, 2, "flat")
+    assert info["search_mode"] == "hybrid"
     result = runner.invoke(app, ["index", "delete", str(out), "faq.md"])
     assert result.output == f"removed 2 facts from {out}: 6 facts in all\n"
     assert (
-        "6 facts, 3 documents, flat index" in runner.invoke(app, ["index", "info", str(out)]).output
+        "6 facts, 3 documents, flat index, hybrid search"
+        in runner.invoke(app, ["index", "info", str(out)]).output
     )
 
 

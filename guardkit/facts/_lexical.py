@@ -1,0 +1,105 @@
+"""The lexical side of a fact index: BM25 over the facts' words (SQLite FTS5), fused with FAISS.
+
+Sentence embeddings blur what words pin down: names, numbers, gene and drug symbols, rare terms.
+On CitInt dev (``benchmarks/facts.py``) evidence recall@5 is 0.35 for the embeddings, 0.41 for
+BM25 and 0.48 for the two fused by reciprocal rank. The FTS5 table indexes ``facts.text`` in
+the facts database itself, so it is saved, hashed and loaded with the facts, in the same file;
+triggers keep it in step with every insert and delete.
+
+User text never reaches the MATCH grammar: the query is its words, each double-quoted (a word
+holds no quote), joined by OR; operators, quotes, parentheses and other punctuation are dropped.
+English stop words are left out of the query: FTS5 scores every fact that matches any word, so
+"the" or "of" would make each search score nearly the whole index (2x slower on CitInt) while
+adding almost nothing to BM25, which weighs a word by its rarity.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Hashable, Sequence
+from typing import Literal, TypeVar
+
+__all__ = [
+    "FUSION_DEPTH",
+    "RRF_K",
+    "SearchMode",
+    "ensure_lexical",
+    "fuse",
+    "lexical_search",
+    "match_query",
+]
+
+SearchMode = Literal["hybrid", "dense", "lexical"]
+
+RRF_K = 20
+"""The reciprocal rank fusion constant (Cormack et al., 2009 use 60); chosen on CitInt dev."""
+FUSION_DEPTH = 100
+"""Candidates taken from each ranking before fusing (at least ``k``)."""
+
+_T = TypeVar("_T", bound=Hashable)
+_MAX_TERMS = 64
+_WORD = re.compile(r"[^\W_]+")
+_LUCENE_STOP = (
+    "a an and are as at be but by for if in into is it no not of on or such that the their "
+    "then there these they this to was will with"
+)
+_STOP_WORDS = frozenset(_LUCENE_STOP.split())
+"""Lucene's English stop set (``EnglishAnalyzer``), the usual one for BM25 baselines."""
+
+_SCHEMA = """
+CREATE VIRTUAL TABLE IF NOT EXISTS facts_fts USING fts5(
+    text, content='facts', content_rowid='vid', tokenize='porter unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER IF NOT EXISTS facts_fts_insert AFTER INSERT ON facts BEGIN
+    INSERT INTO facts_fts (rowid, text) VALUES (new.vid, new.text);
+END;
+CREATE TRIGGER IF NOT EXISTS facts_fts_delete AFTER DELETE ON facts BEGIN
+    INSERT INTO facts_fts (facts_fts, rowid, text) VALUES ('delete', old.vid, old.text);
+END;
+"""
+
+
+def ensure_lexical(conn: sqlite3.Connection) -> bool:
+    """Create the FTS5 table and its triggers if missing; True if the table had to be built.
+
+    A database saved before hybrid search has no table: it is built here from the facts (no
+    embedding needed; about a second per 100k facts) and written by the next save.
+    """
+    found = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'facts_fts'").fetchone()
+    with conn:
+        conn.executescript(_SCHEMA)
+        if found is None:
+            conn.execute("INSERT INTO facts_fts (facts_fts) VALUES ('rebuild')")
+    return found is None
+
+
+def match_query(text: str) -> str | None:
+    """``text`` as an FTS5 query any string can become safely; ``None`` if it has no words."""
+    words = list(dict.fromkeys(w.lower() for w in _WORD.findall(text)))
+    content = [w for w in words if w not in _STOP_WORDS] or words  # "to be or not to be"
+    return " OR ".join(f'"{w}"' for w in content[:_MAX_TERMS]) or None
+
+
+def lexical_search(conn: sqlite3.Connection, text: str, n: int) -> list[int]:
+    """Vector ids of the ``n`` facts ranked best by BM25 for ``text``."""
+    query = match_query(text)
+    if query is None:
+        return []
+    rows = conn.execute(
+        "SELECT rowid FROM facts_fts WHERE facts_fts MATCH ? ORDER BY rank LIMIT ?", (query, n)
+    )
+    return [int(r[0]) for r in rows]
+
+
+def fuse(rankings: Sequence[Sequence[_T]], k: int, c: int = RRF_K) -> list[_T]:
+    """Reciprocal rank fusion: the ``k`` items best by the sum of ``1 / (c + rank)``.
+
+    Ranks, not scores, are fused: cosine similarities and BM25 scores live on unrelated scales.
+    One ranking fused is that ranking; ties keep the order of first appearance.
+    """
+    scores: dict[_T, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] = scores.get(item, 0.0) + 1.0 / (c + rank)
+    return sorted(scores, key=lambda item: -scores[item])[:k]
