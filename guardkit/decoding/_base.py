@@ -24,6 +24,7 @@ from guardkit.errors import SchemaDefinitionError
 __all__ = [
     "MAX_SCHEMA_DEPTH",
     "Backend",
+    "BitmaskAddress",
     "Constraint",
     "DecodingInfo",
     "EngineError",
@@ -140,3 +141,21 @@ def allocate_bitmask(vocab_size: int) -> NDArray[np.int32]:
 
 def bitmask_allows(bitmask: NDArray[np.int32], token: int) -> bool:
     return bool((int(bitmask[token >> 5]) >> (token & 31)) & 1)
+
+
+class BitmaskAddress:
+    """The address of the bitmask a matcher writes, looked up once per array.
+
+    ``ndarray.ctypes.data`` costs ~3 us a call, a fifth of an average llguidance mask, and a
+    generation writes into the same array every token. Holding the array keeps it alive, so
+    the cached address cannot go stale.
+    """
+
+    def __init__(self) -> None:
+        self._array: NDArray[np.int32] | None = None
+        self._address = 0
+
+    def __call__(self, bitmask: NDArray[np.int32]) -> int:
+        if bitmask is not self._array:
+            self._array, self._address = bitmask, bitmask.ctypes.data
+        return self._address

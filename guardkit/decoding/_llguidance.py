@@ -16,7 +16,7 @@ import llguidance.hf
 import numpy as np
 from numpy.typing import NDArray
 
-from guardkit.decoding._base import Constraint, EngineError, Grammar, Matcher
+from guardkit.decoding._base import BitmaskAddress, Constraint, EngineError, Grammar, Matcher
 from guardkit.decoding._schema_walk import keyword_paths
 from guardkit.decoding._vocab import Vocab
 
@@ -51,9 +51,10 @@ def _tokenizer(vocab: Vocab) -> Any:
 class _LlgMatcher:
     def __init__(self, matcher: Any) -> None:
         self._m = matcher
+        self._address = BitmaskAddress()
 
     def fill_bitmask(self, bitmask: NDArray[np.int32]) -> None:
-        self._m.unsafe_compute_mask_ptr(bitmask.ctypes.data, bitmask.nbytes)
+        self._m.unsafe_compute_mask_ptr(self._address(bitmask), bitmask.nbytes)
 
     def consume(self, token: int) -> bool:
         return bool(self._m.consume_token(token))
@@ -100,6 +101,8 @@ class LlguidanceBackend:
 
     def _relaxed(self, constraint: Constraint, warnings: list[str]) -> list[str]:
         """Where the dropped keywords were, as ``"<pointer>:<keyword>"``."""
+        if not (self.lenient or warnings):
+            return []  # the usual case: no need to parse the schema again
         schema = constraint.schema_dict if constraint.kind == "json_schema" else {}
         out = [f"{p}->anyOf" for p in keyword_paths(schema, "oneOf")] if self.lenient else []
         for warning in warnings:

@@ -15,7 +15,7 @@ import outlines_core
 from numpy.typing import NDArray
 from outlines_core.json_schema import build_regex_from_schema
 
-from guardkit.decoding._base import Constraint, EngineError, Grammar, Matcher
+from guardkit.decoding._base import BitmaskAddress, Constraint, EngineError, Grammar, Matcher
 from guardkit.decoding._isolated import Worker
 from guardkit.decoding._vocab import Vocab
 
@@ -52,9 +52,10 @@ def _worker(mem_bytes: int) -> Any:
 class _OcMatcher:
     def __init__(self, guide: Any) -> None:
         self._guide = guide
+        self._address = BitmaskAddress()
 
     def fill_bitmask(self, bitmask: NDArray[np.int32]) -> None:
-        self._guide.write_mask_into(bitmask.ctypes.data, bitmask.size, bitmask.itemsize)
+        self._guide.write_mask_into(self._address(bitmask), bitmask.size, bitmask.itemsize)
 
     def consume(self, token: int) -> bool:
         try:

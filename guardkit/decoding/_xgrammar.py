@@ -57,11 +57,11 @@ def _state(mem_bytes: int) -> Any:
 class _XgrMatcher:
     def __init__(self, matcher: Any) -> None:
         self._m = matcher
-        self._view: tuple[int, torch.Tensor] | None = None
+        self._view: tuple[NDArray[np.int32], torch.Tensor] | None = None
 
     def fill_bitmask(self, bitmask: NDArray[np.int32]) -> None:
-        if self._view is None or self._view[0] != bitmask.ctypes.data:
-            self._view = (bitmask.ctypes.data, torch.from_numpy(bitmask.reshape(1, -1)))
+        if self._view is None or self._view[0] is not bitmask:  # one tensor view per array
+            self._view = (bitmask, torch.from_numpy(bitmask.reshape(1, -1)))
         self._m.fill_next_token_bitmask(self._view[1], 0)
 
     def consume(self, token: int) -> bool:

@@ -15,8 +15,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import jsonschema
-
 from guardkit.decoding._base import (
     Backend,
     Constraint,
@@ -25,6 +23,7 @@ from guardkit.decoding._base import (
     Grammar,
 )
 from guardkit.decoding._cache import LRUCache
+from guardkit.decoding._metaschema import first_error
 from guardkit.decoding._vocab import Vocab
 from guardkit.errors import SchemaDefinitionError, UnknownNameError
 
@@ -98,15 +97,15 @@ def check_schema(constraint: Constraint) -> None:
     if not isinstance(schema, dict | bool):
         raise SchemaDefinitionError("a JSON Schema must be an object or a boolean")
     try:
-        jsonschema.validators.validator_for(schema).check_schema(schema)
+        error = first_error(schema)
     except RecursionError as exc:
         raise SchemaDefinitionError(
             "schema too deeply nested to check", hint="chain: depth"
         ) from exc
-    except jsonschema.SchemaError as exc:
+    if error is not None:
         raise SchemaDefinitionError(
-            f"invalid JSON Schema: {exc.message}", loc=tuple(exc.absolute_path)
-        ) from exc
+            f"invalid JSON Schema: {error.message}", loc=tuple(error.absolute_path)
+        ) from error
 
 
 class EngineChain:
@@ -129,7 +128,7 @@ class EngineChain:
 
     def _compile(self, constraint: Constraint, vocab: Vocab) -> Compiled:
         start = time.perf_counter()
-        check_schema(constraint)  # inside the cached part: a hit skips the ~1-2 ms check
+        check_schema(constraint)  # inside the cached part: a hit skips the ~0.5 ms check
         fallbacks: list[str] = []
         for name in self.engines:
             try:
