@@ -8,6 +8,7 @@ to the longest input of the batch.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -45,6 +46,18 @@ def _check_files(folder: Path, manifest: Manifest) -> None:
             )
 
 
+def _default_threads() -> int:
+    """``OMP_NUM_THREADS`` when set (Ray sets it to an actor's CPUs), else up to 2 cores.
+
+    More threads than the CPUs a process was given oversubscribe them: two Ray actors of one CPU
+    each must not run two threads each.
+    """
+    env = os.environ.get("OMP_NUM_THREADS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    return max(1, min(2, os.cpu_count() or 1))
+
+
 class OnnxVerifier:
     """A verifier model folder (``model.onnx``, ``tokenizer.json``, ``manifest.json``), loaded."""
 
@@ -52,7 +65,7 @@ class OnnxVerifier:
         self,
         folder: str | Path,
         *,
-        intra_op_threads: int = 2,
+        intra_op_threads: int | None = None,
         batch_size: int = 32,
         max_windows: int | None = 6,
     ) -> None:
@@ -69,7 +82,7 @@ class OnnxVerifier:
         pair_len = len(self.tokenizer.encode("a", "b").ids)
         self._special = pair_len - 2
         opts = ort.SessionOptions()
-        opts.intra_op_num_threads = intra_op_threads
+        opts.intra_op_num_threads = intra_op_threads or _default_threads()
         opts.inter_op_num_threads = 1
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL

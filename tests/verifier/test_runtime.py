@@ -156,3 +156,18 @@ def test_odd_text_gets_valid_probabilities(
 ) -> None:
     (p,) = verifier.predict([(evidence, claim)])
     assert abs(p.supported + p.contradicted + p.not_enough_info - 1) < 1e-6
+
+
+@pytest.mark.parametrize(("env", "expected"), [("1", 1), ("3", 3)])
+def test_session_threads_follow_omp_num_threads(
+    monkeypatch: pytest.MonkeyPatch, verifier: OnnxVerifier, env: str, expected: int
+) -> None:
+    monkeypatch.setenv("OMP_NUM_THREADS", env)
+    fresh = OnnxVerifier(verifier.folder)
+    assert fresh.session.get_session_options().intra_op_num_threads == expected
+    assert (
+        OnnxVerifier(verifier.folder, intra_op_threads=2)
+        .session.get_session_options()
+        .intra_op_num_threads
+        == 2
+    )

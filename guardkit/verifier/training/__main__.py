@@ -26,6 +26,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--freeze-layers", type=int, default=2, help="lowest encoder layers kept as is")
     p.add_argument("--max-length", type=int, default=128)
+    p.add_argument("--fp32", action="store_true", help="no bf16 autocast (older CPUs)")
+    p.add_argument("--epochs", type=int, default=2, help="passes over the mix the budget may use")
     a = p.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -39,6 +41,8 @@ def main(argv: list[str] | None = None) -> None:
         threads=a.threads,
         max_length=a.max_length,
         freeze_layers=a.freeze_layers,
+        epochs=a.epochs,
+        bf16=not a.fp32,
     )
     run(
         a.out,

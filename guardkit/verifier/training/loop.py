@@ -41,7 +41,8 @@ class TrainConfig:
     checkpoint_every: int = 200
     freeze_layers: int = 2
     threads: int = 2
-    epochs: float = 1.0
+    epochs: int = 1
+    bf16: bool = True
 
 
 @dataclass(frozen=True)
@@ -119,9 +120,7 @@ def train(
     tokenizer = Tokenizer.from_file(str(tokenizer_file))
     tokenizer.no_padding()
     tokenizer.no_truncation()
-    batches = _batches(examples, tokenizer, cfg, rng)
-    if cfg.epochs > 1:
-        batches = batches * int(cfg.epochs)
+    batches = [b for _ in range(cfg.epochs) for b in _batches(examples, tokenizer, cfg, rng)]
     # Speed on 2 cores: the embeddings and the lowest layers stay as pretrained (no backward there).
     model.bert.embeddings.requires_grad_(False)
     for layer in model.bert.encoder.layer[: cfg.freeze_layers]:
@@ -152,7 +151,10 @@ def train(
             group["lr"] = lr * scale
         enc = encode_batch(tokenizer, [(e.evidence, e.claim) for e in batch], cfg.max_length)
         labels = torch.tensor([e.label for e in batch])
-        loss = partial_label_loss(model(**enc), labels)
+        # bf16 autocast: ~1.7x faster steps on AVX-512 CPUs; weights and the loss stay fp32
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
+            logits = model(**enc)
+        loss = partial_label_loss(logits.float(), labels)
         loss.backward()  # type: ignore[no-untyped-call]
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()

@@ -33,13 +33,13 @@ log = logging.getLogger("guardkit.verifier.training")
 
 #: Most pairs taken from each source's training part.
 CAPS: dict[str, int] = {
-    "esnli": 6000,
-    "cad_snli": 5000,
-    "docnli_aux": 6000,
-    "infotabs": 1500,
-    "breaking_nli": 2000,
-    "conjnli": 3000,
-    "med": 3000,
+    "esnli": 10000,
+    "cad_snli": 9500,
+    "docnli_aux": 12000,
+    "infotabs": 4000,
+    "breaking_nli": 4000,
+    "conjnli": 4000,
+    "med": 4500,
     "negation_nli": 3000,
     "contract_nli": 2000,
     "fever_symmetric": 0,
@@ -47,9 +47,9 @@ CAPS: dict[str, int] = {
     "folio": 2000,
     "begin": 2000,
     "faithdial_audit": 2000,
-    "halueval": 12000,
+    "halueval": 24000,
     "citint": 5000,
-    "synthetic": 8000,
+    "synthetic": 12000,
 }
 
 
