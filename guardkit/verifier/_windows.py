@@ -39,10 +39,11 @@ class Segment:
     claim: str
 
 
-def _spans(tokenizer: Tokenizer, text: str, size: int, stride: int) -> list[str]:
+def _spans(tokenizer: Tokenizer, text: str, size: int, stride: int, fits: int) -> list[str]:
+    """``text`` whole if it has at most ``fits`` tokens, else windows of ``size`` tokens."""
     enc = tokenizer.encode(text, add_special_tokens=False)
     offsets = enc.offsets
-    if len(offsets) <= size:
+    if len(offsets) <= fits:
         return [text]
     starts = [*range(0, len(offsets) - size, stride), len(offsets) - size]
     return [text[offsets[s][0] : offsets[s + size - 1][1]] for s in starts]
@@ -68,13 +69,16 @@ def plan_windows(
     ev_cache: dict[tuple[str, int], list[str]] = {}
     out: list[Segment] = []
     for p, (evidence, claim) in enumerate(pairs):
-        pieces = _spans(tokenizer, claim, claim_cap, claim_cap)
+        pieces = _spans(tokenizer, claim, claim_cap, claim_cap, claim_cap)
         for k, piece in enumerate(pieces):
             n_claim = len(tokenizer.encode(piece, add_special_tokens=False).ids)
             size = max(16, budget - n_claim)
             key = (evidence, size)
             if key not in ev_cache:
-                ev_cache[key] = _spans(tokenizer, evidence, size, max(1, (size * 3) // 4))
+                # uncut evidence needs no margin: a pair that fits the model is one window
+                ev_cache[key] = _spans(
+                    tokenizer, evidence, size, max(1, (size * 3) // 4), size + _MARGIN
+                )
             windows = ev_cache[key]
             if max_windows is not None and len(windows) > max_windows:
                 windows = _most_relevant(windows, piece, max_windows)

