@@ -69,7 +69,7 @@ def run_ray(
             fn_constructor_kwargs={"spec": dataclasses.asdict(spec)},
             batch_size=size,
             batch_format="numpy",
-            concurrency=max(1, workers),
+            compute=ray.data.ActorPoolStrategy(size=max(1, workers)),
             num_cpus=1,
         )
         for batch in records.iter_batches(batch_size=None, batch_format="numpy"):
