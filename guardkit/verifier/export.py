@@ -3,8 +3,8 @@
 ``torch.onnx.export`` writes fp32 ONNX with dynamic batch and sequence axes; for BERT-like
 encoders onnxruntime's transformer optimizer fuses attention and layer norms; then
 ``quantize_dynamic`` makes per-channel int8 weights. Parity (largest probability difference and
-argmax agreement against torch on the same pairs) goes into the manifest. Works for guardkit checkpoints
-(mean-pooled head) and for local Hugging Face ``*ForSequenceClassification`` folders.
+argmax agreement against torch on the same pairs) goes into the manifest. Works for guardkit
+checkpoints (mean-pooled head) and for local Hugging Face ``*ForSequenceClassification`` folders.
 """
 
 from __future__ import annotations
