@@ -33,7 +33,7 @@ import torch
 
 from guardkit.decoding import Constraint, EngineChain, EngineError, Vocab, backend
 from guardkit.decoding._base import allocate_bitmask, bitmask_allows
-from guardkit.decoding.chain import DEFAULT_CHAIN, UNCONSTRAINED, check_schema
+from guardkit.decoding.chain import _VALID_SCHEMAS, DEFAULT_CHAIN, UNCONSTRAINED, check_schema
 from guardkit.errors import SchemaDefinitionError
 from guardkit.generation._embedded import load_tokenizer
 
@@ -88,6 +88,9 @@ class EngineRun:
         the metaschema check and every engine tried. An engine alone is timed on its compile.
         """
         try:
+            # The chain is timed as on first sight of a schema: an engine run before it in this
+            # process must not leave the metaschema verdict cached.
+            _VALID_SCHEMAS.clear()
             start = time.perf_counter()
             constraint = Constraint.json_schema(schema)
             if self.chain is not None:

@@ -36,6 +36,11 @@ class LRUCache(Generic[V]):
         with self._lock:
             return len(self._data)
 
+    def clear(self) -> None:
+        """Forget every entry (counters are kept)."""
+        with self._lock:
+            self._data.clear()
+
     def get_or_build(self, key: Hashable, build: Callable[[], V]) -> tuple[V, bool]:
         """The cached value (and ``True``) or a freshly built one (and ``False``)."""
         with self._lock:

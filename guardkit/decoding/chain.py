@@ -83,6 +83,11 @@ class Compiled:
     info: DecodingInfo
 
 
+# Schemas that passed the check, by sha256: building an output spec and compiling it both
+# check, and the second should cost a lookup, not another ~0.5 ms walk. Failures are not kept.
+_VALID_SCHEMAS: LRUCache[None] = LRUCache(1024)
+
+
 def check_schema(constraint: Constraint) -> None:
     """Refuse what no engine should be given: too large or not a JSON Schema (too deep is
     refused by ``Constraint.json_schema``)."""
@@ -93,6 +98,10 @@ def check_schema(constraint: Constraint) -> None:
             f"schema of {len(constraint.source)} chars exceeds {MAX_SCHEMA_CHARS}",
             hint="chain: size",
         )
+    _VALID_SCHEMAS.get_or_build(constraint.sha256, lambda: _check_metaschema(constraint))
+
+
+def _check_metaschema(constraint: Constraint) -> None:
     schema = constraint.schema_dict
     if not isinstance(schema, dict | bool):
         raise SchemaDefinitionError("a JSON Schema must be an object or a boolean")
@@ -128,7 +137,7 @@ class EngineChain:
 
     def _compile(self, constraint: Constraint, vocab: Vocab) -> Compiled:
         start = time.perf_counter()
-        check_schema(constraint)  # inside the cached part: a hit skips the ~0.5 ms check
+        check_schema(constraint)  # a lookup when the output spec already checked it
         fallbacks: list[str] = []
         for name in self.engines:
             try:

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from guardkit.decoding import Constraint, EngineChain
+from guardkit.decoding import chain as chain_module
 from guardkit.decoding._base import BitmaskAddress
 from guardkit.decoding._metaschema import _meta_validator, first_error
 from guardkit.errors import SchemaDefinitionError
@@ -83,6 +84,23 @@ def test_non_string_dollar_schema_is_a_schema_error(vocab):
     with pytest.raises(SchemaDefinitionError) as info:
         EngineChain(["llguidance"]).compile(Constraint.json_schema({"$schema": 2}), vocab)
     assert info.value.loc == ("$schema",)
+
+
+def test_a_valid_schema_is_walked_once_and_an_invalid_one_every_time(monkeypatch):
+    walks: list[object] = []
+
+    def counting(schema):
+        walks.append(schema)
+        return first_error(schema)
+
+    monkeypatch.setattr(chain_module, "first_error", counting)
+    valid = Constraint.json_schema({"type": "object", "title": "walked once"})
+    invalid = Constraint.json_schema({"type": "object", "minProperties": -1})
+    for _ in range(3):
+        chain_module.check_schema(valid)
+        with pytest.raises(SchemaDefinitionError):
+            chain_module.check_schema(invalid)
+    assert len(walks) == 4  # the valid one once, the invalid one each of three times
 
 
 def test_bitmask_address_follows_the_array():
