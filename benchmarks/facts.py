@@ -53,7 +53,7 @@ from guardkit.facts import (
     default_embedder,
 )
 from guardkit.facts._ingest import FactRow
-from guardkit.facts._lexical import FUSION_DEPTH, RRF_K, fuse
+from guardkit.facts._lexical import DOCUMENT_WEIGHT, FUSION_DEPTH, RRF_K, fuse
 from guardkit.verifier import DEFAULT_MODEL, load_verifier
 
 LABELS = ("supported", "contradicted", "unverifiable")
@@ -233,7 +233,8 @@ def by_mode(index: FactIndex, claims: list[dict], vecs: np.ndarray, k: int) -> d
 
 
 def fusion_sweep(index: FactIndex, claims: list[dict], vecs: np.ndarray) -> dict:
-    """Dev recall for RRF constants and candidate depths: how RRF_K and FUSION_DEPTH were set."""
+    """Dev recall for RRF constants, candidate depths (without the document lift) and document
+    weights: how RRF_K, FUSION_DEPTH and DOCUMENT_WEIGHT were set."""
     texts = [c["text"] for c in claims]
     ranked = [index.search_many(texts, 100, mode=m, vectors=vecs) for m in ("dense", "lexical")]
     grid = {}
@@ -246,10 +247,21 @@ def fusion_sweep(index: FactIndex, claims: list[dict], vecs: np.ndarray) -> dict
                 fused.append([found[i] for i in fuse(lists, 10, c)])
             grid[f"c={c},depth={depth}"] = recall(fused, claims, (1, 5, 10))
     best = max(grid, key=lambda key: (grid[key]["recall@5"], grid[key]["recall@1"]))
+    document_grid = {}
+    for weight in (0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0):
+        fused = []
+        for dense, lexical in zip(*ranked, strict=True):
+            found = {h.fact_id: h for h in dense[:FUSION_DEPTH] + lexical[:FUSION_DEPTH]}
+            lists = [[h.fact_id for h in hits[:FUSION_DEPTH]] for hits in (dense, lexical)]
+            groups = {i: h.source for i, h in found.items()}
+            ids = fuse(lists, 10, RRF_K, groups=groups, weight=weight)
+            fused.append([found[i] for i in ids])
+        document_grid[f"weight={weight}"] = recall(fused, claims, (1, 5, 10))
     return {
         "best_by_recall@5_then_@1": best,
-        "shipped": f"c={RRF_K},depth={FUSION_DEPTH}",
+        "shipped": f"c={RRF_K},depth={FUSION_DEPTH},document_weight={DOCUMENT_WEIGHT}",
         "grid": grid,
+        "document_weight_grid": document_grid,
     }
 
 

@@ -117,10 +117,10 @@ class FactStore:
             out[int(rec["vid"])] = rec
         return out
 
-    def live(self, vids: Iterable[int]) -> set[int]:
-        """Those of ``vids`` still stored (HNSW keeps deleted ids as tombstones)."""
-        cur = self._conn.execute(f"SELECT vid FROM facts WHERE vid IN {_IDS}", (_ids(vids),))
-        return {int(r[0]) for r in cur}
+    def sources(self, vids: Iterable[int]) -> dict[int, str]:
+        """The source of each of ``vids`` still stored (HNSW keeps deleted ids as tombstones)."""
+        query = f"SELECT vid, source FROM facts WHERE vid IN {_IDS}"
+        return {int(vid): source for vid, source in self._conn.execute(query, (_ids(vids),))}
 
     def lexical(self, text: str, n: int) -> list[int]:
         """Vector ids of the ``n`` facts whose words match ``text`` best (BM25)."""

@@ -197,7 +197,8 @@ class FactIndex:
         """The ``k`` best facts for each text, ranked as ``mode`` says (default ``search_mode``).
 
         ``hybrid`` fuses the FAISS ranking (meaning) with the BM25 ranking (words) by reciprocal
-        rank; ``dense`` and ``lexical`` use one of them alone. ``vectors``: the texts already
+        rank and lifts facts whose source matches as a whole; ``dense`` and ``lexical`` use one
+        ranking alone. ``vectors``: the texts already
         embedded by this index's embedder, to skip embedding them again.
         """
         rankers = _MODES[_checked_mode(mode or self.search_mode)]
@@ -219,9 +220,10 @@ class FactIndex:
         depth = k if len(rankers) == 1 else max(k, FUSION_DEPTH)
         with self._lock:
             found = [ranker(self, texts, vectors, depth) for ranker in rankers]
-            live = self._store.live({v for per in found for ids in per for v in ids})
+            sources = self._store.sources({v for per in found for ids in per for v in ids})
+            by_document = sources if len(rankers) > 1 else None
             best = [
-                fuse([[v for v in per[q] if v in live] for per in found], k)
+                fuse([[v for v in per[q] if v in sources] for per in found], k, groups=by_document)
                 for q in range(len(vectors))
             ]
             rows = self._store.fetch(sorted({v for ids in best for v in ids}))

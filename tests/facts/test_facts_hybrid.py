@@ -102,6 +102,21 @@ def test_fuse_sums_reciprocal_ranks() -> None:
     assert fuse([[], []], 5) == []
 
 
+def test_fuse_lifts_facts_of_a_document_that_matches_as_a_whole() -> None:
+    rankings = [["b1", "c1", "b2"], ["b1", "c1", "b2"]]
+    groups = {"b1": "b", "b2": "b", "c1": "c"}
+    assert fuse(rankings, 3, c=10) == ["b1", "c1", "b2"]
+    assert fuse(rankings, 3, c=10, groups=groups) == ["b1", "b2", "c1"]
+    assert fuse(rankings, 3, c=10, groups=groups, weight=0.0) == ["b1", "c1", "b2"]
+
+
+def test_a_long_document_does_not_win_by_its_number_of_facts() -> None:
+    long_doc = [f"long{i}" for i in range(50)]
+    rankings = [[long_doc[0], "short", *long_doc[1:]], ["short"]]
+    groups = {"short": "s", **{item: "l" for item in long_doc}}
+    assert fuse(rankings, 2, c=20, groups=groups) == ["short", "long0"]
+
+
 def test_words_find_what_a_blind_embedding_cannot() -> None:
     index = _needle_index()
     assert index.search_mode == "hybrid"
@@ -111,7 +126,10 @@ def test_words_find_what_a_blind_embedding_cannot() -> None:
     assert index.search("RMA-2041", k=3, mode="dense") == blind
     assert index.search("zebra", k=3, mode="lexical") == []
     dense_all = index.search("zebra", k=len(index), mode="dense")  # FAISS breaks ties by k
-    assert index.search("zebra", k=3) == dense_all[:3]  # no word matches: dense ranking alone
+    # No word matches: the dense ranking alone, lifted by document as hybrid search does.
+    by_id = {h.fact_id: h for h in dense_all}
+    lifted = fuse([list(by_id)], 3, groups={h.fact_id: h.source for h in dense_all})
+    assert index.search("zebra", k=3) == [by_id[i] for i in lifted]
 
 
 def test_scores_are_cosine_in_every_mode(hashing: HashingEmbedder) -> None:
@@ -215,5 +233,5 @@ def test_more_ids_than_sqlite_parameters_fit_one_lookup(hashing: HashingEmbedder
     index = FactIndex(embedder=hashing)
     index.add_documents(_docs(2))
     ids = list(range(1, 40_000))  # a batch of searches can name this many candidates
-    assert index._store.live(ids) == {1, 2, 3, 4}
+    assert sorted(index._store.sources(ids)) == [1, 2, 3, 4]
     assert sorted(index._store.fetch(ids)) == [1, 2, 3, 4]

@@ -29,7 +29,8 @@ def test_real_embedder_finds_the_right_fact(saved_index: Path) -> None:
     hits = index.search("How many days do I have to send an item back?", k=3)
     assert hits[0].fact_id == "returns#0" and hits[0].source == "help/returns"
     assert hits[0].text == "Items can be returned within 30 days of delivery."
-    assert 0.4 < hits[0].score <= 1.0 and hits[0].score >= hits[1].score >= hits[2].score
+    assert 0.4 < hits[0].score <= 1.0 and hits[0].score >= max(h.score for h in hits[1:])
+    assert hits[1].doc_id == "returns"  # the best document's other fact comes next
     m = index.manifest
     assert m is not None
     assert (m.embedding_model, m.embedding_dim) == ("sentence-transformers/all-MiniLM-L6-v2", 384)
