@@ -7,7 +7,10 @@
 ``throughput``: each case has a context document and a five-sentence recorded answer (JSON, one
 in ten needs a fix), judged through the guard by the local engine, then by Ray with one and two
 workers. ``--risk`` adds the risk check (grounding with guardkit's verifier); ``--index DIR``
-adds the facts check on that fact index.
+adds the facts check on that fact index. ``--grow-index N`` first grows a copy of it to ``N``
+facts without embedding them (its vectors replicated with noise, as ``benchmarks/facts.py``
+scales CitInt) plus the answers' five sentences, embedded, so every claim has its evidence:
+the issue's configuration is ``--index <CitInt index> --grow-index 100000``.
 
 ``halueval``: rows are split as the data's PROVENANCE says: 0-based line ``i`` with
 ``i % 5 == 0`` is test and is never used to fit or calibrate. Each row gives two answers, the
@@ -89,6 +92,24 @@ def write_inputs(folder: Path, n: int, risk: bool, index: str | None) -> tuple[P
     return policy, suite, responses
 
 
+def grown_index(source: str, n: int, folder: Path) -> str:
+    """A saved copy of the index at ``source`` grown to ``n`` facts, with SENTENCES in it."""
+    import numpy as np
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from facts import Corpus, replicated, scale_index
+
+    from guardkit.facts import Document, FactIndex
+
+    index = FactIndex.load(source)
+    corpus = Corpus(index)
+    vectors = replicated(corpus.vectors, n - len(SENTENCES), np.random.default_rng(n))
+    big, _ = scale_index(index.embedder, corpus, vectors)
+    big.add_documents([Document(f"terms{i}", text, "terms") for i, text in enumerate(SENTENCES)])
+    big.save(folder / "grown-index")
+    return str(folder / "grown-index")
+
+
 def timed(
     folder: Path, tag: str, engine: str, workers: int, inputs: tuple[Path, Path, Path]
 ) -> float:
@@ -118,6 +139,8 @@ def throughput(args: argparse.Namespace) -> list[str]:
     ]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
+        if args.index and args.grow_index:
+            args.index = grown_index(args.index, args.grow_index, folder)
         inputs = write_inputs(folder, args.cases, args.risk, args.index)
         seconds = timed(folder, "local", "local", 1, inputs)
         lines.append(
@@ -255,6 +278,7 @@ def main() -> None:
     parser.add_argument("--ray-cases", type=int, default=2000, help="0 skips the Ray comparison")
     parser.add_argument("--risk", action="store_true")
     parser.add_argument("--index")
+    parser.add_argument("--grow-index", type=int, default=0, help="grow --index to N facts")
     parser.add_argument("--data", default="../shared/data/halueval")
     parser.add_argument("--calib-rows", type=int, default=1000)
     parser.add_argument("--test-rows", type=int, default=500)
