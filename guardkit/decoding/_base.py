@@ -92,7 +92,8 @@ class DecodingInfo(BaseModel):
     ``engine`` is the engine whose masks were applied (``"unconstrained"`` when none could
     compile, so only validate-and-reask protects the output); ``relaxed`` lists the keywords
     left out of the grammar (enforced only by the final validation); ``fallbacks`` says why
-    each earlier engine was skipped.
+    each earlier engine was skipped; ``capped`` lists the strings a local model was held to a
+    ``maxLength`` (a tightening: every output still satisfies the original schema).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -102,6 +103,7 @@ class DecodingInfo(BaseModel):
     compile_ms: float = Field(ge=0.0)
     cache_hit: bool = False
     fallbacks: list[str] = Field(default_factory=list)
+    capped: list[str] = Field(default_factory=list)
 
 
 class Matcher(Protocol):

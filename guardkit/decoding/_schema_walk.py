@@ -10,8 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["depth", "drop_keywords", "keyword_paths"]
+__all__ = ["cap_strings", "depth", "drop_keywords", "keyword_paths"]
 
+# Keywords whose value is data (an instance), never a subschema.
+_DATA = frozenset({"const", "default", "enum", "examples"})
+# String keywords an added ``maxLength`` could conflict with, or that bound the length already.
+_LENGTH_SET = frozenset({"maxLength", "pattern", "format", "const", "enum", "contentEncoding"})
 # Keywords whose value maps names to subschemas: their keys are names, not keywords.
 _NAME_MAPS = frozenset(
     {"properties", "patternProperties", "$defs", "definitions", "dependentSchemas", "dependencies"}
@@ -71,3 +75,34 @@ def depth(schema: Any) -> int:
         elif isinstance(node, list):
             stack.extend((v, level + 1) for v in node)
     return deepest
+
+
+def cap_strings(schema: Any, max_chars: int) -> tuple[Any, list[str]]:
+    """A copy of ``schema`` whose free strings (type string, no length bound, pattern, format
+    or enum) get ``maxLength`` ``max_chars`` (or their ``minLength``), and their pointers.
+
+    Every instance of the copy is an instance of the original: it only forbids long strings,
+    which a small model can otherwise write until its token budget runs out.
+    """
+    capped: list[str] = []
+
+    def copy(node: Any, where: str) -> Any:
+        if isinstance(node, list):
+            return [copy(v, f"{where}/{i}") for i, v in enumerate(node)]
+        if not isinstance(node, dict):
+            return node
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            if key in _DATA:
+                out[key] = value
+            elif key in _NAME_MAPS and isinstance(value, dict):
+                out[key] = {n: copy(v, f"{where}/{key}/{n}") for n, v in value.items()}
+            else:
+                out[key] = copy(value, f"{where}/{key}")
+        if node.get("type") == "string" and not _LENGTH_SET & node.keys():
+            minimum = node.get("minLength", 0)
+            out["maxLength"] = max(max_chars, minimum if isinstance(minimum, int) else 0)
+            capped.append(where or "/")
+        return out
+
+    return copy(schema, ""), sorted(capped)

@@ -16,7 +16,8 @@ from typing import Any, Literal
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-from guardkit.decoding import DecodingInfo, EngineChain, OutputSpec, Vocab, output_spec
+from guardkit.decoding import Constraint, DecodingInfo, EngineChain, OutputSpec, Vocab, output_spec
+from guardkit.decoding._schema_walk import cap_strings
 from guardkit.errors import OutputError
 from guardkit.generation._mask import MaskLogitsProcessor
 from guardkit.reports.model import Usage
@@ -83,11 +84,22 @@ class Completion(BaseModel):
 class LocalModel:
     """A local model; ``generate`` returns only outputs that validate."""
 
-    def __init__(self, model: Any, tokenizer: Any, *, chain: EngineChain | None = None) -> None:
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        *,
+        chain: EngineChain | None = None,
+        max_string_chars: int | None = 128,
+    ) -> None:
+        """``max_string_chars``: the grammar's ``maxLength`` for JSON strings the schema leaves
+        unbounded (``None``: no cap). Small models otherwise tend to write a string until the
+        token budget runs out; outputs still satisfy the original schema."""
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.vocab = Vocab(tokenizer, vocab_size=int(model.config.vocab_size))
         self.chain = chain or EngineChain()
+        self.max_string_chars = max_string_chars
         self._lock = threading.Lock()
 
     @classmethod
@@ -180,15 +192,24 @@ class LocalModel:
         max_new_tokens: int,
         temperature: float,
     ) -> Completion:
-        compiled = self.chain.compile(spec.constraint, self.vocab) if spec else None
-        matcher = compiled.grammar.matcher() if compiled and compiled.grammar else None
+        info: DecodingInfo | None = None
+        matcher = None
+        if spec is not None:
+            constraint, capped = self._capped(spec.constraint)
+            compiled = self.chain.compile(constraint, self.vocab)
+            info = compiled.info.model_copy(update={"capped": capped})
+            matcher = compiled.grammar.matcher() if compiled.grammar else None
         text, usage, stopped = self._run(messages, matcher, max_new_tokens, temperature)
         return Completion(
-            text=text,
-            usage=usage,
-            info=compiled.info if compiled else None,
-            finish_reason="stop" if stopped else "length",
+            text=text, usage=usage, info=info, finish_reason="stop" if stopped else "length"
         )
+
+    def _capped(self, constraint: Constraint) -> tuple[Constraint, list[str]]:
+        """The constraint with unbounded strings capped, and where (unchanged if none)."""
+        if self.max_string_chars is None or constraint.kind != "json_schema":
+            return constraint, []
+        schema, capped = cap_strings(constraint.schema_dict, self.max_string_chars)
+        return (Constraint.json_schema(schema), capped) if capped else (constraint, [])
 
     def _messages(
         self, prompt: str | list[dict[str, str]], spec: OutputSpec | None

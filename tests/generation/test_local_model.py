@@ -35,6 +35,18 @@ def test_pydantic_output_is_valid_and_reported(model):
     assert result.finish_reason == "stop"
 
 
+def test_free_strings_are_capped_for_generation_and_reported(model):
+    schema = {
+        "type": "object",
+        "properties": {"story": {"type": "string"}},
+        "required": ["story"],
+        "additionalProperties": False,
+    }
+    result = model.generate("Tell a very long story about a dragon.", schema, max_new_tokens=120)
+    assert len(result.value["story"]) <= 128
+    assert result.info is not None and result.info.capped == ["/properties/story"]
+
+
 def test_embedded_model_is_loaded_once(model):
     assert LocalModel.embedded() is model
 
