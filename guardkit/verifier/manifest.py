@@ -39,7 +39,8 @@ class Calibration(_Strict):
     """Pair-level temperature and response-level logistic risk, fitted on calibration data only.
 
     ``risk = sigmoid(risk_a * logit(raw) + risk_b + sum(w * signal))`` with ``signal_weights`` over
-    :data:`guardkit.verifier.signals.SIGNALS` (empty: the model alone, i.e. Platt scaling).
+    :data:`guardkit.verifier.signals.SIGNALS` and ``RESPONSE_SIGNALS`` (empty: the model alone,
+    i.e. Platt scaling).
     """
 
     method: Literal["temperature", "none"] = "none"

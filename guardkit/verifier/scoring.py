@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from guardkit.errors import ConfigError
 from guardkit.verifier.manifest import Calibration
 from guardkit.verifier.runtime import OnnxVerifier
-from guardkit.verifier.signals import SIGNALS, claim_signals
+from guardkit.verifier.signals import RESPONSE_SIGNALS, SIGNALS, claim_signals, response_signals
 
 __all__ = [
     "AGGREGATIONS",
@@ -106,13 +106,15 @@ def raw_risks(
             pairs.append((ctx, resp.strip()))
     probs = verifier.probs_array(pairs, temperature)
     out: dict[str, list[float]] = {how: [] for how in aggregations}
-    out |= {name: [] for name in SIGNALS}
+    out |= {name: [] for name in (*SIGNALS, *RESPONSE_SIGNALS)}
     scored: list[list[ClaimScore]] = []
     k = 0
     for (ctx, _), cl in zip(items, claims, strict=True):
         sigs = [claim_signals(ctx, c) for c in cl]
         for name in SIGNALS:
             out[name].append(max(sg[name] for sg in sigs))
+        for name, value in response_signals(len(cl)).items():
+            out[name].append(value)
         rows = probs[k : k + len(cl)]
         k += len(cl)
         unsup = [float(1 - r[0]) for r in rows]

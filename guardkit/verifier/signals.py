@@ -1,17 +1,22 @@
-"""Cheap lexical signals that a claim says more than its context: new numbers, names, words.
+"""Cheap signals beside the model: a claim says more than its context (new numbers, names,
+words), and how many claims a response makes.
 
 They are combined with the model's risk by a logistic fit on calibration responses, and kept only
 where that fit beats the model alone on held-out calibration data (the manifest records which).
-Each signal is in [0, 1]; a response takes the maximum over its claims.
+Each signal is in [0, 1]; for the claim signals a response takes the maximum over its claims.
+The claim count is there because the least supported of many claims is riskier-looking than
+the least supported of one: a long summary's raw risk sits on another scale than a short answer's.
 """
 
 from __future__ import annotations
 
+import math
 import re
 
-__all__ = ["SIGNALS", "claim_signals"]
+__all__ = ["RESPONSE_SIGNALS", "SIGNALS", "claim_signals", "response_signals"]
 
 SIGNALS: tuple[str, ...] = ("novel_number", "novel_name", "novel_content")
+RESPONSE_SIGNALS: tuple[str, ...] = ("claim_count",)
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*|\d+(?:[.,]\d+)*")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -45,3 +50,8 @@ def claim_signals(context: str, claim: str) -> dict[str, float]:
         "novel_name": len(novel_names) / len(names) if names else 0.0,
         "novel_content": len(novel_words) / len(words) if words else 0.0,
     }
+
+
+def response_signals(n_claims: int) -> dict[str, float]:
+    """Signals of a response as a whole: its claim count, 0 for one and 1 for ten or more (log)."""
+    return {"claim_count": min(1.0, math.log(max(1, n_claims)) / math.log(10))}

@@ -135,6 +135,15 @@ def test_claim_signals() -> None:
     assert s["novel_content"] > 0.5
 
 
+def test_claim_count_signal_is_log_scaled_and_capped() -> None:
+    from guardkit.verifier.signals import RESPONSE_SIGNALS, response_signals
+
+    assert set(response_signals(1)) == set(RESPONSE_SIGNALS)
+    counts = [response_signals(n)["claim_count"] for n in (0, 1, 2, 10, 50)]
+    assert counts[:2] == [0.0, 0.0] and counts[3:] == [1.0, 1.0]
+    assert counts[2] == pytest.approx(math.log(2) / math.log(10))
+
+
 def test_calibrated_risk_uses_signal_weights() -> None:
     from guardkit.verifier.manifest import Calibration
     from guardkit.verifier.scoring import calibrate_risk

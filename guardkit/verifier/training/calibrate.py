@@ -2,8 +2,8 @@
 
 Each step is fitted on one half of its calibration data and its ECE reported on the other half
 (before and after), so the reported figure is not the fit's own training error. The response-level
-risk is a logistic fit on the model's raw risk, plus the lexical signals of
-:mod:`guardkit.verifier.signals` only if they raise the held-out half's AUROC by more than 0.005.
+risk is a logistic fit on the model's raw risk, plus signals of :mod:`guardkit.verifier.signals`
+only if they lower the held-out half's log loss by more than 1 %.
 The threshold is the one with the best balanced accuracy on the calibration responses.
 """
 
@@ -18,7 +18,7 @@ from guardkit.verifier.manifest import Calibration
 from guardkit.verifier.metrics import auroc, best_threshold, ece
 from guardkit.verifier.runtime import OnnxVerifier
 from guardkit.verifier.scoring import AGGREGATIONS, raw_risks
-from guardkit.verifier.signals import SIGNALS
+from guardkit.verifier.signals import RESPONSE_SIGNALS, SIGNALS
 from guardkit.verifier.training.examples import SUPPORTED, UNSUPPORTED, Example
 
 __all__ = ["fit_calibration"]
@@ -84,6 +84,11 @@ def _features(raw: np.ndarray, raws: dict[str, np.ndarray], signals: Sequence[st
     return np.column_stack([_logit(raw), *[raws[s] for s in signals]])
 
 
+def _log_loss(y: np.ndarray, p: np.ndarray) -> float:
+    q = np.clip(p, 1e-6, 1 - 1e-6)
+    return float(-np.mean(y * np.log(q) + (1 - y) * np.log(1 - q)))
+
+
 def _predict(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     out: np.ndarray = 1 / (1 + np.exp(-(x @ w[:-1] + w[-1])))
     return out
@@ -106,13 +111,18 @@ def fit_calibration(
     half = _halves(len(y))
     metrics = {f"calibration_auroc_{k}": v_ for k, v_ in aucs.items()}
     best: tuple[float, list[str], np.ndarray] | None = None
-    for names in ([], list(SIGNALS)):  # the model alone, then with the lexical signals
+    # The model alone first; a set of signals is kept only if it lowers the held-out half's log
+    # loss (which judges calibration as well as ranking) by more than 1 %.
+    for names in ([], list(RESPONSE_SIGNALS), list(SIGNALS), [*SIGNALS, *RESPONSE_SIGNALS]):
         x = _features(raw, raws, names)
         w = _fit_logistic(x[half], y[half])
-        held = auroc(y[~half], _predict(x[~half], w))
-        metrics[f"calibration_heldout_auroc_{'+'.join(['model', *names])}"] = held
-        if best is None or held > best[0] + 0.005:  # signals must measurably help
-            best = (held, names, w)
+        p = _predict(x[~half], w)
+        tag = "+".join(["model", *names])
+        metrics[f"calibration_heldout_auroc_{tag}"] = auroc(y[~half], p)
+        loss = _log_loss(y[~half], p)
+        metrics[f"calibration_heldout_logloss_{tag}"] = loss
+        if best is None or loss < 0.99 * best[0]:
+            best = (loss, names, w)
     assert best is not None
     _, names, w = best
     risk = _predict(_features(raw, raws, names), w)
