@@ -1,5 +1,9 @@
 """guardkit's metaschema check against ``jsonschema``'s ``check_schema``: same verdicts, and time.
 
+Also counts, for the ``jsonschema-rs`` fast path alone, the schemas it calls valid that
+``check_schema`` refuses (must be 0: its "valid" is trusted) and the reverse (harmless: the
+``jsonschema`` walk then decides).
+
     .venv/bin/python benchmarks/metaschema.py --data ../shared/data/jsonschemabench [--limit N]
 
 Every JSONSchemaBench schema (or a seeded sample of ``--limit``) plus three seeded corruptions of
@@ -23,7 +27,7 @@ import jsonschema
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from guardkit.decoding._metaschema import first_error  # noqa: E402
+from guardkit.decoding._metaschema import _fast_meta_validator, first_error  # noqa: E402
 
 BAD: list[Any] = ["nope", 3, -1, "a", [], {}, [1], None, True, 1.5, "(", "[a-", {"type": 5}]
 BAD += [["x", "x"], "#/bad ref"]
@@ -102,7 +106,7 @@ def main() -> None:
     a = p.parse_args()
     rng = random.Random(0)
     files = sorted(a.data.glob("*/*.json"))
-    checks = invalid = differ = 0
+    checks = invalid = differ = fast_accepts_invalid = fast_refuses_valid = 0
     t_ref = t_fast = 0.0
     for path in rng.sample(files, min(a.limit or len(files), len(files))):
         for schema in variants(json.loads(path.read_text())["schema"], rng):
@@ -125,9 +129,17 @@ def main() -> None:
             if (ref is None) != (got is None):
                 differ += 1
                 print("DIFF", path, ref and ref.message[:80], got and got.message[:80])
+            try:
+                fast = _fast_meta_validator(cls).is_valid(schema)
+            except Exception:  # the fast path declines; the walk decides
+                fast = None
+            fast_accepts_invalid += fast is True and ref is not None
+            fast_refuses_valid += fast is False and ref is None
     print(
         f"{checks} checks ({invalid} invalid), {differ} verdict differences; "
-        f"check_schema {t_ref:.1f} s, guardkit {t_fast:.1f} s ({t_ref / max(t_fast, 1e-9):.2f}x)"
+        f"check_schema {t_ref:.1f} s, guardkit {t_fast:.1f} s ({t_ref / max(t_fast, 1e-9):.2f}x); "
+        f"jsonschema-rs alone: {fast_accepts_invalid} invalid called valid, "
+        f"{fast_refuses_valid} valid refused"
     )
 
 
