@@ -104,7 +104,10 @@ class ClaimVerifier:
             for claim, hits in zip(claims, evidence, strict=True)
             for hit in hits
         ]
-        probs = iter(self.verifier.predict(pairs) if pairs else [])
+        # The same fact often comes twice (the index and the call's documents): verify it once.
+        unique = list(dict.fromkeys(pairs))
+        known = dict(zip(unique, self.verifier.predict(unique) if unique else [], strict=True))
+        probs = iter(known[pair] for pair in pairs)
         return [
             self._judge(claim, [(hit, next(probs)) for hit in hits])
             for claim, hits in zip(claims, evidence, strict=True)

@@ -143,3 +143,22 @@ def test_index_path_is_relative_to_the_policy_file(saved_index: Path, tmp_path: 
     )
     policy = guardkit.load_policy(policy_file)
     assert policy.check_configs["facts"].index == saved_index  # type: ignore[attr-defined]
+
+
+class CountingVerifier(LexicalVerifier):
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str]] = []
+
+    def predict(self, pairs):  # type: ignore[no-untyped-def]
+        self.seen += pairs
+        return super().predict(pairs)
+
+
+def test_a_fact_found_twice_is_verified_once(saved_index: Path) -> None:
+    index = FactIndex.load(saved_index)
+    counting = CountingVerifier()
+    fact = index.search("return window", k=1)[0].text
+    (verdict,) = ClaimVerifier(index, counting).verify_text(fact, documents=[fact])
+    assert [c.text for c in verdict.citations].count(fact) == 2  # cited from both places
+    assert len(counting.seen) == len(set(counting.seen))  # but checked once
+    assert verdict.verdict == "supported"
