@@ -84,7 +84,7 @@ class Compiled:
 
 
 # Schemas that passed the check, by sha256: building an output spec and compiling it both
-# check, and the second should cost a lookup, not another ~0.5 ms walk. Failures are not kept.
+# check, and the second should cost a lookup, not another check. Failures are not kept.
 _VALID_SCHEMAS: LRUCache[None] = LRUCache(1024)
 
 

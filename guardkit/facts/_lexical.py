@@ -5,9 +5,9 @@ On CitInt dev (``benchmarks/facts.py``) evidence recall@5 is 0.35 for the embedd
 BM25 and 0.48 for the two fused by reciprocal rank. A single sentence rarely shares enough words
 with a claim to stand out, but the document it belongs to often does: fusing also lifts each fact
 by the fused score of its source (ranked by its best fact in each ranking), and raises dev
-recall@5 to 0.61. The FTS5 table indexes ``facts.text`` in
-the facts database itself, so it is saved, hashed and loaded with the facts, in the same file;
-triggers keep it in step with every insert and delete.
+recall@5 to 0.61. The FTS5 table indexes ``facts.text`` in the facts database itself, so it is
+saved, hashed and loaded with the facts, in the same file; triggers keep it in step with every
+insert and delete.
 
 User text never reaches the MATCH grammar: the query is its words, each double-quoted (a word
 holds no quote), joined by OR; operators, quotes, parentheses and other punctuation are dropped.

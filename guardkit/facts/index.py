@@ -198,8 +198,8 @@ class FactIndex:
 
         ``hybrid`` fuses the FAISS ranking (meaning) with the BM25 ranking (words) by reciprocal
         rank and lifts facts whose source matches as a whole; ``dense`` and ``lexical`` use one
-        ranking alone. ``vectors``: the texts already
-        embedded by this index's embedder, to skip embedding them again.
+        ranking alone. ``vectors``: the texts already embedded by this index's embedder, to skip
+        embedding them again.
         """
         rankers = _MODES[_checked_mode(mode or self.search_mode)]
         if vectors is None:
