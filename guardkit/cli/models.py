@@ -1,4 +1,4 @@
-"""``guardkit models``: export, fine-tune, list and inspect verifier model folders."""
+"""``guardkit models``: export, fine-tune, list and inspect verifier and embedder model folders."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from guardkit.errors import ConfigError
 
 __all__ = ["app"]
 
-app = typer.Typer(help="Verifier model folders: export, train, list, info.", no_args_is_help=True)
+app = typer.Typer(
+    help="Model folders (verifiers, embedders): export, train, list, info.", no_args_is_help=True
+)
 
 
 @app.command("export")
@@ -35,6 +37,30 @@ def export(
             f"argmax agreement {p.argmax_agreement:.3f} on {p.n_pairs} pairs"
         )
     typer.echo(f"exported {hf_dir} -> {out} (labels {', '.join(manifest.labels)})")
+
+
+@app.command("export-embedder")
+def export_embedder(
+    out: Annotated[Path, typer.Option("--out", help="Embedder folder to write.")],
+    source: Annotated[
+        Path | None,
+        typer.Option("--source", help="sentence-transformers folder (default: bundled MiniLM)."),
+    ] = None,
+    int8: Annotated[bool, typer.Option("--int8/--fp32", help="Quantize weights to int8.")] = True,
+) -> None:
+    """Export a mean-pooled sentence-transformers model to an ONNX embedder folder."""
+    from guardkit.facts._embed_export import export_embedder as export_folder
+
+    with typed_errors():
+        if source is not None and not source.is_dir():
+            raise ConfigError("not a folder", file=str(source))
+        manifest = export_folder(out, source=source, int8=int8)
+    for p in manifest.parity:
+        typer.echo(
+            f"parity {p.compared}: cosine min {p.cosine_min:.4f}, mean {p.cosine_mean:.4f} "
+            f"on {p.n_texts} texts"
+        )
+    typer.echo(f"exported {manifest.source_model} -> {out} (model id {manifest.model_id})")
 
 
 @app.command("train")
@@ -63,18 +89,35 @@ def train(
     )
 
 
+def _is_embedder(folder: Path) -> bool:
+    """An embedder folder's manifest says ``"kind": "embedder"``; a verifier's has no kind."""
+    try:
+        kind = json.loads((folder / "manifest.json").read_text()).get("kind")
+    except (OSError, ValueError, AttributeError):
+        return False  # the verifier reader reports what is wrong with the file
+    return bool(kind == "embedder")
+
+
 @app.command("list")
 def list_models() -> None:
     """Model folders shipped inside the package."""
+    from guardkit.facts._embed_onnx import DEFAULT_EMBEDDER, read_embedder_manifest
     from guardkit.verifier import DEFAULT_MODEL
     from guardkit.verifier.manifest import read_manifest
 
     root = DEFAULT_MODEL.parent
-    for folder in sorted(p for p in root.iterdir() if (p / "manifest.json").is_file()):
-        m = read_manifest(folder)
-        size = sum(f.stat().st_size for f in folder.iterdir() if f.is_file()) / 1e6
-        mark = " (default)" if folder == DEFAULT_MODEL else ""
-        typer.echo(f"{m.name}{mark}  {folder}  {size:.1f} MB  int8={m.quantized}")
+    with typed_errors():
+        for folder in sorted(p for p in root.iterdir() if (p / "manifest.json").is_file()):
+            size = sum(f.stat().st_size for f in folder.iterdir() if f.is_file()) / 1e6
+            mark = " (default)" if folder in (DEFAULT_MODEL, DEFAULT_EMBEDDER) else ""
+            if _is_embedder(folder):
+                e = read_embedder_manifest(folder)
+                typer.echo(
+                    f"embedder {e.model_id}{mark}  {folder}  {size:.1f} MB  int8={e.quantized}"
+                )
+            else:
+                m = read_manifest(folder)
+                typer.echo(f"verifier {m.name}{mark}  {folder}  {size:.1f} MB  int8={m.quantized}")
 
 
 @app.command("info")
@@ -82,7 +125,10 @@ def info(
     folder: Annotated[Path, typer.Argument(help="Model folder.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole manifest.")] = False,
 ) -> None:
-    """Check a model folder (hashes, labels against outputs) and show its manifest."""
+    """Check a model folder (hashes; a verifier's labels against its outputs); show its manifest."""
+    if _is_embedder(folder):
+        _embedder_info(folder, as_json)
+        return
     from guardkit.verifier.runtime import OnnxVerifier
 
     with typed_errors():
@@ -98,3 +144,19 @@ def info(
     )
     for key, value in sorted(m.metrics.items()):
         typer.echo(f"  {key}: {value:.4f}")
+
+
+def _embedder_info(folder: Path, as_json: bool) -> None:
+    from guardkit.facts._embed_onnx import OnnxEmbedder
+
+    with typed_errors():
+        embedder = OnnxEmbedder(folder, threads=1)
+        embedder.encode(["hashes are checked and the session opened here"])
+    m = embedder.manifest
+    if as_json:
+        typer.echo(json.dumps(m.model_dump(mode="json"), indent=2, sort_keys=True))
+        return
+    typer.echo(f"{m.model_id}: ok (hashes checked, model runs)")
+    typer.echo(f"from {m.source_model}; dim {m.dim}; max length {m.max_length}; int8 {m.quantized}")
+    for p in m.parity:
+        typer.echo(f"  {p.compared}: cosine min {p.cosine_min:.4f}, mean {p.cosine_mean:.4f}")

@@ -7,6 +7,7 @@ for v in checker.verify_text(answer):
 """
 
 from guardkit.facts._embed import Embedder, MiniLMEmbedder, default_embedder
+from guardkit.facts._embed_onnx import OnnxEmbedder
 from guardkit.facts._ingest import Document, read_source
 from guardkit.facts._lexical import SearchMode
 from guardkit.facts._manifest import IndexManifest
@@ -36,6 +37,7 @@ __all__ = [
     "IndexParams",
     "IndexType",
     "MiniLMEmbedder",
+    "OnnxEmbedder",
     "SearchMode",
     "Verdict",
     "VerifySettings",

@@ -23,7 +23,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from guardkit.errors import ConfigError, FactIndexError, UnknownNameError
-from guardkit.facts._embed import Embedder, default_embedder
+from guardkit.facts._embed import Embedder, default_embedder, embedder_for
 from guardkit.facts._ingest import Document, check_new_id, read_sources, split_facts
 from guardkit.facts._lexical import FUSION_DEPTH, SearchMode, fuse
 from guardkit.facts._manifest import (
@@ -303,11 +303,12 @@ class FactIndex:
     def load(cls, folder: str | Path, *, embedder: Embedder | None = None) -> FactIndex:
         """Open a saved index, checking the manifest, the embedding model and every file hash."""
         folder = Path(folder)
-        embedder = embedder if embedder is not None else default_embedder()
         for _ in range(_LOAD_RETRIES):
             manifest = read_manifest(folder)
             try:
-                return cls._open(folder, manifest, embedder)
+                return cls._open(
+                    folder, manifest, embedder or embedder_for(manifest.embedding_model)
+                )
             except FileNotFoundError as exc:  # a concurrent save retired this generation
                 if read_manifest(folder).generation == manifest.generation:
                     raise FactIndexError("missing index file", file=str(exc.filename)) from None

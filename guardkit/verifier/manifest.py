@@ -6,13 +6,13 @@ other file by sha256, so a folder that was edited, truncated or mixed up fails t
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from guardkit._files import sha256_file
 from guardkit.errors import ModelError
 from guardkit.verifier.types import LABELS
 
@@ -96,15 +96,6 @@ class Manifest(_Strict):
     training: TrainingInfo | None = None
     parity: list[ExportParity] = Field(default_factory=list)
     metrics: dict[str, float] = Field(default_factory=dict)
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file, read in blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def default_label_map(labels: list[str]) -> dict[str, Verdict]:

@@ -8,54 +8,21 @@ to the longest input of the batch.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 from tokenizers import Tokenizer
 
+from guardkit._onnx import check_pinned_files, cpu_session
 from guardkit.errors import ConfigError, ModelError
 from guardkit.verifier._windows import Segment, fold, plan_windows
-from guardkit.verifier.manifest import Manifest, read_manifest, sha256_file
+from guardkit.verifier.manifest import MANIFEST_NAME, read_manifest
 from guardkit.verifier.types import LABELS, VerdictProbs
 
 __all__ = ["OnnxVerifier"]
 
 _REQUIRED = ("model.onnx", "tokenizer.json")
-
-
-def _check_files(folder: Path, manifest: Manifest) -> None:
-    for name in _REQUIRED:
-        if not (folder / name).is_file():
-            raise ModelError(f"missing {name}", file=str(folder / name))
-        if name not in manifest.files:
-            raise ModelError(
-                f"manifest pins no hash for {name}", file=str(folder / "manifest.json")
-            )
-    for name, digest in sorted(manifest.files.items()):
-        path = folder / name
-        if not path.is_file():
-            raise ModelError(f"missing {name}", file=str(path))
-        actual = sha256_file(path)
-        if actual != digest:
-            raise ModelError(
-                f"sha256 mismatch: manifest says {digest[:12]}..., file has {actual[:12]}...",
-                file=str(path),
-            )
-
-
-def _default_threads() -> int:
-    """``OMP_NUM_THREADS`` when set (Ray sets it to an actor's CPUs), else up to 2 cores.
-
-    More threads than the CPUs a process was given oversubscribe them: two Ray actors of one CPU
-    each must not run two threads each.
-    """
-    env = os.environ.get("OMP_NUM_THREADS", "")
-    if env.isdigit() and int(env) > 0:
-        return int(env)
-    return max(1, min(2, os.cpu_count() or 1))
 
 
 class OnnxVerifier:
@@ -73,7 +40,7 @@ class OnnxVerifier:
         if not self.folder.is_dir():
             raise ModelError("model folder does not exist", file=str(self.folder))
         self.manifest = read_manifest(self.folder)
-        _check_files(self.folder, self.manifest)
+        check_pinned_files(self.folder, self.manifest.files, _REQUIRED, MANIFEST_NAME)
         self.batch_size = batch_size
         self.max_windows = max_windows
         self.tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
@@ -81,21 +48,7 @@ class OnnxVerifier:
         self.tokenizer.no_truncation()
         pair_len = len(self.tokenizer.encode("a", "b").ids)
         self._special = pair_len - 2
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = intra_op_threads or _default_threads()
-        opts.inter_op_num_threads = 1
-        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.log_severity_level = 3
-        model_path = self.folder / "model.onnx"
-        try:
-            self.session = ort.InferenceSession(
-                str(model_path), opts, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:  # onnxruntime raises its own untyped errors
-            raise ModelError(
-                f"onnxruntime cannot load the model: {exc}", file=str(model_path)
-            ) from exc
+        self.session = cpu_session(self.folder / "model.onnx", intra_op_threads)
         self._inputs = {i.name for i in self.session.get_inputs()}
         self._columns = self._label_columns()
         self._check_outputs()

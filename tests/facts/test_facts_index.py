@@ -33,7 +33,10 @@ def test_real_embedder_finds_the_right_fact(saved_index: Path) -> None:
     assert hits[1].doc_id == "returns"  # the best document's other fact comes next
     m = index.manifest
     assert m is not None
-    assert (m.embedding_model, m.embedding_dim) == ("sentence-transformers/all-MiniLM-L6-v2", 384)
+    assert (m.embedding_model, m.embedding_dim) == (
+        "sentence-transformers/all-MiniLM-L6-v2+int8",
+        384,
+    )
     assert (m.fact_count, m.document_count, m.index.kind, m.generation) == (6, 3, "flat", 1)
     assert set(m.files) == {"index", "facts"}
     warranty = [h for h in index.search("laptop warranty length", k=6) if h.doc_id == "warranty"]
@@ -109,7 +112,8 @@ def test_another_embedding_model_is_refused(saved_index: Path, hashing: HashingE
     with pytest.raises(FactIndexError) as info:
         FactIndex.load(saved_index, embedder=hashing)
     assert (
-        "built with embedding model 'sentence-transformers/all-MiniLM-L6-v2'" in info.value.message
+        "built with embedding model 'sentence-transformers/all-MiniLM-L6-v2+int8'"
+        in info.value.message
     )
     assert info.value.file == str(saved_index / "manifest.json")
     assert info.value.loc == ("embedding_sha256",)

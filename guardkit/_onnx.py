@@ -1,0 +1,61 @@
+"""CPU onnxruntime sessions and hash-pinned model folders, shared by the verifier and embedder."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import onnxruntime as ort
+
+from guardkit._files import sha256_file
+from guardkit.errors import ModelError
+
+__all__ = ["check_pinned_files", "cpu_session", "default_threads"]
+
+
+def default_threads() -> int:
+    """``OMP_NUM_THREADS`` when set (Ray sets it to an actor's CPUs), else up to 2 cores.
+
+    More threads than the CPUs a process was given oversubscribe them: two Ray actors of one CPU
+    each must not run two threads each.
+    """
+    env = os.environ.get("OMP_NUM_THREADS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def cpu_session(model_path: Path, threads: int | None = None) -> ort.InferenceSession:
+    """One session per model, reused: ``run`` is safe to call from many threads at once."""
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads or default_threads()
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(model_path), opts, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own untyped errors
+        raise ModelError(f"onnxruntime cannot load the model: {exc}", file=str(model_path)) from exc
+
+
+def check_pinned_files(
+    folder: Path, pinned: Mapping[str, str], required: Iterable[str], manifest: str
+) -> None:
+    """Every required file exists and every pinned file has the sha256 the manifest names."""
+    for name in required:
+        if not (folder / name).is_file():
+            raise ModelError(f"missing {name}", file=str(folder / name))
+        if name not in pinned:
+            raise ModelError(f"manifest pins no hash for {name}", file=str(folder / manifest))
+    for name, digest in sorted(pinned.items()):
+        path = folder / name
+        if not path.is_file():
+            raise ModelError(f"missing {name}", file=str(path))
+        actual = sha256_file(path)
+        if actual != digest:
+            raise ModelError(
+                f"sha256 mismatch: manifest says {digest[:12]}..., file has {actual[:12]}...",
+                file=str(path),
+            )

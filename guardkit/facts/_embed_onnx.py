@@ -1,0 +1,141 @@
+"""all-MiniLM-L6-v2 on onnxruntime: the same weights as int8, ~3x faster than torch on 2 cores.
+
+An embedder folder is ``model.onnx`` (mean pooling and L2 normalisation inside the graph) +
+``tokenizer.json`` + ``manifest.json``, which pins both files by sha256 and records the source
+weights and the measured cosine agreement with sentence-transformers. The folder's
+``model_id`` and the sha256 of ``model.onnx`` are the identity a fact index records.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from tokenizers import Tokenizer
+
+from guardkit._files import write_atomic
+from guardkit._onnx import check_pinned_files, cpu_session
+from guardkit.errors import ModelError
+
+__all__ = [
+    "DEFAULT_EMBEDDER",
+    "EmbedderManifest",
+    "EmbeddingParity",
+    "OnnxEmbedder",
+    "read_embedder_manifest",
+    "write_embedder_manifest",
+]
+
+DEFAULT_EMBEDDER = Path(__file__).resolve().parent.parent / "models" / "embedder-minilm-l6-int8"
+MANIFEST = "manifest.json"
+_REQUIRED = ("model.onnx", "tokenizer.json")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EmbeddingParity(_Strict):
+    """The exported graph against sentence-transformers on the same texts (cosine per text)."""
+
+    compared: str
+    n_texts: int = Field(ge=1)
+    cosine_min: float
+    cosine_mean: float
+
+
+class EmbedderManifest(_Strict):
+    """What an embedder folder holds and where its weights came from."""
+
+    kind: Literal["embedder"] = "embedder"
+    format_version: Literal[1] = 1
+    model_id: str = Field(min_length=1)
+    source_model: str
+    source_sha256: str
+    dim: int = Field(ge=1)
+    max_length: int = Field(ge=8)
+    pooling: Literal["mean"] = "mean"
+    quantized: bool
+    files: dict[str, str]
+    parity: list[EmbeddingParity] = Field(default_factory=list)
+    made_by: str = ""
+
+
+def read_embedder_manifest(folder: Path) -> EmbedderManifest:
+    path = folder / MANIFEST
+    if not path.is_file():
+        raise ModelError("missing manifest.json", file=str(path))
+    try:
+        return EmbedderManifest.model_validate_json(path.read_text(encoding="utf-8"))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise ModelError(
+            f"invalid embedder manifest: {err['msg']}", file=str(path), loc=tuple(err["loc"])
+        ) from None
+
+
+def write_embedder_manifest(folder: Path, manifest: EmbedderManifest) -> None:
+    write_atomic(folder / MANIFEST, manifest.model_dump_json(indent=2) + "\n")
+
+
+class OnnxEmbedder:
+    """An embedder folder, loaded lazily: hashes are checked and the session opened on first use.
+
+    Texts longer than ``max_length`` tokens are truncated, as sentence-transformers does for
+    these weights; fact texts are single sentences, far below the 256-token window. An int8
+    model runs each text alone: dynamic quantization scales activations per batch, so a batched
+    text's vector would depend on its neighbours, and the same sentence would embed differently
+    in an index and in a query. Alone costs ~20 % of throughput (279 vs 343 facts/s at best).
+    """
+
+    def __init__(
+        self, folder: str | Path = DEFAULT_EMBEDDER, *, threads: int | None = None
+    ) -> None:
+        self.folder = Path(folder)
+        self.manifest = read_embedder_manifest(self.folder)
+        self.model_id = self.manifest.model_id
+        self.dim = self.manifest.dim
+        self.threads = threads
+        self.batch_size = 1 if self.manifest.quantized else 32
+        self._runtime: tuple[Any, Tokenizer] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def sha256(self) -> str:
+        return self.manifest.files["model.onnx"]
+
+    def _load(self) -> tuple[Any, Tokenizer]:
+        with self._lock:
+            if self._runtime is None:
+                check_pinned_files(self.folder, self.manifest.files, _REQUIRED, MANIFEST)
+                tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
+                tokenizer.no_padding()
+                tokenizer.enable_truncation(self.manifest.max_length)
+                session = cpu_session(self.folder / "model.onnx", self.threads)
+                self._runtime = (session, tokenizer)
+            return self._runtime
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        session, tokenizer = self._runtime if self._runtime is not None else self._load()
+        encodings = tokenizer.encode_batch(list(texts))
+        # Sorted by length, each batch is padded only to its own longest text.
+        order = np.argsort([len(e.ids) for e in encodings], kind="stable")
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start : start + self.batch_size]
+            width = max(len(encodings[i].ids) for i in rows)
+            ids = np.zeros((len(rows), width), dtype=np.int64)
+            mask = np.zeros_like(ids)
+            for r, i in enumerate(rows):
+                n = len(encodings[i].ids)
+                ids[r, :n] = encodings[i].ids
+                mask[r, :n] = 1
+            feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+            out[rows] = session.run(None, feed)[0]
+        return out

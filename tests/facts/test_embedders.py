@@ -1,0 +1,128 @@
+"""The shipped int8 ONNX embedder: agreement with sentence-transformers, identity, bad folders."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from guardkit.cli import app
+from guardkit.errors import ModelError
+from guardkit.facts import FactIndex, MiniLMEmbedder, OnnxEmbedder, default_embedder
+from guardkit.facts._embed import embedder_for
+from guardkit.facts._embed_onnx import DEFAULT_EMBEDDER
+
+runner = CliRunner()
+
+TEXTS = [
+    "Items can be returned within 30 days of delivery.",
+    "Express shipping costs 15 dollars and arrives the next day.",
+    "All laptops carry a two-year warranty.",
+    "The mitochondria is the powerhouse of the cell.",
+]
+
+
+@pytest.fixture(scope="module")
+def torch_embedder() -> MiniLMEmbedder:
+    return MiniLMEmbedder()
+
+
+@pytest.fixture
+def embedder_copy(tmp_path: Path) -> Path:
+    folder = tmp_path / "embedder"
+    shutil.copytree(DEFAULT_EMBEDDER, folder)
+    return folder
+
+
+def test_default_is_the_shipped_int8_folder() -> None:
+    embedder = default_embedder()
+    assert isinstance(embedder, OnnxEmbedder) and embedder.folder == DEFAULT_EMBEDDER
+    assert embedder.model_id == "sentence-transformers/all-MiniLM-L6-v2+int8"
+    assert embedder.sha256 == embedder.manifest.files["model.onnx"]
+
+
+def test_int8_vectors_agree_with_sentence_transformers(torch_embedder: MiniLMEmbedder) -> None:
+    ours, reference = default_embedder().encode(TEXTS), torch_embedder.encode(TEXTS)
+    assert ours.shape == (4, 384) and ours.dtype == np.float32
+    assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-4)
+    assert float((ours * reference).sum(axis=1).min()) > 0.97
+    # Same neighbours: each text's nearest other text is the same under both.
+    nearest = []
+    for vectors in (ours, reference):
+        sims = vectors @ vectors.T
+        np.fill_diagonal(sims, -1.0)
+        nearest.append(sims.argmax(axis=1).tolist())
+    assert nearest[0] == nearest[1]
+
+
+def test_a_text_embeds_the_same_whatever_it_is_sent_with() -> None:
+    embedder = default_embedder()
+    alone = np.stack([embedder.encode([t])[0] for t in TEXTS])
+    together = embedder.encode([*TEXTS, "a much longer text " * 20])[:4]
+    assert np.array_equal(alone, together)
+    assert default_embedder().encode([]).shape == (0, 384)
+
+
+def test_saved_index_reopens_with_the_embedder_it_names(
+    tmp_path: Path, kb_file: Path, torch_embedder: MiniLMEmbedder
+) -> None:
+    FactIndex.build([kb_file], embedder=torch_embedder).save(tmp_path / "torch")
+    reopened = FactIndex.load(tmp_path / "torch")
+    assert isinstance(reopened.embedder, MiniLMEmbedder)
+    assert reopened.search("How long do I have to return an item?", k=1)[0].doc_id == "returns"
+    assert embedder_for("sentence-transformers/all-MiniLM-L6-v2+int8") is default_embedder()
+
+
+def test_tampered_weights_are_refused_on_first_use(embedder_copy: Path) -> None:
+    with (embedder_copy / "model.onnx").open("ab") as fh:
+        fh.write(b"\0")
+    embedder = OnnxEmbedder(embedder_copy)
+    with pytest.raises(ModelError) as info:
+        embedder.encode(["x"])
+    assert info.value.file == str(embedder_copy / "model.onnx")
+    assert "sha256 mismatch" in info.value.message
+
+
+def test_missing_tokenizer_is_named(embedder_copy: Path) -> None:
+    (embedder_copy / "tokenizer.json").unlink()
+    with pytest.raises(ModelError) as info:
+        OnnxEmbedder(embedder_copy).encode(["x"])
+    assert info.value.file == str(embedder_copy / "tokenizer.json")
+    assert "missing tokenizer.json" in info.value.message
+
+
+def test_bad_manifest_field_points_at_it(embedder_copy: Path) -> None:
+    path = embedder_copy / "manifest.json"
+    raw = json.loads(path.read_text())
+    raw["dim"] = 0
+    path.write_text(json.dumps(raw))
+    with pytest.raises(ModelError) as info:
+        OnnxEmbedder(embedder_copy)
+    assert info.value.file == str(path) and info.value.loc == ("dim",)
+
+
+def test_cli_lists_and_checks_embedders(embedder_copy: Path) -> None:
+    listed = runner.invoke(app, ["models", "list"])
+    assert listed.exit_code == 0, listed.output
+    assert "embedder sentence-transformers/all-MiniLM-L6-v2+int8 (default)" in listed.output
+    info = runner.invoke(app, ["models", "info", str(embedder_copy)])
+    assert info.exit_code == 0, info.output
+    assert "ok (hashes checked, model runs)" in info.output
+    (embedder_copy / "model.onnx").write_bytes(b"not onnx")
+    broken = runner.invoke(app, ["models", "info", str(embedder_copy)])
+    assert broken.exit_code == 2 and "sha256 mismatch" in broken.output
+
+
+@pytest.mark.slow
+def test_export_reproduces_sentence_transformers(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["models", "export-embedder", "--out", str(tmp_path / "e"), "--fp32"]
+    )
+    assert result.exit_code == 0, result.output
+    manifest = OnnxEmbedder(tmp_path / "e").manifest
+    assert not manifest.quantized and manifest.parity[0].cosine_min > 0.9999
+    assert manifest.model_id == "sentence-transformers/all-MiniLM-L6-v2+onnx"
