@@ -182,3 +182,11 @@ def test_pair_that_fits_the_model_is_one_window(verifier: OnnxVerifier) -> None:
     assert len(plan_windows(tok, [(evidence, claim)], width, verifier._special)) == 1
     longer = evidence + " word"
     assert len(plan_windows(tok, [(longer, claim)], width, verifier._special)) == 2
+
+
+def test_a_pair_scores_the_same_whatever_it_is_batched_with(verifier: OnnxVerifier) -> None:
+    pairs = [*ENTAILED, *CONTRADICTED]
+    alone = [verifier.predict([pair])[0] for pair in pairs]
+    filler = ("A long note about the weather, the trains and the price of bread in 1990. " * 5, "x")
+    together = verifier.predict([filler, *pairs, filler])[1:-1]
+    assert alone == together
