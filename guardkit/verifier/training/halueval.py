@@ -28,7 +28,14 @@ import pysbd
 
 from guardkit.verifier.training.examples import SUPPORTED, UNSUPPORTED, Example
 
-__all__ = ["TASKS", "dialogue_context", "halueval_pairs", "qa_context", "rows"]
+__all__ = [
+    "TASKS",
+    "dialogue_context",
+    "halueval_pairs",
+    "news_documents",
+    "qa_context",
+    "rows",
+]
 
 TASKS = ("qa", "dialogue", "summarization")
 _WORD = re.compile(r"\w+")
@@ -42,6 +49,18 @@ def rows(root: Path, task: str, split: str) -> Iterator[tuple[int, dict[str, Any
         for i, line in enumerate(fh):
             if i % 5 in want:
                 yield i, json.loads(line)
+
+
+def news_documents(root: Path, max_docs: int) -> list[list[str]]:
+    """Sentences of the summarisation task's train documents (news): everyday prose for
+    synthetic pairs, beside CitInt's scientific abstracts."""
+    docs = []
+    for _, row in rows(root, "summarization", "train"):
+        sentences = [t.strip() for t in _SEG.segment(row["document"]) if len(t.split()) >= 4]
+        docs.append(sentences)
+        if len(docs) >= max_docs:
+            break
+    return docs
 
 
 def qa_context(row: dict[str, Any]) -> str:

@@ -23,7 +23,13 @@ from guardkit.verifier.training.examples import (
     Example,
     bucket,
 )
-from guardkit.verifier.training.halueval import TASKS, halueval_pairs, response_pairs, rows
+from guardkit.verifier.training.halueval import (
+    TASKS,
+    halueval_pairs,
+    news_documents,
+    response_pairs,
+    rows,
+)
 from guardkit.verifier.training.nli_sets import NLI_READERS
 from guardkit.verifier.training.synthetic import synthetic_pairs
 
@@ -50,7 +56,11 @@ CAPS: dict[str, int] = {
     "halueval": 24000,
     "citint": 5000,
     "synthetic": 12000,
+    "synthetic_news": 9000,
 }
+
+#: HaluEval summarisation train documents segmented for synthetic pairs (pysbd is slow).
+NEWS_DOCS = 1500
 
 
 class Mix:
@@ -108,6 +118,12 @@ def build_mix(data: Path, seed: int, scale: float = 1.0, calib_rows: int = 150) 
     mix.held_out.append("citint claims_test")
     mix.train += synthetic_pairs(_citint_docs(data / "citint"), caps["synthetic"], seed)
     mix.trained_on.append("synthetic pairs from citint abstracts not cited by dev/test claims")
+    news = news_documents(data / "halueval", max(10, int(NEWS_DOCS * scale)))
+    mix.train += [
+        Example(e.evidence, e.claim, e.label, e.source.replace("synthetic", "synthetic_news"))
+        for e in synthetic_pairs(news, caps["synthetic_news"], seed + 1)
+    ]
+    mix.trained_on.append("synthetic pairs from halueval summarization train documents (news)")
     rng.shuffle(mix.train)
     calibration_data(mix, data, rng, calib_rows)
     return mix

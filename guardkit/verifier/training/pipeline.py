@@ -44,7 +44,7 @@ def run(
     cfg: TrainConfig | None = None,
     scale: float = 1.0,
     calib_rows: int = 150,
-    name: str = "verifier-minilm-l6-v3",
+    name: str = "verifier-minilm-l6-v4",
 ) -> Manifest:
     """Train, export and calibrate a verifier into the model folder ``out``."""
     cfg = cfg or TrainConfig()

@@ -1,6 +1,8 @@
 """Synthetic pairs made from real sentences of a document.
 
-For a sentence ``s`` of a document and an evidence window of sentences around it:
+For a sentence ``s`` of a document and an evidence window of sentences around it (one or two
+sentences; a paragraph of three to five in a quarter of the pairs, as answers are checked against
+whole passages):
 
 - supported: ``s`` itself, or its longest clause (split at ``;``, ``,`` or ``and``);
 - contradicted: ``s`` with one fact changed: a number, a negation added or removed, an antonym,
@@ -123,7 +125,12 @@ def synthetic_pairs(docs: Sequence[Sequence[str]], n: int, seed: int) -> list[Ex
     while len(out) < n and usable:
         doc = rng.choice(usable)
         i = rng.randrange(len(doc))
-        lo, hi = (i - 1, i + 1) if i > 0 and rng.random() < 0.5 else (i, min(len(doc), i + 2))
+        if rng.random() < 0.25:
+            width = rng.randint(3, 5)
+            lo = max(0, min(i - rng.randrange(width), len(doc) - width))
+            hi = min(len(doc), lo + width)
+        else:
+            lo, hi = (i - 1, i + 1) if i > 0 and rng.random() < 0.5 else (i, min(len(doc), i + 2))
         evidence = " ".join(doc[lo:hi])
         s = doc[i]
         if len(s.split()) < 5:
