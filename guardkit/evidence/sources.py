@@ -6,13 +6,13 @@ reason, and every section that needs it says so.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from guardkit._files import sha256_file
 from guardkit.errors import ConfigError
 from guardkit.records.chain import ChainRecord, VerifyResult, verify_records
 from guardkit.records.store import open_store
@@ -45,19 +45,11 @@ class Missing:
         return f"[MISSING {self.label}: {self.reason}]"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _json(label: str, path: Path) -> Source | Missing:
     if not path.is_file():
         return Missing(label, f"{path} does not exist")
     try:
-        return Source(label, path, _sha256(path), json.loads(path.read_text(encoding="utf-8")))
+        return Source(label, path, sha256_file(path), json.loads(path.read_text(encoding="utf-8")))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"not valid JSON: {exc}", file=str(path)) from exc
 
@@ -73,7 +65,7 @@ def _jsonl(label: str, path: Path) -> Source | Missing:
             rows.append(json.loads(line))
         except json.JSONDecodeError as exc:
             raise ConfigError(f"not valid JSON: {exc.msg}", file=str(path), line=number) from exc
-    return Source(label, path, _sha256(path), rows)
+    return Source(label, path, sha256_file(path), rows)
 
 
 @dataclass(frozen=True)
@@ -106,7 +98,7 @@ def _log(path: Path) -> tuple[Source | Missing, LogSummary | None]:
             {str(r.data.get("reviewer")) for r in records if r.kind == "review_decision"}
         ),
     )
-    return Source("record log", path, _sha256(path), None), summary
+    return Source("record log", path, sha256_file(path), None), summary
 
 
 @dataclass(frozen=True)
@@ -167,7 +159,7 @@ def gather(
         else Missing("fact index manifest", "no --index given"),
         verifier=_verifier_manifest(),
         policies=[
-            Source(f"policy {p.name}", p, _sha256(p), p.read_text(encoding="utf-8"))
+            Source(f"policy {p.name}", p, sha256_file(p), p.read_text(encoding="utf-8"))
             for p in policies
         ],
         locks=[_json(f"risk lock {p.name}", p) for p in locks],

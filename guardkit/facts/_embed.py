@@ -9,7 +9,6 @@ an index built with other weights would return noise, so it is refused.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections.abc import Callable, Sequence
 from functools import cached_property
@@ -17,6 +16,8 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+
+from guardkit._files import sha256_file
 
 __all__ = [
     "DEFAULT_MODEL_ID",
@@ -63,11 +64,7 @@ class MiniLMEmbedder:
 
     @cached_property
     def sha256(self) -> str:
-        digest = hashlib.sha256()
-        with (self.path / _WEIGHTS).open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-        return digest.hexdigest()
+        return sha256_file(self.path / _WEIGHTS)
 
     def _load(self) -> Any:
         with self._lock:

@@ -22,6 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from guardkit._files import sha256_file
 from guardkit.errors import FactIndexError
 from guardkit.facts._lexical import SearchMode
 from guardkit.facts._vectors import IndexParams
@@ -35,7 +36,6 @@ __all__ = [
     "folder_lock",
     "read_manifest",
     "remove_old_generations",
-    "sha256_file",
     "write_file",
 ]
 
@@ -76,14 +76,6 @@ class IndexManifest(BaseModel):
     updated_at: datetime
     generation: int = Field(ge=1)
     files: dict[str, FileEntry]
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def atomic_write(path: Path, data: bytes) -> None:

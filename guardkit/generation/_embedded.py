@@ -10,7 +10,6 @@ space or a whitespace run to the number after it); ``fix_pre_tokenizer`` restore
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import os
@@ -22,6 +21,7 @@ from typing import Any
 
 import platformdirs
 
+from guardkit._files import sha256_file
 from guardkit.errors import ModelError
 
 __all__ = ["GGUF_NAME", "converted_folder", "fix_pre_tokenizer", "gguf_path", "load_tokenizer"]
@@ -53,20 +53,12 @@ def gguf_path() -> Path:
     return path
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def cache_root() -> Path:
     return Path(os.environ.get("GUARDKIT_CACHE_DIR") or platformdirs.user_cache_dir("guardkit"))
 
 
 def _folder_for(source: Path) -> Path:
-    return cache_root() / "models" / f"smollm2-135m-instruct-{_sha256(source)[:16]}"
+    return cache_root() / "models" / f"smollm2-135m-instruct-{sha256_file(source)[:16]}"
 
 
 def fix_pre_tokenizer(tokenizer: Any) -> bool:

@@ -22,13 +22,13 @@ import onnx
 import torch
 from tokenizers import Tokenizer
 
+from guardkit._files import sha256_file
 from guardkit.errors import ModelError
 from guardkit.verifier.manifest import (
     ExportParity,
     Manifest,
     TrainingInfo,
     default_label_map,
-    sha256_file,
     write_manifest,
 )
 from guardkit.verifier.types import LABELS

@@ -12,7 +12,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from guardkit._files import sha256_file
 from guardkit.errors import ModelError
 from guardkit.verifier.types import LABELS
 
@@ -23,7 +22,6 @@ __all__ = [
     "Manifest",
     "TrainingInfo",
     "read_manifest",
-    "sha256_file",
     "write_manifest",
 ]
 
