@@ -30,14 +30,14 @@ def test_build_add_query_info_delete(kb_file: Path, tmp_path: Path) -> None:
     result = runner.invoke(
         app, ["index", "query", str(out), "do gift cards expire", "-k", "2", "--json"]
     )
-    hits = json.loads(result.output)
+    hits = json.loads(result.stdout)
     assert [h["fact_id"] for h in hits][:1] == ["faq.md#1"] and len(hits) == 2
     assert set(hits[0]) >= {"fact_id", "source", "text", "score", "start", "end"}
     result = runner.invoke(app, ["index", "query", str(out), "(expire?", "--mode", "lexical"])
     assert result.exit_code == 0 and result.output.split("  ")[1] == "faq.md#1"
     result = runner.invoke(app, ["index", "query", str(out), "gift", "--mode", "bm25"])
     assert result.exit_code == 2 and "'bm25' is not one of" in result.output
-    info = json.loads(runner.invoke(app, ["index", "info", str(out), "--json"]).output)
+    info = json.loads(runner.invoke(app, ["index", "info", str(out), "--json"]).stdout)
     assert (info["fact_count"], info["generation"], info["index"]["kind"]) == (8, 2, "flat")
     assert info["search_mode"] == "hybrid"
     result = runner.invoke(app, ["index", "delete", str(out), "faq.md"])
@@ -76,7 +76,7 @@ def test_verify_text(saved_index: Path) -> None:
     text = "Hello! Items can be returned within 30 days of delivery. Is that all?"
     result = runner.invoke(app, ["verify", "--index", str(saved_index), "--text", text, "--json"])
     assert result.exit_code == 0, result.output
-    (row,) = json.loads(result.output)
+    (row,) = json.loads(result.stdout)
     assert (row["verdict"], row["start"], row["end"]) == ("supported", 7, 56)
     plain = runner.invoke(app, ["verify", "--index", str(saved_index), "--text", text])
     assert plain.output.startswith("supported    0.90  Items can be returned")

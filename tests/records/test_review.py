@@ -57,7 +57,7 @@ def test_flagged_call_is_queued_and_decisions_are_chained(tmp_path: Path) -> Non
         and "dose out of range" in listed.output
     )
     shown = runner.invoke(app, ["review", "show", "1", "--policy", str(policy)])
-    assert json.loads(shown.output)["output"] == '{"dose_mg": 500}'
+    assert json.loads(shown.stdout)["output"] == '{"dose_mg": 500}'
 
     ok = runner.invoke(
         app,

@@ -75,7 +75,7 @@ def test_models_list_and_info(model_copy: Path) -> None:
     assert info.exit_code == 0, info.output
     assert "ok (hashes and labels checked)" in info.output
     raw = runner.invoke(app, ["models", "info", str(model_copy), "--json"])
-    assert json.loads(raw.output)["labels"] == ["supported", "contradicted", "not_enough_info"]
+    assert json.loads(raw.stdout)["labels"] == ["supported", "contradicted", "not_enough_info"]
 
 
 def test_models_info_on_broken_folder(model_copy: Path) -> None:
