@@ -43,7 +43,7 @@ class OnnxVerifier:
         check_pinned_files(self.folder, self.manifest.files, _REQUIRED, MANIFEST_NAME)
         # int8 runs each window alone: dynamic quantization scales activations per batch, so a
         # batched pair's probabilities would depend on its neighbours (by up to 0.05). Alone is
-        # faster on one thread (no padding) and ~25 % slower on two (benchmarks/RESULTS.md).
+        # faster on one thread (no padding), equal to ~25 % slower on two (benchmarks/RESULTS.md).
         self.batch_size = batch_size or (1 if self.manifest.quantized else 32)
         self.max_windows = max_windows
         self.tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
