@@ -68,7 +68,10 @@ def load_audit_policy(path: str, index: str | None) -> Policy:
     return Policy.model_validate(data, context={"base_dir": str(Path(path).parent)})
 
 
-_SYSTEM = "Answer the question using only the documents below.\n\n{documents}"
+_SYSTEM = (
+    "Answer the question in one or two short sentences, using only the documents below."
+    "\n\n{documents}"
+)
 
 
 def case_messages(case: Case) -> list[dict[str, Any]]:
