@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from tokenizers import Tokenizer
 
-from guardkit._onnx import check_pinned_files, cpu_session
+from guardkit._onnx import OneByOne, check_pinned_files, cpu_session, default_threads
 from guardkit.errors import ConfigError, ModelError
 from guardkit.verifier._windows import Segment, fold, plan_windows
 from guardkit.verifier.manifest import MANIFEST_NAME, read_manifest
@@ -42,16 +42,19 @@ class OnnxVerifier:
         self.manifest = read_manifest(self.folder)
         check_pinned_files(self.folder, self.manifest.files, _REQUIRED, MANIFEST_NAME)
         # int8 runs each window alone: dynamic quantization scales activations per batch, so a
-        # batched pair's probabilities would depend on its neighbours (by up to 0.05). Alone is
-        # faster on one thread (no padding), equal to ~25 % slower on two (benchmarks/RESULTS.md).
+        # batched pair's probabilities would depend on its neighbours (by up to 0.05).
         self.batch_size = batch_size or (1 if self.manifest.quantized else 32)
+        self.threads = intra_op_threads or default_threads()
+        self._alone = OneByOne(self.threads if self.batch_size == 1 else 1)
         self.max_windows = max_windows
         self.tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
         self.tokenizer.no_padding()
         self.tokenizer.no_truncation()
         pair_len = len(self.tokenizer.encode("a", "b").ids)
         self._special = pair_len - 2
-        self.session = cpu_session(self.folder / "model.onnx", intra_op_threads)
+        self.session = cpu_session(
+            self.folder / "model.onnx", 1 if self.batch_size == 1 else self.threads
+        )
         self._inputs = {i.name for i in self.session.get_inputs()}
         self._columns = self._label_columns()
         self._check_outputs()
@@ -105,6 +108,9 @@ class OnnxVerifier:
         segs = plan_windows(
             self.tokenizer, pairs, self.manifest.max_length, self._special, self.max_windows
         )
+        if self.batch_size == 1:
+            rows = self._alone.map(lambda seg: self._run(self._encode([seg]))[0], segs)
+            return segs, np.array(rows).reshape(len(segs), len(self.manifest.labels))
         lengths = [len(s.evidence) + len(s.claim) for s in segs]
         order = sorted(range(len(segs)), key=lengths.__getitem__)
         out = np.zeros((len(segs), len(self.manifest.labels)))

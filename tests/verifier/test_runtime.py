@@ -158,18 +158,16 @@ def test_odd_text_gets_valid_probabilities(
 
 
 @pytest.mark.parametrize(("env", "expected"), [("1", 1), ("3", 3)])
-def test_session_threads_follow_omp_num_threads(
+def test_threads_follow_omp_num_threads(
     monkeypatch: pytest.MonkeyPatch, verifier: OnnxVerifier, env: str, expected: int
 ) -> None:
     monkeypatch.setenv("OMP_NUM_THREADS", env)
-    fresh = OnnxVerifier(verifier.folder)
-    assert fresh.session.get_session_options().intra_op_num_threads == expected
+    fresh = OnnxVerifier(verifier.folder)  # int8: pairs alone, one-thread runs side by side
     assert (
-        OnnxVerifier(verifier.folder, intra_op_threads=2)
-        .session.get_session_options()
-        .intra_op_num_threads
-        == 2
+        fresh.threads == expected and fresh.session.get_session_options().intra_op_num_threads == 1
     )
+    batched = OnnxVerifier(verifier.folder, intra_op_threads=2, batch_size=8)
+    assert batched.session.get_session_options().intra_op_num_threads == 2
 
 
 def test_pair_that_fits_the_model_is_one_window(verifier: OnnxVerifier) -> None:
