@@ -27,10 +27,10 @@ from tokenizers import Tokenizer
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from guardkit._onnx_export import fuse_encoder  # noqa: E402
 from guardkit.verifier.export import (  # noqa: E402
     _encode,
     _encoder_config,
-    _optimize,
     _torch_export,
     load_torch_classifier,
 )
@@ -91,7 +91,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         raw, fp32 = Path(tmp) / "raw.onnx", Path(tmp) / "fp32.onnx"
         _torch_export(model, raw)
-        _optimize(raw, fp32, _encoder_config(model))
+        fuse_encoder(raw, fp32, _encoder_config(model))
         files = {"fp32": fp32}
         for name, per_channel in (("int8 per tensor", False), ("int8 per channel", True)):
             files[name] = Path(tmp) / f"{per_channel}.onnx"

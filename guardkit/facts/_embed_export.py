@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ import numpy as np
 import torch
 
 from guardkit._files import sha256_file
+from guardkit._onnx_export import export_encoder, fuse_encoder
 from guardkit.errors import ModelError
 from guardkit.facts._embed import DEFAULT_MODEL_ID
 from guardkit.facts._embed_onnx import (
@@ -92,33 +92,13 @@ def _check_source(source: Path) -> tuple[Any, int]:
 
 
 def _export_graph(source: Path, config: Any, raw: Path, fused: Path) -> None:
-    from onnxruntime.transformers import optimizer
     from transformers import AutoModel
 
     model = _Pooled(AutoModel.from_pretrained(str(source)).eval())
     dummy = torch.ones(2, 8, dtype=torch.long)
-    axes = {0: "batch", 1: "sequence"}
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")  # tracer warnings about data-dependent shapes
-        torch.onnx.export(
-            model,
-            (dummy, dummy, torch.zeros_like(dummy)),
-            str(raw),
-            input_names=["input_ids", "attention_mask", "token_type_ids"],
-            output_names=["embedding"],
-            dynamic_axes={n: axes for n in ("input_ids", "attention_mask", "token_type_ids")}
-            | {"embedding": {0: "batch"}},
-            opset_version=17,
-            dynamo=False,
-        )
-    opt = optimizer.optimize_model(
-        str(raw),
-        model_type="bert",
-        num_heads=int(config.num_attention_heads),
-        hidden_size=int(config.hidden_size),
-        opt_level=1,
-    )
-    opt.save_model_to_file(str(fused))
+    export_encoder(model, (dummy, dummy, torch.zeros_like(dummy)), raw, "embedding")
+    if not fuse_encoder(raw, fused, config):
+        raise ModelError("onnxruntime cannot fuse this encoder: not BERT-like", file=str(source))
 
 
 def _parity(

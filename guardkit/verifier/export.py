@@ -9,10 +9,8 @@ checkpoints (mean-pooled head) and for local Hugging Face ``*ForSequenceClassifi
 
 from __future__ import annotations
 
-import logging
 import shutil
 import tempfile
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ import torch
 from tokenizers import Tokenizer
 
 from guardkit._files import sha256_file
+from guardkit._onnx_export import export_encoder, fuse_encoder
 from guardkit.errors import ModelError
 from guardkit.verifier.manifest import (
     ExportParity,
@@ -34,8 +33,6 @@ from guardkit.verifier.manifest import (
 from guardkit.verifier.types import LABELS
 
 __all__ = ["PARITY_PAIRS", "export_folder", "load_torch_classifier", "torch_probs"]
-
-log = logging.getLogger("guardkit.verifier.export")
 
 PARITY_PAIRS: list[tuple[str, str]] = [
     ("A man is playing a guitar on stage.", "A man is performing music."),
@@ -137,52 +134,15 @@ def _parity(ref: np.ndarray, got: np.ndarray, compared: str) -> ExportParity:
 
 def _torch_export(model: torch.nn.Module, path: Path) -> None:
     ids = torch.tensor([[101, 2023, 2003, 1037, 3231, 102, 2009, 2003, 102]])
-    args = (ids, torch.ones_like(ids), torch.tensor([[0] * 6 + [1] * 3]))
-    axes = {"batch": 0, "seq": 1}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            model,
-            args,
-            str(path),
-            input_names=["input_ids", "attention_mask", "token_type_ids"],
-            output_names=["logits"],
-            dynamic_axes={
-                n: {v: k for k, v in axes.items()}
-                for n in ("input_ids", "attention_mask", "token_type_ids")
-            }
-            | {"logits": {0: "batch"}},
-            opset_version=17,
-            dynamo=False,
-        )
+    export_encoder(
+        model, (ids, torch.ones_like(ids), torch.tensor([[0] * 6 + [1] * 3])), path, "logits"
+    )
 
 
 def _encoder_config(model: torch.nn.Module) -> Any:
     """The transformer config of a guardkit classifier or a wrapped Hugging Face one."""
     inner: Any = getattr(model, "bert", None) or getattr(model, "inner", None)
     return getattr(inner, "config", None)
-
-
-def _optimize(src: Path, dst: Path, config: Any) -> bool:
-    """Fuse attention / layer norm for BERT-like encoders; False (and a plain copy) if it cannot."""
-    try:
-        from onnxruntime.transformers import optimizer
-
-        if config is None or getattr(config, "model_type", "") != "bert":
-            raise ValueError("not a BERT encoder")
-        opt = optimizer.optimize_model(
-            str(src),
-            model_type="bert",
-            num_heads=int(config.num_attention_heads),
-            hidden_size=int(config.hidden_size),
-            opt_level=1,
-        )
-        opt.save_model_to_file(str(dst))
-        return True
-    except Exception as exc:  # the optimizer is best effort; the plain graph is correct too
-        log.warning("onnxruntime transformer optimizer skipped: %s", exc)
-        shutil.copyfile(src, dst)
-        return False
 
 
 def export_folder(
@@ -208,7 +168,7 @@ def export_folder(
     with tempfile.TemporaryDirectory() as tmp:
         raw, fused = Path(tmp) / "raw.onnx", Path(tmp) / "fused.onnx"
         _torch_export(model, raw)
-        _optimize(raw, fused, _encoder_config(model))
+        fuse_encoder(raw, fused, _encoder_config(model))
         parity.append(
             _parity(ref, _onnx_probs(fused, tok, parity_pairs), "torch fp32 vs onnx fp32")
         )
