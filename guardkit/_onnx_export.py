@@ -21,10 +21,20 @@ log = logging.getLogger("guardkit.onnx")
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 
 
+def _eager_attention(model: torch.nn.Module) -> None:
+    """Trace attention as plain MatMul / Softmax: PyTorch's SDPA exports with IsNaN / Where
+    masking that onnxruntime runs about 20 % slower (measured in ``benchmarks/verifier.py``)."""
+    for module in model.modules():
+        setter = getattr(module, "set_attn_implementation", None)
+        if callable(setter):
+            setter("eager")
+
+
 def export_encoder(
     model: torch.nn.Module, example: tuple[torch.Tensor, ...], path: Path, output: str
 ) -> None:
     """fp32 ONNX with dynamic batch and sequence axes on the inputs, dynamic batch on ``output``."""
+    _eager_attention(model)
     axes = {0: "batch", 1: "sequence"}
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # tracer warnings about data-dependent shapes
@@ -41,18 +51,31 @@ def export_encoder(
 
 
 def fuse_encoder(src: Path, dst: Path, config: Any) -> bool:
-    """Fuse attention / layer norm for BERT-like encoders; False (and a plain copy) if it cannot."""
+    """Fuse embeddings, layer norms and GELU for BERT-like encoders; False (and a plain copy)
+    if it cannot.
+
+    Two fusions stay off because they are slower on CPU with int8 weights (one thread, 128
+    tokens, MiniLM-L6): the fused ``Attention`` op quantizes to ``QAttention`` with per-tensor
+    weights (argmax agreement with torch fell from 8/8 to 6/8 on the parity pairs), and
+    ``SkipLayerNormalization`` took 250 us a call, a fifth of the run, where the unfused
+    ``Add`` + ``LayerNormalization`` take a twentieth. Without both: 73 pairs/s against 59.
+    """
     try:
         from onnxruntime.transformers import optimizer
+        from onnxruntime.transformers.fusion_options import FusionOptions
 
         if config is None or getattr(config, "model_type", "") != "bert":
             raise ValueError("not a BERT encoder")
+        options = FusionOptions("bert")
+        options.enable_attention = False
+        options.enable_skip_layer_norm = False
         opt = optimizer.optimize_model(
             str(src),
             model_type="bert",
             num_heads=int(config.num_attention_heads),
             hidden_size=int(config.hidden_size),
             opt_level=1,
+            optimization_options=options,
         )
         opt.save_model_to_file(str(dst))
         return True

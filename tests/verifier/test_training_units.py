@@ -155,3 +155,19 @@ def test_calibrated_risk_uses_signal_weights() -> None:
     assert out[1] == pytest.approx(1 / (1 + math.exp(-2.0)))
     with pytest.raises(ConfigError, match="novel_number"):
         calibrate_risk(raw, cal)
+
+
+def test_repeat_shows_one_sources_pairs_n_times_and_refuses_unknown_sources() -> None:
+    from guardkit.verifier.training.examples import Example
+    from guardkit.verifier.training.mix import Mix, _repeat
+
+    mix = Mix()
+    mix.train = [Example("e", f"c{i}", SUPPORTED, "a" if i % 2 else "b") for i in range(6)]
+    _repeat(mix, {"a": 3})
+    assert mix.counts() == {"a": 9, "b": 3}
+    assert mix.trained_on == ["a pairs seen 3x"]
+    with pytest.raises(ConfigError) as err:
+        _repeat(mix, {"nope": 2})
+    assert err.value.loc == ("repeat", "nope")
+    with pytest.raises(ConfigError):
+        _repeat(mix, {"a": 0})

@@ -28,7 +28,21 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--max-length", type=int, default=128)
     p.add_argument("--fp32", action="store_true", help="no bf16 autocast (older CPUs)")
     p.add_argument("--epochs", type=int, default=2, help="passes over the mix the budget may use")
+    p.add_argument(
+        "--repeat",
+        action="append",
+        default=[],
+        metavar="SOURCE=N",
+        help="show one source's pairs N times (e.g. halueval_dialogue=2); repeatable",
+    )
+    p.add_argument("--name", default=None, help="model name in the manifest (default: DIR name)")
     a = p.parse_args(argv)
+    repeat = {}
+    for item in a.repeat:
+        source, _, times = item.partition("=")
+        if not times.isdigit():
+            p.error(f"--repeat takes SOURCE=N, got {item!r}")
+        repeat[source] = int(times)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     import transformers
@@ -52,6 +66,8 @@ def main(argv: list[str] | None = None) -> None:
         cfg=cfg,
         scale=a.scale,
         calib_rows=a.calib_rows,
+        repeat=repeat,
+        name=a.name or a.out.name,
     )
 
 

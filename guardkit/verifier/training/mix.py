@@ -10,6 +10,7 @@ import json
 import logging
 import random
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 
 from guardkit._jsonl import json_objects
@@ -83,6 +84,20 @@ def _cap(items: list[Example], n: int, rng: random.Random) -> list[Example]:
     return rng.sample(items, n) if len(items) > n else list(items)
 
 
+def _repeat(mix: Mix, times: Mapping[str, int]) -> None:
+    known = mix.counts()
+    for source, n in sorted(times.items()):
+        if source not in known:
+            raise ConfigError(
+                f"no training pairs come from {source!r}; sources: {', '.join(known)}",
+                loc=("repeat", source),
+            )
+        if n < 1:
+            raise ConfigError(f"repeat must be at least 1, got {n}", loc=("repeat", source))
+        mix.train += [e for e in mix.train if e.source == source] * (n - 1)
+        mix.trained_on.append(f"{source} pairs seen {n}x")
+
+
 def _citint_docs(root: Path) -> list[list[str]]:
     """Abstracts not cited by dev or test claims: sentences for synthetic pairs."""
     banned: set[int] = set()
@@ -94,8 +109,18 @@ def _citint_docs(root: Path) -> list[list[str]]:
     return [r["abstract"] for d, r in load_corpus(root).items() if d not in banned]
 
 
-def build_mix(data: Path, seed: int, scale: float = 1.0, calib_rows: int = 150) -> Mix:
-    """The default recipe: every set of ``data/nli``, HaluEval, CitInt and synthetic pairs."""
+def build_mix(
+    data: Path,
+    seed: int,
+    scale: float = 1.0,
+    calib_rows: int = 150,
+    repeat: Mapping[str, int] | None = None,
+) -> Mix:
+    """The default recipe: every set of ``data/nli``, HaluEval, CitInt and synthetic pairs.
+
+    ``repeat`` shows the pairs of a source (a key of :meth:`Mix.counts`) that many times in all,
+    to lean a further training stage towards a weak task without new data.
+    """
     rng = random.Random(seed)
     mix = Mix()
     caps = {k: max(min(v, 1), int(v * scale)) for k, v in CAPS.items()}
@@ -124,6 +149,7 @@ def build_mix(data: Path, seed: int, scale: float = 1.0, calib_rows: int = 150) 
         for e in synthetic_pairs(news, caps["synthetic_news"], seed + 1)
     ]
     mix.trained_on.append("synthetic pairs from halueval summarization train documents (news)")
+    _repeat(mix, repeat or {})
     rng.shuffle(mix.train)
     calibration_data(mix, data, rng, calib_rows)
     return mix

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import shlex
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from guardkit.verifier.export import export_folder
@@ -45,6 +46,7 @@ def run(
     scale: float = 1.0,
     calib_rows: int = 150,
     name: str = "verifier-minilm-l6-v4",
+    repeat: Mapping[str, int] | None = None,
 ) -> Manifest:
     """Train, export and calibrate a verifier into the model folder ``out``."""
     cfg = cfg or TrainConfig()
@@ -55,7 +57,7 @@ def run(
     else:
         if data is None:
             raise ValueError("either data or pairs is required")
-        mix = build_mix(data, cfg.seed, scale=scale, calib_rows=calib_rows)
+        mix = build_mix(data, cfg.seed, scale=scale, calib_rows=calib_rows, repeat=repeat)
     log.info("training pairs %d: %s", len(mix.train), mix.counts())
     model, tok = load_trainable(base)
     result = train(model, tok, mix.train, out, cfg)
