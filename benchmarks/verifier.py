@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -276,6 +277,24 @@ def render_markdown(r: dict) -> str:
     return "\n".join(out)
 
 
+def record(model: Path, result: dict[str, Any]) -> None:
+    """Write the figures measured here into the model folder's manifest (``metrics``)."""
+    from guardkit.verifier.manifest import read_manifest, write_manifest
+
+    figures: dict[str, float] = {}
+    for task, m in result.get("halueval_test", {}).items():
+        for key in ("accuracy", "auroc", "ece", "rows"):
+            figures[f"test_halueval_{task}_{key}"] = float(m[key])
+    if "citint_test" in result:
+        figures["test_citint_macro_f1_3way"] = float(result["citint_test"]["macro_f1_3way"])
+    if "nli_heldout" in result:
+        for key, value in result["nli_heldout"]["mean"].items():
+            figures[f"heldout_nli_mean_{key}"] = float(value)
+    manifest = read_manifest(model)
+    write_manifest(model, manifest.model_copy(update={"metrics": manifest.metrics | figures}))
+    print(f"recorded {len(figures)} figures in {model / 'manifest.json'}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
@@ -289,6 +308,7 @@ def main() -> None:
     p.add_argument("--acc-pairs", type=int, default=300)
     p.add_argument("--skip", nargs="*", default=[])
     p.add_argument("--markdown", type=Path, default=None, help="also write Markdown tables here")
+    p.add_argument("--record", action="store_true", help="write the figures into the manifest")
     a = p.parse_args()
     import transformers
 
@@ -313,6 +333,8 @@ def main() -> None:
         result["backends"] = backends(v, a.checkpoint, a.data, a.acc_pairs)
     result["seconds"] = round(time.time() - t0, 1)
     a.out.write_text(json.dumps(result, indent=2) + "\n")
+    if a.record:
+        record(a.model, result)
     if a.markdown is not None:
         a.markdown.write_text(render_markdown(result) + "\n")
     print(f"wrote {a.out}")

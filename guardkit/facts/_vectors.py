@@ -102,9 +102,9 @@ class VectorIndex:
         return scores, ids
 
     def vectors(self, ids: Sequence[int]) -> np.ndarray:
-        out = np.empty((len(ids), self.dim), dtype=np.float32)
-        for i, vid in enumerate(ids):
-            out[i] = self.index.reconstruct(int(vid))
+        if not len(ids):
+            return np.empty((0, self.dim), dtype=np.float32)
+        out: np.ndarray = self.index.reconstruct_batch(np.asarray(ids, dtype=np.int64))
         return out
 
     def rebuilt(self, live: Sequence[int], params: IndexParams) -> VectorIndex:

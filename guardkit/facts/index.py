@@ -220,13 +220,17 @@ class FactIndex:
         depth = k if len(rankers) == 1 else max(k, FUSION_DEPTH)
         with self._lock:
             found = [ranker(self, texts, vectors, depth) for ranker in rankers]
-            sources = self._store.sources({v for per in found for ids in per for v in ids})
-            by_document = sources if len(rankers) > 1 else None
-            best = [
-                fuse([[v for v in per[q] if v in sources] for per in found], k, groups=by_document)
-                for q in range(len(vectors))
-            ]
-            rows = self._store.fetch(sorted({v for ids in best for v in ids}))
+            candidates = sorted({v for per in found for ids in per for v in ids})
+            if len(rankers) == 1:  # one ranking: its first k live facts, one SQLite query
+                rows = self._store.fetch(candidates)
+                best = [[v for v in ids if v in rows][:k] for ids in found[0]]
+            else:
+                sources = self._store.sources(candidates)
+                best = [
+                    fuse([[v for v in per[q] if v in sources] for per in found], k, groups=sources)
+                    for q in range(len(vectors))
+                ]
+                rows = self._store.fetch(sorted({v for ids in best for v in ids}))
             scores = [
                 self._vectors.vectors(ids) @ query for ids, query in zip(best, vectors, strict=True)
             ]
