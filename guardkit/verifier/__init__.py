@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 #: The model folder shipped inside the package.
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "verifier-minilm-l6-v4"
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "verifier-minilm-l6-v5"
 
 _cache: dict[Path, OnnxVerifier] = {}
 _lock = threading.Lock()

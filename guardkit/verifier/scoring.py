@@ -113,7 +113,7 @@ def raw_risks(
         sigs = [claim_signals(ctx, c) for c in cl]
         for name in SIGNALS:
             out[name].append(max(sg[name] for sg in sigs))
-        for name, value in response_signals(len(cl), ctx).items():
+        for name, value in response_signals(len(cl)).items():
             out[name].append(value)
         rows = probs[k : k + len(cl)]
         k += len(cl)

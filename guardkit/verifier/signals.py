@@ -6,8 +6,6 @@ where that fit beats the model alone on held-out calibration data (the manifest 
 Each signal is in [0, 1]; for the claim signals a response takes the maximum over its claims.
 The claim count is there because the least supported of many claims is riskier-looking than
 the least supported of one: a long summary's raw risk sits on another scale than a short answer's.
-The context length is there for the same reason on the evidence side: a claim checked against a
-long document takes the best of many windows.
 """
 
 from __future__ import annotations
@@ -18,7 +16,7 @@ import re
 __all__ = ["RESPONSE_SIGNALS", "SIGNALS", "claim_signals", "response_signals"]
 
 SIGNALS: tuple[str, ...] = ("novel_number", "novel_name", "novel_content")
-RESPONSE_SIGNALS: tuple[str, ...] = ("claim_count", "context_length")
+RESPONSE_SIGNALS: tuple[str, ...] = ("claim_count",)
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*|\d+(?:[.,]\d+)*")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -54,11 +52,6 @@ def claim_signals(context: str, claim: str) -> dict[str, float]:
     }
 
 
-def response_signals(n_claims: int, context: str) -> dict[str, float]:
-    """Signals of a response as a whole, each on a log scale: its claim count (0 for one, 1 for
-    ten or more) and its context's length in words (0 for one, 1 for 10,000 or more)."""
-    words = len(context.split())
-    return {
-        "claim_count": min(1.0, math.log(max(1, n_claims)) / math.log(10)),
-        "context_length": min(1.0, math.log(max(1, words)) / math.log(10_000)),
-    }
+def response_signals(n_claims: int) -> dict[str, float]:
+    """Signals of a response as a whole: its claim count, 0 for one and 1 for ten or more (log)."""
+    return {"claim_count": min(1.0, math.log(max(1, n_claims)) / math.log(10))}

