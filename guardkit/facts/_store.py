@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS facts (
 CREATE INDEX IF NOT EXISTS facts_doc ON facts(doc_id);
 """
 _COLUMNS = "vid, fact_id, doc_id, source, start, end, text, metadata"
+_NAMES = tuple(_COLUMNS.split(", "))
 _IDS = "(SELECT value FROM json_each(?))"
 """Ids as one JSON parameter: a batch of searches can exceed SQLite's limit of 32,766 ``?``s."""
 
@@ -109,12 +110,12 @@ class FactStore:
     def fetch(self, vids: Sequence[int]) -> dict[int, dict[str, Any]]:
         """Rows for these vector ids (deleted ids are simply absent)."""
         cur = self._conn.execute(f"SELECT {_COLUMNS} FROM facts WHERE vid IN {_IDS}", (_ids(vids),))
-        names = [d[0] for d in cur.description]
         out = {}
         for row in cur:
-            rec = dict(zip(names, row, strict=True))
-            rec["metadata"] = json.loads(rec["metadata"])
-            out[int(rec["vid"])] = rec
+            rec = dict(zip(_NAMES, row, strict=True))
+            meta = rec["metadata"]
+            rec["metadata"] = {} if meta == "{}" else json.loads(meta)  # most facts have none
+            out[row[0]] = rec
         return out
 
     def sources(self, vids: Iterable[int]) -> dict[int, str]:

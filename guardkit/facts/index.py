@@ -217,6 +217,8 @@ class FactIndex:
     ) -> list[list[Hit]]:
         if k < 1:
             raise ConfigError(f"k must be at least 1, got {k}", loc=("k",))
+        if rankers == _MODES["dense"]:
+            return self._nearest(vectors, k)
         depth = k if len(rankers) == 1 else max(k, FUSION_DEPTH)
         with self._lock:
             found = [ranker(self, texts, vectors, depth) for ranker in rankers]
@@ -238,6 +240,17 @@ class FactIndex:
             [_hit(rows[v], float(s)) for v, s in zip(ids, q_scores, strict=True)]
             for ids, q_scores in zip(best, scores, strict=True)
         ]
+
+    def _nearest(self, vectors: np.ndarray, k: int) -> list[list[Hit]]:
+        """Dense search alone: FAISS's own scores, one SQLite query, the first ``k`` live facts."""
+        with self._lock:
+            scores, ids = self._vectors.search(vectors, k)
+            rows = self._store.fetch(sorted({int(v) for v in ids.ravel() if v >= 0}))
+        out = []
+        for row_ids, row_scores in zip(ids.tolist(), scores.tolist(), strict=True):
+            live = [(v, s) for v, s in zip(row_ids, row_scores, strict=True) if v in rows]
+            out.append([_hit(rows[v], s) for v, s in live[:k]])
+        return out
 
     # ----- saving and loading -----------------------------------------------------------------
 

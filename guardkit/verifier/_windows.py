@@ -5,9 +5,11 @@ The rule, the same everywhere:
 - Evidence longer than the window is cut into overlapping token windows (a quarter overlap), each
   a run of whole tokens mapped back to the original characters. Nothing is dropped.
 - A claim longer than half the window is cut into pieces the same way (no overlap).
-- Per claim piece, the window that is most decisive wins: the one with the largest
-  ``max(p_supported, p_contradicted)``. Evidence supports a claim if *some* part of it does, and
-  contradicts it if some part does more firmly than any part supports it; otherwise not enough info.
+- Per claim piece, the window that supports it most wins, unless a window contradicts it
+  outright (contradicted is that window's most likely label) and more firmly than the best
+  support. Evidence supports a claim if *some* part of it does, and contradicts it if some part
+  plainly does; a part that says "not enough info" outvotes nothing, so unrelated text in a long
+  document cannot turn a supported claim into a contradicted one.
 - Per claim, the least supported piece wins (a claim is only as supported as its weakest part).
 - With ``max_windows`` set and more windows than that, only the ``max_windows`` windows sharing
   the most words with the claim piece are scored (a retrieval step: on 2 CPU cores a long document
@@ -88,14 +90,21 @@ def plan_windows(
 
 def fold(segments: Sequence[Segment], probs: np.ndarray, n_pairs: int) -> np.ndarray:
     """Fold per-segment probabilities (supported, contradicted, nei) into one row per pair."""
-    best_window: dict[tuple[int, int], int] = {}
+    supporting: dict[tuple[int, int], int] = {}
+    contradicting: dict[tuple[int, int], int] = {}
     for i, seg in enumerate(segments):
         key = (seg.pair, seg.piece)
-        j = best_window.get(key)
-        if j is None or probs[i, :2].max() > probs[j, :2].max():
-            best_window[key] = i
+        j = supporting.get(key)
+        if j is None or probs[i, 0] > probs[j, 0]:
+            supporting[key] = i
+        j = contradicting.get(key)
+        if probs[i].argmax() == 1 and (j is None or probs[i, 1] > probs[j, 1]):
+            contradicting[key] = i
     result = np.full((n_pairs, 3), np.nan, dtype=np.float64)
-    for (pair, _), i in best_window.items():
-        if np.isnan(result[pair, 0]) or probs[i, 0] < result[pair, 0]:
-            result[pair] = probs[i]
+    for key, i in supporting.items():
+        j = contradicting.get(key)
+        if j is not None and probs[j, 1] > probs[i, 0]:
+            i = j
+        if np.isnan(result[key[0], 0]) or probs[i, 0] < result[key[0], 0]:
+            result[key[0]] = probs[i]
     return result

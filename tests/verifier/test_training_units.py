@@ -171,3 +171,16 @@ def test_repeat_shows_one_sources_pairs_n_times_and_refuses_unknown_sources() ->
     assert err.value.loc == ("repeat", "nope")
     with pytest.raises(ConfigError):
         _repeat(mix, {"a": 0})
+
+
+def test_fold_ignores_windows_that_lean_not_enough_info() -> None:
+    from guardkit.verifier._windows import Segment, fold
+
+    # a filler window leaning "not enough info" (0.38 contradicted) against the window that
+    # supports the claim (0.33): the supporting window decides
+    segs = [Segment(0, 0, "filler", "c"), Segment(0, 0, "the fact", "c")]
+    probs = np.array([[0.06, 0.38, 0.56], [0.33, 0.20, 0.47]])
+    assert fold(segs, probs, 1)[0].tolist() == [0.33, 0.20, 0.47]
+    # a window that plainly contradicts, more firmly than the best support, still decides
+    probs = np.array([[0.06, 0.50, 0.44], [0.33, 0.20, 0.47]])
+    assert fold(segs, probs, 1)[0].tolist() == [0.06, 0.50, 0.44]
