@@ -81,7 +81,7 @@ def train(
     with typed_errors():
         read_user_pairs(pairs, seed)  # fail fast on bad input, before loading torch models
         cfg = TrainConfig(budget_minutes=budget_minutes, seed=seed, threads=threads)
-        manifest = run(out, pairs=pairs, base=base, cfg=cfg, name=out.name)
+        manifest = run(out, pairs=pairs, base=base, cfg=cfg)
     cal = manifest.calibration
     typer.echo(
         f"trained {manifest.training.steps if manifest.training else 0} steps -> {out}; "

@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> None:
         scale=a.scale,
         calib_rows=a.calib_rows,
         repeat=repeat,
-        name=a.name or a.out.name,
+        name=a.name,
     )
 
 

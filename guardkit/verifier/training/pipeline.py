@@ -45,10 +45,11 @@ def run(
     cfg: TrainConfig | None = None,
     scale: float = 1.0,
     calib_rows: int = 150,
-    name: str = "verifier-minilm-l6-v5",
+    name: str | None = None,
     repeat: Mapping[str, int] | None = None,
 ) -> Manifest:
-    """Train, export and calibrate a verifier into the model folder ``out``."""
+    """Train, export and calibrate a verifier into the model folder ``out`` (named ``name``,
+    by default the folder's name)."""
     cfg = cfg or TrainConfig()
     base = base or default_base()
     out.mkdir(parents=True, exist_ok=True)
@@ -74,7 +75,12 @@ def run(
         command=" ".join(shlex.quote(a) for a in sys.argv),
     )
     export_folder(
-        out / "checkpoint", out, int8=True, training=info, name=name, max_length=cfg.max_length
+        out / "checkpoint",
+        out,
+        int8=True,
+        training=info,
+        name=name or out.name,
+        max_length=cfg.max_length,
     )
     verifier = OnnxVerifier(out, intra_op_threads=cfg.threads)
     cal, how, threshold, metrics = fit_calibration(
