@@ -23,7 +23,7 @@ INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 
 def _eager_attention(model: torch.nn.Module) -> None:
     """Trace attention as plain MatMul / Softmax: PyTorch's SDPA exports with IsNaN / Where
-    masking that onnxruntime runs about 20 % slower (measured in ``benchmarks/verifier.py``)."""
+    masking that onnxruntime runs slower (see ``fuse_encoder``)."""
     for module in model.modules():
         setter = getattr(module, "set_attn_implementation", None)
         if callable(setter):
@@ -57,8 +57,9 @@ def fuse_encoder(src: Path, dst: Path, config: Any) -> bool:
     Two fusions stay off because they are slower on CPU with int8 weights (one thread, 128
     tokens, MiniLM-L6): the fused ``Attention`` op quantizes to ``QAttention`` with per-tensor
     weights (argmax agreement with torch fell from 8/8 to 6/8 on the parity pairs), and
-    ``SkipLayerNormalization`` took 250 us a call, a fifth of the run, where the unfused
-    ``Add`` + ``LayerNormalization`` take a twentieth. Without both: 73 pairs/s against 59.
+    ``SkipLayerNormalization`` took 19 % of a one-thread run, where the unfused ``Add`` and
+    ``LayerNormalization`` (and the few skip norms onnxruntime still fuses) take 8 %. Without
+    both: 71 pairs/s against 58 (``benchmarks/onnx_profile.py``).
     """
     try:
         from onnxruntime.transformers import optimizer
