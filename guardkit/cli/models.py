@@ -68,20 +68,26 @@ def train(
     pairs: Annotated[Path, typer.Option("--pairs", help="JSONL: evidence, claim, label.")],
     out: Annotated[Path, typer.Option("--out", help="Model folder to write.")],
     base: Annotated[
-        Path | None, typer.Option("--base", help="Training output or HF encoder folder.")
+        Path | None,
+        typer.Option(
+            "--base",
+            help="Verifier model folder, training output or HF encoder folder "
+            "(default: the shipped verifier, adapted).",
+        ),
     ] = None,
     budget_minutes: Annotated[float, typer.Option("--budget-minutes", min=0.1)] = 30.0,
     seed: Annotated[int, typer.Option("--seed")] = 13,
     threads: Annotated[int, typer.Option("--threads", min=1)] = 2,
 ) -> None:
     """Fine-tune and calibrate a verifier on your own labelled pairs (same recipe and manifest)."""
+    from guardkit.verifier import DEFAULT_MODEL
     from guardkit.verifier.training import TrainConfig, run
     from guardkit.verifier.training.mix import read_user_pairs
 
     with typed_errors():
         read_user_pairs(pairs, seed)  # fail fast on bad input, before loading torch models
         cfg = TrainConfig(budget_minutes=budget_minutes, seed=seed, threads=threads)
-        manifest = run(out, pairs=pairs, base=base, cfg=cfg)
+        manifest = run(out, pairs=pairs, base=base or DEFAULT_MODEL, cfg=cfg)
     cal = manifest.calibration
     typer.echo(
         f"trained {manifest.training.steps if manifest.training else 0} steps -> {out}; "

@@ -58,3 +58,71 @@ def test_models_train_on_user_pairs(tmp_path: Path) -> None:
     assert m.calibration.method == "temperature"
     assert 0.0 <= m.threshold <= 1.0
     assert len(verifier.predict([("The office is in Oslo.", "It is in Oslo.")])) == 1
+
+
+PARITY_PAIRS = [
+    ("The Eiffel Tower is in Paris.", "The Eiffel Tower is in Rome."),
+    ("Refunds are issued within 14 days of the return.", "Refunds take 14 days."),
+    ("The film was released in 1994 and directed by Frank Darabont.", "Darabont directed it."),
+    ("Our office in Lyon opens at 9 am on weekdays.", "The Lyon office opens at 11 am."),
+    ("Water boils at 100 degrees Celsius at sea level.", "Penguins live in Antarctica."),
+]
+
+
+def test_shipped_model_is_trainable_from_its_onnx_weights() -> None:
+    """The default verifier's int8 weights, dequantized into torch, give the ONNX model's logits."""
+    import numpy as np
+    from tokenizers import Tokenizer
+
+    from guardkit.verifier.training.model import load_trainable
+
+    model, tok_file = load_trainable(DEFAULT_MODEL)
+    model.eval()
+    tokenizer = Tokenizer.from_file(str(tok_file))
+    verifier = OnnxVerifier(DEFAULT_MODEL, intra_op_threads=1)
+    diffs = []
+    for evidence, claim in PARITY_PAIRS:
+        enc = tokenizer.encode(evidence, claim)
+        ids = torch.tensor([enc.ids])
+        types = torch.tensor([enc.type_ids])
+        mask = torch.ones_like(ids)
+        with torch.no_grad():
+            ours = model(ids, mask, types).numpy()[0]
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+        theirs = verifier.session.run(None, {k: v.numpy() for k, v in feeds.items()})[0][0]
+        assert ours.argmax() == theirs.argmax(), (evidence, claim, ours, theirs)
+        diffs.append(float(np.abs(ours - theirs).max()))
+    # int8 activations in onnxruntime, fp32 in torch: close, not equal.
+    assert max(diffs) < 0.75, diffs
+    assert float(np.mean(diffs)) < 0.4, diffs
+
+
+def test_onnx_folder_of_another_model_is_refused(model_copy: Path) -> None:
+    """An exported third-party NLI model (other labels, no guardkit training) cannot be a base."""
+    from guardkit.errors import ModelError
+    from guardkit.verifier.manifest import read_manifest, write_manifest
+    from guardkit.verifier.training.model import load_trainable
+
+    manifest = read_manifest(model_copy)
+    write_manifest(model_copy, manifest.model_copy(update={"training": None}))
+    with pytest.raises(ModelError, match="only a verifier trained by guardkit") as err:
+        load_trainable(model_copy)
+    assert err.value.file == str(model_copy / "manifest.json")
+
+
+def test_onnx_base_with_wrong_hash_is_refused(model_copy: Path) -> None:
+    from guardkit.errors import ModelError
+    from guardkit.verifier.training.model import load_trainable
+
+    with (model_copy / "model.onnx").open("ab") as f:
+        f.write(b"\0")
+    with pytest.raises(ModelError, match="sha256 mismatch"):
+        load_trainable(model_copy)
+
+
+def test_folder_without_weights_is_refused(tmp_path: Path) -> None:
+    from guardkit.errors import ModelError
+    from guardkit.verifier.training.model import load_trainable
+
+    with pytest.raises(ModelError, match="no trainable weights here"):
+        load_trainable(tmp_path)

