@@ -16,7 +16,7 @@ from guardkit.verifier.training.examples import CONTRADICTED, NOT_ENOUGH_INFO, S
 from guardkit.verifier.training.halueval import halueval_pairs, rows
 from guardkit.verifier.training.loop import partial_label_loss
 from guardkit.verifier.training.mix import read_user_pairs
-from guardkit.verifier.training.synthetic import synthetic_pairs
+from guardkit.verifier.training.synthetic import _restate, synthetic_pairs
 
 torch.set_num_threads(1)
 
@@ -75,6 +75,49 @@ def test_synthetic_pairs_are_deterministic_and_labelled() -> None:
             assert e.claim not in e.evidence
         if e.label == NOT_ENOUGH_INFO:
             assert e.claim not in e.evidence
+
+
+@pytest.mark.parametrize(
+    ("sentence", "restated"),
+    [
+        (
+            "Standard delivery within Germany takes 3 to 5 working days and costs 49 euros.",
+            "Standard delivery within Germany costs 49 euros.",
+        ),
+        ("The company was founded in 1998 and is based in Oslo.", "The company is based in Oslo."),
+        (
+            "He has pleaded not guilty and is being tried separately.",
+            "He is being tried separately.",
+        ),
+        # Not a second predicate: coordinated subjects, nouns and participles, relative clauses.
+        ("Smith and Jones won the race.", None),
+        ("The results showed a decline in mortality and improved survival in 30 patients.", None),
+        ("Table 2 shows the size of the link between weight loss and changes in risk.", None),
+        ("Patients who received the drug had fewer events and were discharged early.", None),
+        ("The plant opened in 1998.", None),
+    ],
+)
+def test_restate_joins_the_subject_to_its_second_predicate(
+    sentence: str, restated: str | None
+) -> None:
+    assert _restate(sentence) == restated
+
+
+def test_restated_claims_are_supported_and_have_contradicted_twins() -> None:
+    """Restatable sentences are drawn often enough to teach the form under both labels."""
+    doc = [
+        "The shop opened in 2004 in a former bank.",
+        "Standard delivery within Germany takes 3 to 5 working days and costs 49 euros.",
+        "Returns are accepted for 30 days.",
+        "The store is closed on Sundays.",
+        "Gift cards never expire.",
+    ]
+    pairs = synthetic_pairs([doc], 400, seed=1)
+    restated = "Standard delivery within Germany costs 49 euros."
+    assert any(e.claim == restated and e.label == SUPPORTED for e in pairs)
+    twins = [e for e in pairs if e.source.startswith("synthetic_restated_")]
+    assert twins and all(e.label == CONTRADICTED for e in twins)
+    assert any(e.claim.startswith("Standard delivery within Germany costs") for e in twins)
 
 
 def test_halueval_test_rows_are_never_training_pairs() -> None:

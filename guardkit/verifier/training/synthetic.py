@@ -4,9 +4,14 @@ For a sentence ``s`` of a document and an evidence window of sentences around it
 sentences; a paragraph of three to five in a quarter of the pairs, as answers are checked against
 whole passages):
 
-- supported: ``s`` itself, or its longest clause (split at ``;``, ``,`` or ``and``);
-- contradicted: ``s`` with one fact changed: a number, a negation added or removed, an antonym,
-  or a capitalised name replaced by a name from another document;
+- supported: ``s`` itself, its longest clause (split at ``;``, ``,`` or ``and``), or ``s``'s
+  subject joined to its second predicate ("Delivery takes 3 days and costs 49 euros." ->
+  "Delivery costs 49 euros."): answers restate facts that way, and a model that only ever saw
+  the first form called such restatements contradicted;
+- contradicted: the supported claim (half the time) or ``s`` with one fact changed: a number,
+  a negation added or removed, an antonym, or a capitalised name replaced by a name from
+  another document. Perturbing the supported claim itself gives twins that differ only in the
+  changed fact, so the form of a restatement says nothing about its label;
 - not enough info: another sentence of the same document, outside the window.
 
 Each perturbation keeps the wording of the evidence, so word overlap cannot tell the classes apart.
@@ -110,10 +115,131 @@ _PERTURB: list[Callable[[str, random.Random, Sequence[str]], str | None]] = [
 ]
 
 
+_DETERMINERS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "this",
+        "that",
+        "these",
+        "those",
+        "its",
+        "their",
+        "our",
+        "his",
+        "her",
+        "my",
+        "your",
+        "each",
+        "every",
+        "some",
+        "all",
+        "no",
+        "most",
+        "many",
+        "several",
+        "few",
+        "both",
+        "such",
+        "other",
+    ]
+)
+_RELATIVE = frozenset(
+    ["that", "which", "who", "whom", "whose", "where", "when", "while", "because"]
+)
+_PREPOSITIONS = frozenset(
+    [
+        "in",
+        "on",
+        "at",
+        "by",
+        "to",
+        "from",
+        "with",
+        "for",
+        "of",
+        "into",
+        "over",
+        "under",
+        "during",
+        "after",
+        "before",
+        "about",
+    ]
+)
+_OBJECT_STARTS = _DETERMINERS | _PREPOSITIONS
+_PRONOUNS = frozenset(
+    ["he", "she", "it", "we", "they", "i", "you", "this", "that", "these", "those"]
+)
+_NOT_VERBS = frozenset(
+    ["is", "as", "was", "has", "this", "its", "thus", "us", "yes", "less", "unless", "sometimes"]
+)
+#: Which verb forms of a first predicate may head a second one ("has risen and is falling").
+_SECOND_FORMS = {"aux": {"aux"}, "ed": {"ed"}, "s": {"s", "aux"}}
+
+
+def _verb_form(word: str) -> str | None:
+    """``aux``, ``ed`` or ``s`` for a finite verb guessed without a tagger, else None."""
+    w = word.strip(",;:")
+    if _AUX.fullmatch(w):
+        return "aux"
+    if not (w.isalpha() and w.islower() and len(w) > 3) or w in _NOT_VERBS:
+        return None
+    if w.endswith("ed"):
+        return "ed"
+    return "s" if w.endswith("s") and not w.endswith(("ss", "us", "is")) else None
+
+
+def _first_verb(words: Sequence[str]) -> int | None:
+    """Where the first predicate starts; a -s word after "the" or "of" is taken for a noun."""
+    for k in range(1, min(len(words) - 1, 8)):
+        form = _verb_form(words[k])
+        if form is None:
+            continue
+        prev = words[k - 1].lower()
+        if k == 1 and prev in _PRONOUNS:
+            return k
+        if prev in _DETERMINERS | _PREPOSITIONS | _RELATIVE:
+            continue
+        return k if k > 1 or form == "aux" else None  # "Previous studies ...": a noun, maybe
+    return None
+
+
+def _restate(s: str) -> str | None:
+    """``s``'s subject with its second predicate: "X verbs A and verbs B." -> "X verbs B.".
+
+    Guessed from word forms alone, so it keeps to plain sentences (no commas or relative
+    clauses before the "and") where the guess is mostly right.
+    """
+    left, sep, right = s.strip().rstrip(".").partition(" and ")
+    words, right_words = left.split(), right.split()
+    if not sep or " and " in right or "," in left or len(right_words) < 2:
+        return None
+    if _RELATIVE & {w.lower() for w in words}:
+        return None
+    second = _verb_form(right_words[0])
+    follower = right_words[1].lower()
+    if second is None or follower in ("of", "and"):
+        return None
+    if second == "s" and follower in _PREPOSITIONS:
+        return None  # "... between loss and changes in risk": a noun
+    if second == "ed" and follower not in _OBJECT_STARTS:
+        return None  # "a decline and improved survival": a participle
+    k = _first_verb(words)
+    if k is None or second not in _SECOND_FORMS[_verb_form(words[k]) or "aux"]:
+        return None
+    return " ".join(words[:k] + right_words) + "."
+
+
 def _clause(s: str) -> str:
     parts = [p.strip(" ,;.") for p in re.split(r";|, | and ", s)]
     best = max(parts, key=len)
     return best + "." if len(best.split()) >= 5 and best != s.strip(" ,;.") else s
+
+
+#: Share of the sentences drawn from those :func:`_restate` can restate.
+RESTATED_SHARE = 0.15
 
 
 def synthetic_pairs(docs: Sequence[Sequence[str]], n: int, seed: int) -> list[Example]:
@@ -121,10 +247,15 @@ def synthetic_pairs(docs: Sequence[Sequence[str]], n: int, seed: int) -> list[Ex
     rng = random.Random(seed)
     usable = [d for d in docs if len(d) >= 4]
     names = sorted({m.group() for d in usable[:2000] for s in d[1:] for m in _NAME.finditer(s)})
+    # Restatable sentences are rare (about 1 in 150), so a share of the draws is taken from them.
+    restatable = [(d, i) for d in usable for i, s in enumerate(d) if _restate(s)]
     out: list[Example] = []
     while len(out) < n and usable:
-        doc = rng.choice(usable)
-        i = rng.randrange(len(doc))
+        if restatable and rng.random() < RESTATED_SHARE:
+            doc, i = rng.choice(restatable)
+        else:
+            doc = rng.choice(usable)
+            i = rng.randrange(len(doc))
         if rng.random() < 0.25:
             width = rng.randint(3, 5)
             lo = max(0, min(i - rng.randrange(width), len(doc) - width))
@@ -135,13 +266,22 @@ def synthetic_pairs(docs: Sequence[Sequence[str]], n: int, seed: int) -> list[Ex
         s = doc[i]
         if len(s.split()) < 5:
             continue
-        out.append(
-            Example(evidence, _clause(s) if rng.random() < 0.5 else s, SUPPORTED, "synthetic")
-        )
-        for fn in rng.sample(_PERTURB, len(_PERTURB)):
-            changed = fn(s, rng, names)
-            if changed and changed != s:
-                out.append(Example(evidence, changed, CONTRADICTED, f"synthetic_{fn.__name__[1:]}"))
+        restated = _restate(s)
+        if restated and rng.random() < 0.75:
+            claim, form = restated, "_restated"
+        else:
+            claim, form = (_clause(s) if rng.random() < 0.5 else s), ""
+        out.append(Example(evidence, claim, SUPPORTED, f"synthetic{form}"))
+        target, form = (claim, form) if rng.random() < 0.5 else (s, "")
+        order = rng.sample(_PERTURB, len(_PERTURB))
+        if _NUMBER.search(target) and rng.random() < 0.5:
+            order.remove(_swap_number)
+            order.insert(0, _swap_number)
+        for fn in order:
+            changed = fn(target, rng, names)
+            if changed and changed != target:
+                source = f"synthetic{form}_{fn.__name__[1:]}"
+                out.append(Example(evidence, changed, CONTRADICTED, source))
                 break
         far = [j for j in range(len(doc)) if j < lo - 1 or j > hi]
         if far:
