@@ -116,65 +116,16 @@ _PERTURB: list[Callable[[str, random.Random, Sequence[str]], str | None]] = [
 
 
 _DETERMINERS = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "this",
-        "that",
-        "these",
-        "those",
-        "its",
-        "their",
-        "our",
-        "his",
-        "her",
-        "my",
-        "your",
-        "each",
-        "every",
-        "some",
-        "all",
-        "no",
-        "most",
-        "many",
-        "several",
-        "few",
-        "both",
-        "such",
-        "other",
-    ]
+    "a an the this that these those its their our his her my your each every some all no "
+    "most many several few both such other".split()
 )
-_RELATIVE = frozenset(
-    ["that", "which", "who", "whom", "whose", "where", "when", "while", "because"]
-)
+_RELATIVE = frozenset("that which who whom whose where when while because".split())
 _PREPOSITIONS = frozenset(
-    [
-        "in",
-        "on",
-        "at",
-        "by",
-        "to",
-        "from",
-        "with",
-        "for",
-        "of",
-        "into",
-        "over",
-        "under",
-        "during",
-        "after",
-        "before",
-        "about",
-    ]
+    "in on at by to from with for of into over under during after before about".split()
 )
 _OBJECT_STARTS = _DETERMINERS | _PREPOSITIONS
-_PRONOUNS = frozenset(
-    ["he", "she", "it", "we", "they", "i", "you", "this", "that", "these", "those"]
-)
-_NOT_VERBS = frozenset(
-    ["is", "as", "was", "has", "this", "its", "thus", "us", "yes", "less", "unless", "sometimes"]
-)
+_PRONOUNS = frozenset("he she it we they i you this that these those".split())
+_NOT_VERBS = frozenset("is as was has this its thus us yes less unless sometimes".split())
 #: Which verb forms of a first predicate may head a second one ("has risen and is falling").
 _SECOND_FORMS = {"aux": {"aux"}, "ed": {"ed"}, "s": {"s", "aux"}}
 
