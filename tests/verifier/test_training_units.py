@@ -227,3 +227,13 @@ def test_fold_ignores_windows_that_lean_not_enough_info() -> None:
     # a window that plainly contradicts, more firmly than the best support, still decides
     probs = np.array([[0.06, 0.50, 0.44], [0.33, 0.20, 0.47]])
     assert fold(segs, probs, 1)[0].tolist() == [0.06, 0.50, 0.44]
+
+
+def test_whole_response_aggregation_must_clearly_win() -> None:
+    from guardkit.verifier.training.calibrate import WHOLE_RESPONSE_MARGIN, choose_aggregation
+
+    assert choose_aggregation({"max_claim": 0.9585, "whole_and_max_claim": 0.9589}) == "max_claim"
+    clear = 0.9585 + 2 * WHOLE_RESPONSE_MARGIN
+    assert choose_aggregation({"max_claim": 0.9585, "whole_and_max_claim": clear}) == (
+        "whole_and_max_claim"
+    )

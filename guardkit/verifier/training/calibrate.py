@@ -94,6 +94,22 @@ def _predict(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     return out
 
 
+#: How much calibration AUROC the whole response as one more claim must add to be used.
+WHOLE_RESPONSE_MARGIN = 0.005
+
+
+def choose_aggregation(aucs: dict[str, float]) -> str:
+    """Per-claim risk, unless checking the whole response too is clearly better.
+
+    The whole response costs one more verifier pass over its full length, and a gain inside
+    the noise of 900 calibration responses (v6: 0.9589 against 0.9585) came with 0.02 less
+    AUROC on 250 other summarisation calibration rows (0.949 against 0.969).
+    """
+    if aucs["whole_and_max_claim"] > aucs["max_claim"] + WHOLE_RESPONSE_MARGIN:
+        return "whole_and_max_claim"
+    return "max_claim"
+
+
 def fit_calibration(
     v: OnnxVerifier,
     pairs: Sequence[Example],
@@ -106,7 +122,7 @@ def fit_calibration(
     y = np.asarray([h for _, _, h in responses], dtype=np.float64)
     raws, _ = raw_risks(v, items, temperature=temp)
     aucs = {how: auroc(y, raws[how]) for how in AGGREGATIONS}
-    how = max(aucs, key=lambda k: aucs[k])
+    how = choose_aggregation(aucs)
     raw = raws[how]
     half = _halves(len(y))
     metrics = {f"calibration_auroc_{k}": v_ for k, v_ in aucs.items()}

@@ -38,6 +38,14 @@ def _describe_base(base: Path) -> str:
     return str(base)
 
 
+def _command_line() -> str:
+    """The command as a user would type it (``python -m ...``, not the module's file path)."""
+    argv = list(sys.argv)
+    if argv and argv[0].endswith("__main__.py"):
+        argv[0:1] = ["python", "-m", "guardkit.verifier.training"]
+    return " ".join(shlex.quote(a) for a in argv)
+
+
 def run(
     out: Path,
     *,
@@ -74,7 +82,7 @@ def run(
         pairs_seen=result.pairs_seen,
         seconds=round(result.seconds, 1),
         seed=cfg.seed,
-        command=" ".join(shlex.quote(a) for a in sys.argv),
+        command=_command_line(),
     )
     export_folder(
         out / "checkpoint",

@@ -1,0 +1,144 @@
+"""Hand-written probes of one known weakness: facts restated from a sentence that says two things.
+
+Answers rarely quote their source. They restate one fact of a sentence that holds two ("takes
+3 days and costs 49 euros" -> "costs 49 euros"), drop a modifier, or put a number in other
+words. Each probe below has a supported restatement and a contradicted twin of the same form
+with one fact changed, so a model that judges the form instead of the fact gets half of them
+wrong. Written for this benchmark, not drawn from any training source.
+
+    python benchmarks/verifier_probes.py [--model DIR ...] [--out FILE.json]
+
+Prints, per model, the share of probes whose most likely label is the right one and the mean
+P(supported) of the supported and of the contradicted claims.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from guardkit.verifier import DEFAULT_MODEL, OnnxVerifier
+
+# (evidence, supported restatement, contradicted twin)
+PROBES: list[tuple[str, str, str]] = [
+    (
+        "Standard delivery within Germany takes 3 to 5 working days and costs 49 euros.",
+        "Delivery within Germany costs 49 euros.",
+        "Delivery within Germany costs 29 euros.",
+    ),
+    (
+        "The battery reaches 80 percent in 3 hours and a full charge in 5 hours.",
+        "A full charge takes 5 hours.",
+        "A full charge takes 8 hours.",
+    ),
+    (
+        "The museum opened in 1921 and welcomes about 40,000 visitors a year.",
+        "The museum welcomes about 40,000 visitors a year.",
+        "The museum welcomes about 90,000 visitors a year.",
+    ),
+    (
+        "Our support line is staffed from 8 am to 6 pm and answers most calls within 2 minutes.",
+        "Most calls are answered within 2 minutes.",
+        "Most calls are answered within 20 minutes.",
+    ),
+    (
+        "The bridge was completed in 1937 and spans 1,280 metres.",
+        "The bridge spans 1,280 metres.",
+        "The bridge spans 2,100 metres.",
+    ),
+    (
+        "Members get free shipping on every order and a 10 percent discount on accessories.",
+        "Members get a 10 percent discount on accessories.",
+        "Members get a 25 percent discount on accessories.",
+    ),
+    (
+        "The trial enrolled 412 patients and ran for 18 months.",
+        "The trial ran for 18 months.",
+        "The trial ran for 30 months.",
+    ),
+    (
+        "The lake lies at 1,870 metres above sea level and freezes over in most winters.",
+        "The lake lies at 1,870 metres.",
+        "The lake lies at 870 metres.",
+    ),
+    (
+        "The frame weighs 2.1 kg and carries riders of up to 120 kg.",
+        "Riders of up to 120 kg can use the frame.",
+        "Riders of up to 150 kg can use the frame.",
+    ),
+    (
+        "The company employs 350 people and has offices in Lyon and Porto.",
+        "The company has an office in Porto.",
+        "The company has an office in Madrid.",
+    ),
+    (
+        "Returns are accepted within 30 days of delivery, and refunds are paid within 14 days.",
+        "Refunds are paid within 14 days.",
+        "Refunds are paid within 60 days.",
+    ),
+    (
+        "The novel was published in 1962 and sold two million copies in its first year.",
+        "The novel sold two million copies in its first year.",
+        "The novel sold five million copies in its first year.",
+    ),
+    (
+        "The warranty covers the motor for 2 years and the battery for 1 year.",
+        "The battery is covered for 1 year.",
+        "The battery is covered for 3 years.",
+    ),
+    (
+        "The train leaves Vienna at 7:40 and reaches Salzburg two and a half hours later.",
+        "The train reaches Salzburg two and a half hours after leaving Vienna.",
+        "The train reaches Salzburg four hours after leaving Vienna.",
+    ),
+    (
+        "The festival lasts four days and draws around 60,000 people.",
+        "Around 60,000 people attend the festival.",
+        "Around 6,000 people attend the festival.",
+    ),
+    (
+        "The plan costs 12 euros a month and includes 50 GB of data.",
+        "The plan includes 50 GB of data.",
+        "The plan includes 5 GB of data.",
+    ),
+]
+
+
+def measure(folder: Path) -> dict[str, float]:
+    verifier = OnnxVerifier(folder)
+    pairs = [(e, c) for e, s, x in PROBES for c in (s, x)]
+    probs = verifier.probs_array(pairs)  # columns: supported, contradicted, not enough info
+    sup, con = probs[0::2], probs[1::2]
+    right = np.concatenate([sup.argmax(1) == 0, con.argmax(1) == 1])
+    return {
+        "probes": float(len(PROBES)),
+        "accuracy": float(right.mean()),
+        "supported_right": float((sup.argmax(1) == 0).mean()),
+        "contradicted_right": float((con.argmax(1) == 1).mean()),
+        "p_supported_of_supported": float(sup[:, 0].mean()),
+        "p_supported_of_contradicted": float(con[:, 0].mean()),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", type=Path, action="append", default=None)
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args()
+    results = {str(m): measure(m) for m in (args.model or [DEFAULT_MODEL])}
+    for name, r in results.items():
+        print(
+            f"{Path(name).name}: {r['accuracy']:.3f} right "
+            f"(supported {r['supported_right']:.3f}, contradicted {r['contradicted_right']:.3f}); "
+            f"mean P(supported) {r['p_supported_of_supported']:.3f} for supported, "
+            f"{r['p_supported_of_contradicted']:.3f} for contradicted claims"
+        )
+    if args.out:
+        args.out.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
