@@ -126,3 +126,32 @@ def test_folder_without_weights_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(ModelError, match="no trainable weights here"):
         load_trainable(tmp_path)
+
+
+@pytest.mark.slow
+def test_models_train_adapts_the_shipped_verifier_by_default(tmp_path: Path) -> None:
+    """Without ``--base`` the shipped verifier's own weights are the starting point."""
+    rng = random.Random(1)
+    cities = ["Paris", "Rome", "Oslo", "Lima", "Cairo", "Quito", "Riga", "Bern"]
+    lines = []
+    for i in range(60):
+        a, b = rng.sample(cities, 2)
+        ev = f"Parcel {i} is shipped from our warehouse in {a} within two days."
+        lines.append({"evidence": ev, "claim": f"Parcel {i} ships from {a}.", "label": "supported"})
+        lines.append(
+            {"evidence": ev, "claim": f"Parcel {i} ships from {b}.", "label": "contradicted"}
+        )
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    out = tmp_path / "adapted"
+    result = CliRunner().invoke(
+        app,
+        ["models", "train", "--pairs", str(pairs), "--out", str(out), "--budget-minutes", "0.2",
+         "--threads", "1"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    training = OnnxVerifier(out, intra_op_threads=1).manifest.training
+    assert training is not None and training.steps > 0
+    shipped = OnnxVerifier(DEFAULT_MODEL, intra_op_threads=1).manifest.name
+    assert training.base_model.startswith(f"{shipped} (")
+    assert "dequantized" in training.base_model
