@@ -35,6 +35,13 @@ def main(argv: list[str] | None = None) -> None:
         metavar="SOURCE=N",
         help="show one source's pairs N times (e.g. halueval_dialogue=2); repeatable",
     )
+    p.add_argument("--lr", type=float, default=4e-5, help="peak learning rate of the encoder")
+    p.add_argument(
+        "--head-lr",
+        type=float,
+        default=1e-3,
+        help="peak learning rate of the classifier head (lower it when the base is a verifier)",
+    )
     p.add_argument("--name", default=None, help="model name in the manifest (default: DIR name)")
     a = p.parse_args(argv)
     repeat = {}
@@ -57,6 +64,8 @@ def main(argv: list[str] | None = None) -> None:
         freeze_layers=a.freeze_layers,
         epochs=a.epochs,
         bf16=not a.fp32,
+        lr=a.lr,
+        head_lr=a.head_lr,
     )
     run(
         a.out,
