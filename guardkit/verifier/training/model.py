@@ -21,7 +21,7 @@ from torch import nn
 from guardkit.errors import ModelError
 from guardkit.verifier.types import LABELS
 
-__all__ = ["MeanPoolClassifier", "load_trainable", "save_checkpoint"]
+__all__ = ["MeanPoolClassifier", "load_trainable", "only_onnx_weights", "save_checkpoint"]
 
 
 class MeanPoolClassifier(nn.Module):
@@ -68,11 +68,11 @@ def load_trainable(folder: str | Path) -> tuple[MeanPoolClassifier, Path]:
     from transformers import AutoConfig, AutoModel
 
     folder = Path(folder)
+    if only_onnx_weights(folder):
+        return _from_onnx_folder(folder)
     if (folder / "checkpoint" / "config.json").is_file():
         folder = folder / "checkpoint"
     if not (folder / "config.json").is_file():
-        if (folder / "model.onnx").is_file():
-            return _from_onnx_folder(folder)
         raise ModelError(
             "no trainable weights here (neither config.json nor model.onnx); pass a verifier "
             "model folder, a training output folder or a Hugging Face encoder folder",
@@ -89,6 +89,12 @@ def load_trainable(folder: str | Path) -> tuple[MeanPoolClassifier, Path]:
         return model, tok
     encoder = AutoModel.from_pretrained(str(folder), add_pooling_layer=False)
     return MeanPoolClassifier(encoder), tok
+
+
+def only_onnx_weights(folder: Path) -> bool:
+    """A model folder without a training checkpoint: its weights are the int8 ONNX graph's."""
+    has_torch = (folder / "config.json").is_file() or (folder / "checkpoint/config.json").is_file()
+    return not has_torch and (folder / "model.onnx").is_file()
 
 
 def _from_onnx_folder(folder: Path) -> tuple[MeanPoolClassifier, Path]:

