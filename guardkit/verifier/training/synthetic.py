@@ -124,6 +124,8 @@ _PREPOSITIONS = frozenset(
     "in on at by to from with for of into over under during after before about".split()
 )
 _OBJECT_STARTS = _DETERMINERS | _PREPOSITIONS
+#: Words after which an -s / -ed word is a noun or participle, not the first predicate.
+_BEFORE_NOUNS = _OBJECT_STARTS | _RELATIVE
 _PRONOUNS = frozenset("he she it we they i you this that these those".split())
 _NOT_VERBS = frozenset("is as was has this its thus us yes less unless sometimes".split())
 #: Which verb forms of a first predicate may head a second one ("has risen and is falling").
@@ -151,7 +153,7 @@ def _first_verb(words: Sequence[str]) -> int | None:
         prev = words[k - 1].lower()
         if k == 1 and prev in _PRONOUNS:
             return k
-        if prev in _DETERMINERS | _PREPOSITIONS | _RELATIVE:
+        if prev in _BEFORE_NOUNS:
             continue
         return k if k > 1 or form == "aux" else None  # "Previous studies ...": a noun, maybe
     return None
