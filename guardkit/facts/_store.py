@@ -4,7 +4,9 @@ The database lives in memory. A loaded index reads its ``facts-<generation>.sqli
 as bytes (hashed against the manifest, then ``deserialize``d): it holds no file open, so a
 concurrent save that retires the file cannot break it, and the bytes checked are the bytes used.
 Beside the ``facts`` table sits the BM25 index of their text (``_lexical``), kept in step by
-triggers; a database saved before it existed gets it on load.
+triggers; a database saved before it existed gets it on load. In memory beside it, each vector
+id's text key (a hash of its whitespace-normalised text, 0 once deleted) lets a search show
+copies of one sentence once without reading any text back.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from guardkit.errors import FactIndexError
 from guardkit.facts._ingest import FactRow
@@ -46,6 +50,20 @@ class FactStore:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
+        self._keys = np.zeros(0, dtype=np.int64)
+        self._set_keys(conn.execute("SELECT vid, text FROM facts"))
+
+    def _set_keys(self, rows: Iterable[tuple[int, str]]) -> None:
+        pairs = [(int(vid), text_key(text)) for vid, text in rows]
+        if not pairs:
+            return
+        top = max(vid for vid, _ in pairs)
+        if top >= len(self._keys):
+            grown = np.zeros(max(top + 1, 2 * len(self._keys)), dtype=np.int64)
+            grown[: len(self._keys)] = self._keys
+            self._keys = grown
+        vids, keys = zip(*pairs, strict=True)
+        self._keys[list(vids)] = keys
 
     @classmethod
     def memory(cls) -> FactStore:
@@ -64,10 +82,10 @@ class FactStore:
                 "SELECT vid, fact_id, doc_id, source, start, end, text, metadata FROM facts LIMIT 1"
             )
             ensure_lexical(conn)
+            return cls(conn)
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise FactIndexError(f"facts database unreadable: {exc}", file=str(path)) from None
-        return cls(conn)
 
     def insert(self, rows: Sequence[FactRow]) -> list[int]:
         """Store ``rows``; returns their new vector ids (never reused after a delete)."""
@@ -81,6 +99,7 @@ class FactStore:
                     (r.fact_id, r.doc_id, r.source, r.start, r.end, r.text, _dumps(r.metadata)),
                 )
                 ids.append(int(cur.lastrowid or 0))
+        self._set_keys(zip(ids, (r.text for r in rows), strict=True))
         return ids
 
     def delete_docs(self, doc_ids: Iterable[str]) -> list[int]:
@@ -92,6 +111,7 @@ class FactStore:
                 rows = conn.execute("SELECT vid FROM facts WHERE doc_id = ?", (doc_id,)).fetchall()
                 removed += [int(r[0]) for r in rows]
                 conn.execute("DELETE FROM facts WHERE doc_id = ?", (doc_id,))
+        self._keys[removed] = 0
         return removed
 
     def doc_ids(self) -> set[str]:
@@ -123,6 +143,11 @@ class FactStore:
         query = f"SELECT vid, source FROM facts WHERE vid IN {_IDS}"
         return {int(vid): source for vid, source in self._conn.execute(query, (_ids(vids),))}
 
+    def text_keys(self, vids: Sequence[int]) -> list[int]:
+        """Each vector id's text key: equal for copies of one text, 0 if deleted or unknown."""
+        keys = self._keys
+        return [int(keys[v]) if 0 <= v < len(keys) else 0 for v in vids]
+
     def lexical(self, text: str, n: int) -> list[int]:
         """Vector ids of the ``n`` facts whose words match ``text`` best (BM25)."""
         return lexical_search(self._conn, text, n)
@@ -149,6 +174,12 @@ class FactStore:
 
     def close(self) -> None:
         self._conn.close()
+
+
+def text_key(text: str) -> int:
+    """Copies of a text, up to whitespace, share the key (never 0; in-memory only: ``hash``
+    differs between processes)."""
+    return hash(" ".join(text.split())) | 1
 
 
 def _ids(vids: Iterable[int]) -> str:

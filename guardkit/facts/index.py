@@ -129,12 +129,16 @@ class FactIndex:
         rows = [row for doc in docs for row in split_facts(doc)]
         if not rows:
             raise FactIndexError("the documents hold no text to index")
-        vectors = np.concatenate(
+        # Sources repeat sentences (boilerplate, shared abstracts): each text is embedded once.
+        distinct = list(dict.fromkeys(r.text for r in rows))
+        embedded = np.concatenate(
             [
-                self.embedder.encode([r.text for r in rows[lo : lo + _EMBED_BATCH]])
-                for lo in range(0, len(rows), _EMBED_BATCH)
+                self.embedder.encode(distinct[lo : lo + _EMBED_BATCH])
+                for lo in range(0, len(distinct), _EMBED_BATCH)
             ]
         )
+        position = {text: i for i, text in enumerate(distinct)}
+        vectors = embedded[[position[r.text] for r in rows]]
         with self._lock:
             self._refuse_known(docs)
             self._grow_to(len(self) + len(rows))
@@ -198,8 +202,10 @@ class FactIndex:
 
         ``hybrid`` fuses the FAISS ranking (meaning) with the BM25 ranking (words) by reciprocal
         rank and lifts facts whose source matches as a whole; ``dense`` and ``lexical`` use one
-        ranking alone. ``vectors``: the texts already embedded by this index's embedder, to skip
-        embedding them again.
+        ranking alone. Copies of one text (the same sentence in several sources) take one place,
+        the best-ranked copy's: five copies of one sentence are one piece of evidence, not five.
+        ``vectors``: the texts already embedded by this index's embedder, to skip embedding them
+        again.
         """
         rankers = _MODES[_checked_mode(mode or self.search_mode)]
         if vectors is None:
@@ -219,20 +225,20 @@ class FactIndex:
             raise ConfigError(f"k must be at least 1, got {k}", loc=("k",))
         if rankers == _MODES["dense"]:
             return self._nearest(vectors, k)
-        depth = k if len(rankers) == 1 else max(k, FUSION_DEPTH)
+        depth = max(k, FUSION_DEPTH)  # deep enough that k distinct texts remain after collapse
         with self._lock:
             found = [ranker(self, texts, vectors, depth) for ranker in rankers]
-            candidates = sorted({v for per in found for ids in per for v in ids})
-            if len(rankers) == 1:  # one ranking: its first k live facts, one SQLite query
-                rows = self._store.fetch(candidates)
-                best = [[v for v in ids if v in rows][:k] for ids in found[0]]
-            else:
-                sources = self._store.sources(candidates)
-                best = [
-                    fuse([[v for v in per[q] if v in sources] for per in found], k, groups=sources)
-                    for q in range(len(vectors))
-                ]
-                rows = self._store.fetch(sorted({v for ids in best for v in ids}))
+            sources = self._store.sources({v for per in found for ids in per for v in ids})
+            ranked = [
+                fuse(
+                    [[v for v in per[q] if v in sources] for per in found],
+                    len(sources),
+                    groups=sources if len(rankers) > 1 else None,
+                )
+                for q in range(len(vectors))
+            ]
+            best = [self._distinct(ids, k) for ids in ranked]
+            rows = self._store.fetch(sorted({v for ids in best for v in ids}))
             scores = [
                 self._vectors.vectors(ids) @ query for ids, query in zip(best, vectors, strict=True)
             ]
@@ -242,14 +248,45 @@ class FactIndex:
         ]
 
     def _nearest(self, vectors: np.ndarray, k: int) -> list[list[Hit]]:
-        """Dense search alone: FAISS's own scores, one SQLite query, the first ``k`` live facts."""
+        """Dense search alone: FAISS's own scores, the first ``k`` live facts of distinct text.
+
+        Copies of one text take one place. FAISS is asked for ``8k`` (HNSW costs the same for
+        10 or 80 at its search depth), copies are told apart by their in-memory text keys, and
+        only the ``k`` kept are read from SQLite; a query whose nearest facts are still mostly
+        copies asks again, deeper.
+        """
         with self._lock:
-            scores, ids = self._vectors.search(vectors, k)
-            rows = self._store.fetch(sorted({int(v) for v in ids.ravel() if v >= 0}))
+            found = self._nearest_distinct(vectors, k, 8 * k)
+            for q, picked in enumerate(found):
+                depth = 8 * k
+                while len(picked) < k and depth < len(self):
+                    depth *= 4
+                    picked = self._nearest_distinct(vectors[q : q + 1], k, depth)[0]
+                found[q] = picked
+            rows = self._store.fetch(sorted({v for picked in found for v, _ in picked}))
+        return [[_hit(rows[v], s) for v, s in picked] for picked in found]
+
+    def _nearest_distinct(
+        self, vectors: np.ndarray, k: int, depth: int
+    ) -> list[list[tuple[int, float]]]:
+        """Per query, up to ``k`` (vector id, score) of live facts whose texts differ."""
+        scores, ids = self._vectors.search(vectors, depth)
         out = []
         for row_ids, row_scores in zip(ids.tolist(), scores.tolist(), strict=True):
-            live = [(v, s) for v, s in zip(row_ids, row_scores, strict=True) if v in rows]
-            out.append([_hit(rows[v], s) for v, s in live[:k]])
+            found = dict(zip(row_ids, row_scores, strict=True))
+            out.append([(v, found[v]) for v in self._distinct(row_ids, k)])
+        return out
+
+    def _distinct(self, vids: Sequence[int], k: int) -> list[int]:
+        """The first ``k`` live ids whose texts have not come before (copies count once)."""
+        seen: set[int] = set()
+        out: list[int] = []
+        for vid, key in zip(vids, self._store.text_keys(vids), strict=True):
+            if key and key not in seen:
+                seen.add(key)
+                out.append(vid)
+                if len(out) == k:
+                    break
         return out
 
     # ----- saving and loading -----------------------------------------------------------------
