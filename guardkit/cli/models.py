@@ -95,6 +95,44 @@ def train(
     )
 
 
+@app.command("train-embedder")
+def train_embedder(
+    pairs: Annotated[
+        Path, typer.Option("--pairs", help="JSONL: query, positive, optional negatives list.")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Embedder folder to write.")],
+    base: Annotated[
+        Path | None,
+        typer.Option("--base", help="sentence-transformers folder (default: bundled MiniLM)."),
+    ] = None,
+    epochs: Annotated[int, typer.Option("--epochs", min=1)] = 1,
+    lr: Annotated[float, typer.Option("--lr", min=1e-7, help="Peak learning rate.")] = 2e-5,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=2)] = 32,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    threads: Annotated[int, typer.Option("--threads", min=1)] = 2,
+) -> None:
+    """Fine-tune the fact embedder on your own (query, relevant passage) pairs, export int8.
+
+    Indexes must be rebuilt with the new folder: an index refuses any other embedder.
+    """
+    from guardkit.facts.training import EmbedderTrainConfig, read_pairs
+    from guardkit.facts.training import train_embedder as train_folder
+
+    with typed_errors():
+        if base is not None and not base.is_dir():
+            raise ConfigError("not a folder", file=str(base))
+        rows = read_pairs(pairs)  # fail fast on bad input, before loading torch
+        config = EmbedderTrainConfig(
+            epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, threads=threads
+        )
+        manifest = train_folder(rows, out, base=base, config=config, data=str(pairs))
+    done = manifest.training
+    typer.echo(
+        f"trained {done.steps if done else 0} steps on {len(rows)} pairs -> {out} "
+        f"(model id {manifest.model_id})"
+    )
+
+
 def _is_embedder(folder: Path) -> bool:
     """An embedder folder's manifest says ``"kind": "embedder"``; a verifier's has no kind."""
     try:
@@ -164,5 +202,11 @@ def _embedder_info(folder: Path, as_json: bool) -> None:
         return
     typer.echo(f"{m.model_id}: ok (hashes checked, model runs)")
     typer.echo(f"from {m.source_model}; dim {m.dim}; max length {m.max_length}; int8 {m.quantized}")
+    if m.training is not None:
+        t = m.training
+        typer.echo(
+            f"fine-tuned from {t.base_model}: {t.pairs} pairs, {t.steps} steps, "
+            f"final loss {t.final_loss:.3f}; data: {t.data}"
+        )
     for p in m.parity:
         typer.echo(f"  {p.compared}: cosine min {p.cosine_min:.4f}, mean {p.cosine_mean:.4f}")

@@ -1,7 +1,9 @@
 """The sentence embedders fact indexes use: all-MiniLM-L6-v2, loaded once per process.
 
-The default runs the weights as int8 ONNX (:mod:`guardkit.facts._embed_onnx`, ~3x torch, same
-retrieval recall on CitInt); :class:`MiniLMEmbedder` runs them on sentence-transformers. One
+The default is all-MiniLM-L6-v2 fine-tuned for evidence retrieval (:mod:`guardkit.facts.training`)
+and run as int8 ONNX (:mod:`guardkit.facts._embed_onnx`); the plain weights also ship as int8
+ONNX, so indexes built before the fine-tune still open, and :class:`MiniLMEmbedder` runs the
+original on sentence-transformers. One
 instance of each is shared by every index and check in a process, created lazily under a lock.
 An embedder's identity (model id and the sha256 of its weights) goes into every index manifest:
 an index built with other weights would return noise, so it is refused.
@@ -117,7 +119,19 @@ def default_embedder() -> Embedder:
 
 
 def embedder_for(model_id: str) -> Embedder:
-    """The shared embedder a saved index names: the default, or the torch original."""
+    """The shared embedder a saved index names: a bundled folder with that id, or the torch
+    original; any other id gets the default (and the index's hash check refuses it)."""
+    from guardkit.facts._embed_onnx import OnnxEmbedder, bundled_embedders
+
     if model_id == DEFAULT_MODEL_ID:
         return _shared(DEFAULT_MODEL_ID, MiniLMEmbedder)
-    return default_embedder()
+    folder = bundled_embedders().get(model_id)
+    if folder is None or folder == _default_folder():
+        return default_embedder()
+    return _shared(model_id, lambda: OnnxEmbedder(folder))
+
+
+def _default_folder() -> Path:
+    from guardkit.facts._embed_onnx import DEFAULT_EMBEDDER
+
+    return DEFAULT_EMBEDDER

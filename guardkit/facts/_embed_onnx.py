@@ -23,14 +23,21 @@ from guardkit.errors import ModelError
 
 __all__ = [
     "DEFAULT_EMBEDDER",
+    "PLAIN_EMBEDDER",
     "EmbedderManifest",
+    "EmbedderTraining",
     "EmbeddingParity",
     "OnnxEmbedder",
+    "bundled_embedders",
     "read_embedder_manifest",
     "write_embedder_manifest",
 ]
 
-DEFAULT_EMBEDDER = Path(__file__).resolve().parent.parent / "models" / "embedder-minilm-l6-int8"
+_MODELS = Path(__file__).resolve().parent.parent / "models"
+DEFAULT_EMBEDDER = _MODELS / "embedder-minilm-l6-gk1"
+"""all-MiniLM-L6-v2 fine-tuned for evidence retrieval (``python -m guardkit.facts.training``)."""
+PLAIN_EMBEDDER = _MODELS / "embedder-minilm-l6-int8"
+"""all-MiniLM-L6-v2 as released, int8: indexes built before the fine-tune name it."""
 MANIFEST = "manifest.json"
 _REQUIRED = ("model.onnx", "tokenizer.json")
 
@@ -48,6 +55,25 @@ class EmbeddingParity(_Strict):
     cosine_mean: float
 
 
+class EmbedderTraining(_Strict):
+    """How a fine-tuned embedder was made (``guardkit models train-embedder``)."""
+
+    base_model: str
+    base_sha256: str
+    data: str
+    pairs: int = Field(ge=2)
+    pairs_sha256: str
+    epochs: int = Field(ge=1)
+    batch_size: int = Field(ge=2)
+    lr: float
+    scale: float
+    seed: int
+    steps: int = Field(ge=1)
+    final_loss: float
+    seconds: float
+    command: str = ""
+
+
 class EmbedderManifest(_Strict):
     """What an embedder folder holds and where its weights came from."""
 
@@ -63,6 +89,16 @@ class EmbedderManifest(_Strict):
     files: dict[str, str]
     parity: list[EmbeddingParity] = Field(default_factory=list)
     made_by: str = ""
+    training: EmbedderTraining | None = None
+
+
+def bundled_embedders() -> dict[str, Path]:
+    """Model id -> folder of every embedder shipped in ``guardkit/models``."""
+    found = {}
+    for folder in sorted(DEFAULT_EMBEDDER.parent.glob("embedder-*")):
+        if (folder / MANIFEST).is_file():
+            found[read_embedder_manifest(folder).model_id] = folder
+    return found
 
 
 def read_embedder_manifest(folder: Path) -> EmbedderManifest:

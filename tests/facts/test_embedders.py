@@ -14,7 +14,7 @@ from guardkit.cli import app
 from guardkit.errors import ModelError
 from guardkit.facts import FactIndex, MiniLMEmbedder, OnnxEmbedder, default_embedder
 from guardkit.facts._embed import embedder_for
-from guardkit.facts._embed_onnx import DEFAULT_EMBEDDER
+from guardkit.facts._embed_onnx import DEFAULT_EMBEDDER, PLAIN_EMBEDDER
 
 runner = CliRunner()
 
@@ -41,7 +41,7 @@ def embedder_copy(tmp_path: Path) -> Path:
 def test_default_is_the_shipped_int8_folder() -> None:
     embedder = default_embedder()
     assert isinstance(embedder, OnnxEmbedder) and embedder.folder == DEFAULT_EMBEDDER
-    assert embedder.model_id == "sentence-transformers/all-MiniLM-L6-v2+int8"
+    assert embedder.model_id == "guardkit/embedder-minilm-l6-gk1+int8"
     assert embedder.sha256 == embedder.manifest.files["model.onnx"]
 
 
@@ -74,7 +74,17 @@ def test_saved_index_reopens_with_the_embedder_it_names(
     reopened = FactIndex.load(tmp_path / "torch")
     assert isinstance(reopened.embedder, MiniLMEmbedder)
     assert reopened.search("How long do I have to return an item?", k=1)[0].doc_id == "returns"
-    assert embedder_for("sentence-transformers/all-MiniLM-L6-v2+int8") is default_embedder()
+    assert embedder_for(default_embedder().model_id) is default_embedder()
+
+
+def test_an_index_built_before_the_fine_tune_reopens_with_the_plain_embedder(
+    tmp_path: Path, kb_file: Path
+) -> None:
+    FactIndex.build([kb_file], embedder=OnnxEmbedder(PLAIN_EMBEDDER)).save(tmp_path / "plain")
+    reopened = FactIndex.load(tmp_path / "plain")
+    assert isinstance(reopened.embedder, OnnxEmbedder)
+    assert reopened.embedder.folder == PLAIN_EMBEDDER != DEFAULT_EMBEDDER
+    assert reopened.search("How long do I have to return an item?", k=1)[0].doc_id == "returns"
 
 
 def test_tampered_weights_are_refused_on_first_use(embedder_copy: Path) -> None:
@@ -108,10 +118,12 @@ def test_bad_manifest_field_points_at_it(embedder_copy: Path) -> None:
 def test_cli_lists_and_checks_embedders(embedder_copy: Path) -> None:
     listed = runner.invoke(app, ["models", "list"])
     assert listed.exit_code == 0, listed.output
-    assert "embedder sentence-transformers/all-MiniLM-L6-v2+int8 (default)" in listed.output
+    assert "embedder guardkit/embedder-minilm-l6-gk1+int8 (default)" in listed.output
+    assert "embedder sentence-transformers/all-MiniLM-L6-v2+int8  " in listed.output
     info = runner.invoke(app, ["models", "info", str(embedder_copy)])
     assert info.exit_code == 0, info.output
     assert "ok (hashes checked, model runs)" in info.output
+    assert "fine-tuned from sentence-transformers/all-MiniLM-L6-v2: 1995 pairs" in info.output
     (embedder_copy / "model.onnx").write_bytes(b"not onnx")
     broken = runner.invoke(app, ["models", "info", str(embedder_copy)])
     assert broken.exit_code == 2 and "sha256 mismatch" in broken.output

@@ -34,7 +34,7 @@ def test_real_embedder_finds_the_right_fact(saved_index: Path) -> None:
     m = index.manifest
     assert m is not None
     assert (m.embedding_model, m.embedding_dim) == (
-        "sentence-transformers/all-MiniLM-L6-v2+int8",
+        "guardkit/embedder-minilm-l6-gk1+int8",
         384,
     )
     assert (m.fact_count, m.document_count, m.index.kind, m.generation) == (6, 3, "flat", 1)
@@ -112,10 +112,7 @@ def test_auto_index_switches_to_hnsw_above_threshold(
 def test_another_embedding_model_is_refused(saved_index: Path, hashing: HashingEmbedder) -> None:
     with pytest.raises(FactIndexError) as info:
         FactIndex.load(saved_index, embedder=hashing)
-    assert (
-        "built with embedding model 'sentence-transformers/all-MiniLM-L6-v2+int8'"
-        in info.value.message
-    )
+    assert "built with embedding model 'guardkit/embedder-minilm-l6-gk1+int8'" in info.value.message
     assert info.value.file == str(saved_index / "manifest.json")
     assert info.value.loc == ("embedding_sha256",)
 

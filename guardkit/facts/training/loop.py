@@ -1,0 +1,139 @@
+"""The contrastive stage: each query against its positive, the batch's other passages and its
+hard negatives (multiple-negatives ranking loss), then export to an int8 embedder folder."""
+
+from __future__ import annotations
+
+import logging
+import random
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from guardkit._files import sha256_file
+from guardkit.errors import ConfigError
+from guardkit.facts._embed import DEFAULT_MODEL_ID
+from guardkit.facts._embed_export import export_embedder, source_folder
+from guardkit.facts._embed_onnx import EmbedderManifest, EmbedderTraining, write_embedder_manifest
+from guardkit.facts.training.pairs import RetrievalPair, pairs_sha256
+
+__all__ = ["EmbedderTrainConfig", "train_embedder"]
+
+log = logging.getLogger(__name__)
+
+
+class EmbedderTrainConfig(BaseModel):
+    """How long and how hard to train; the defaults made the shipped embedder."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    epochs: int = Field(1, ge=1)
+    lr: float = Field(2e-5, gt=0)
+    batch_size: int = Field(32, ge=2)
+    scale: float = Field(20.0, gt=0)
+    """Cosine similarities are multiplied by this before the softmax (temperature 1/20)."""
+    seed: int = 0
+    threads: int = Field(2, ge=1)
+
+
+def train_embedder(
+    pairs: Sequence[RetrievalPair],
+    out: Path,
+    *,
+    base: Path | None = None,
+    config: EmbedderTrainConfig | None = None,
+    model_id: str | None = None,
+    data: str = "",
+    command: str = "",
+) -> EmbedderManifest:
+    """Fine-tune ``base`` (default: the bundled all-MiniLM-L6-v2) on ``pairs``; write ``out``."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    cfg = config or EmbedderTrainConfig()
+    if len(pairs) < 2:
+        raise ConfigError(f"{len(pairs)} pair(s): in-batch training needs at least 2")
+    torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    rng = random.Random(cfg.seed)
+    src = source_folder(base)
+    model = SentenceTransformer(str(src), device="cpu")
+    started = time.perf_counter()
+    steps, loss = _fit(model, list(pairs), cfg, rng)
+    base_id = DEFAULT_MODEL_ID if base is None else src.name
+    training = EmbedderTraining(
+        base_model=base_id,
+        base_sha256=sha256_file(src / "model.safetensors"),
+        data=data,
+        pairs=len(pairs),
+        pairs_sha256=pairs_sha256(pairs),
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        lr=cfg.lr,
+        scale=cfg.scale,
+        seed=cfg.seed,
+        steps=steps,
+        final_loss=loss,
+        seconds=round(time.perf_counter() - started, 1),
+        command=command,
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        model.save(tmp)
+        manifest = export_embedder(out, source=Path(tmp), model_id=model_id or f"{out.name}+int8")
+    final = manifest.model_copy(
+        update={
+            "source_model": f"{base_id}, fine-tuned by guardkit",
+            "training": training,
+            "made_by": "guardkit models train-embedder",
+        }
+    )
+    write_embedder_manifest(out, final)
+    return final
+
+
+def _fit(
+    model: Any, pairs: list[RetrievalPair], cfg: EmbedderTrainConfig, rng: random.Random
+) -> tuple[int, float]:
+    import torch
+    import torch.nn.functional as F
+
+    def embed(texts: list[str]) -> torch.Tensor:
+        features = model.preprocess(texts)
+        return F.normalize(model(features)["sentence_embedding"], dim=-1)
+
+    per_epoch = -(-len(pairs) // cfg.batch_size)
+    total = cfg.epochs * per_epoch
+    warmup = max(1, total // 10)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.01)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, (total - s) / total)
+    )
+    model.train()
+    step, loss_value = 0, float("nan")
+    for _ in range(cfg.epochs):
+        order = pairs[:]
+        rng.shuffle(order)
+        for lo in range(0, len(order), cfg.batch_size):
+            batch = order[lo : lo + cfg.batch_size]
+            passages = [p.positive for p in batch]
+            passages += [rng.choice(p.negatives) for p in batch if p.negatives]
+            logits = cfg.scale * embed([p.query for p in batch]) @ embed(passages).T
+            for i, p in enumerate(batch):  # another copy of the query's own passage is no negative
+                for j, text in enumerate(passages):
+                    if j != i and text == p.positive:
+                        logits[i, j] = -1e4
+            loss = F.cross_entropy(logits, torch.arange(len(batch)))
+            optimizer.zero_grad()
+            loss.backward()  # type: ignore[no-untyped-call]
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            schedule.step()
+            step += 1
+            loss_value = float(loss.item())
+            if step % 10 == 0 or step == total:
+                log.info("step %d/%d loss %.3f", step, total, loss_value)
+    model.eval()
+    return step, loss_value
