@@ -145,8 +145,12 @@ class FactStore:
 
     def text_keys(self, vids: Sequence[int]) -> list[int]:
         """Each vector id's text key: equal for copies of one text, 0 if deleted or unknown."""
-        keys = self._keys
-        return [int(keys[v]) if 0 <= v < len(keys) else 0 for v in vids]
+        ids = np.asarray(vids, dtype=np.int64)
+        if not len(self._keys):
+            return [0] * len(ids)
+        known = (ids >= 0) & (ids < len(self._keys))
+        keys: list[int] = np.where(known, self._keys[np.where(known, ids, 0)], 0).tolist()
+        return keys
 
     def lexical(self, text: str, n: int) -> list[int]:
         """Vector ids of the ``n`` facts whose words match ``text`` best (BM25)."""

@@ -68,3 +68,10 @@ def test_a_deleted_copy_leaves_the_others_findable(hashing: HashingEmbedder) -> 
     index.delete(["p0"])
     (hit,) = [h for h in index.search(SHARED, k=3) if h.text == SHARED]
     assert hit.doc_id in {"p1", "p2"}
+
+
+def test_an_empty_index_finds_nothing_in_any_mode(hashing: HashingEmbedder) -> None:
+    for mode in ("hybrid", "dense", "lexical"):
+        index = FactIndex(embedder=hashing, search_mode=mode)  # type: ignore[arg-type]
+        assert index.search("anything at all", k=3) == []
+    assert FactIndex(embedder=hashing)._store.text_keys([-1, 0, 5]) == [0, 0, 0]
