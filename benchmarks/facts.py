@@ -269,6 +269,7 @@ def by_mode(index: FactIndex, claims: list[dict], vecs: np.ndarray, k: int) -> d
 
 
 def _text(hit: Hit) -> str:
+    """A fused ranking's key: each mode shows one copy of a text, not always the same copy."""
     return " ".join(hit.text.split())
 
 
@@ -279,14 +280,13 @@ def fusion_sweep(index: FactIndex, claims: list[dict], vecs: np.ndarray) -> dict
     product fuses every copy's ranks before it shows one, which scores higher on CitInt."""
     texts = [c["text"] for c in claims]
     ranked = [index.search_many(texts, 100, mode=m, vectors=vecs) for m in ("dense", "lexical")]
-    key = _text  # each ranking shows one copy of a text, not always the same one: fuse by text
     grid = {}
     for c in (1, 5, 10, 20, 30, 60, 100, 200):
         for depth in (10, 20, 50, 100):
             fused = []
             for dense, lexical in zip(*ranked, strict=True):
-                found = {key(h): h for h in lexical[:depth] + dense[:depth]}
-                lists = [[key(h) for h in hits[:depth]] for hits in (dense, lexical)]
+                found = {_text(h): h for h in lexical[:depth] + dense[:depth]}
+                lists = [[_text(h) for h in hits[:depth]] for hits in (dense, lexical)]
                 fused.append([found[i] for i in fuse(lists, 10, c)])
             grid[f"c={c},depth={depth}"] = recall(fused, claims, (1, 5, 10))
     best = max(grid, key=lambda key: (grid[key]["recall@5"], grid[key]["recall@1"]))
@@ -294,8 +294,8 @@ def fusion_sweep(index: FactIndex, claims: list[dict], vecs: np.ndarray) -> dict
     for weight in (0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0):
         fused = []
         for dense, lexical in zip(*ranked, strict=True):
-            found = {key(h): h for h in lexical[:FUSION_DEPTH] + dense[:FUSION_DEPTH]}
-            lists = [[key(h) for h in hits[:FUSION_DEPTH]] for hits in (dense, lexical)]
+            found = {_text(h): h for h in lexical[:FUSION_DEPTH] + dense[:FUSION_DEPTH]}
+            lists = [[_text(h) for h in hits[:FUSION_DEPTH]] for hits in (dense, lexical)]
             groups = {i: h.source for i, h in found.items()}
             ids = fuse(lists, 10, RRF_K, groups=groups, weight=weight)
             fused.append([found[i] for i in ids])

@@ -3,8 +3,8 @@
 The default is all-MiniLM-L6-v2 fine-tuned for evidence retrieval (:mod:`guardkit.facts.training`)
 and run as int8 ONNX (:mod:`guardkit.facts._embed_onnx`); the plain weights also ship as int8
 ONNX, so indexes built before the fine-tune still open, and :class:`MiniLMEmbedder` runs the
-original on sentence-transformers. One
-instance of each is shared by every index and check in a process, created lazily under a lock.
+original on sentence-transformers. One instance of each is shared by every index and check in a
+process, created lazily under a lock.
 An embedder's identity (model id and the sha256 of its weights) goes into every index manifest:
 an index built with other weights would return noise, so it is refused.
 """
@@ -121,17 +121,11 @@ def default_embedder() -> Embedder:
 def embedder_for(model_id: str) -> Embedder:
     """The shared embedder a saved index names: a bundled folder with that id, or the torch
     original; any other id gets the default (and the index's hash check refuses it)."""
-    from guardkit.facts._embed_onnx import OnnxEmbedder, bundled_embedders
+    from guardkit.facts._embed_onnx import DEFAULT_EMBEDDER, OnnxEmbedder, bundled_embedders
 
     if model_id == DEFAULT_MODEL_ID:
         return _shared(DEFAULT_MODEL_ID, MiniLMEmbedder)
     folder = bundled_embedders().get(model_id)
-    if folder is None or folder == _default_folder():
+    if folder is None or folder == DEFAULT_EMBEDDER:
         return default_embedder()
     return _shared(model_id, lambda: OnnxEmbedder(folder))
-
-
-def _default_folder() -> Path:
-    from guardkit.facts._embed_onnx import DEFAULT_EMBEDDER
-
-    return DEFAULT_EMBEDDER
