@@ -72,11 +72,15 @@ def sentence_spans(text: str, breaks: Iterable[int] = ()) -> list[tuple[int, int
         block = text[b_start:b_end].replace("\n", " ").replace("\r", " ")
         cursor = 0
         for sentence in seg.segment(block):  # type: ignore[attr-defined]
-            found = block.find(sentence, cursor)
+            piece = sentence.strip()
+            found = block.find(piece, cursor)
             if found < 0:  # pysbd normalised something; fall back to the running cursor
                 found = cursor
-            cursor = found + len(sentence)
-            trimmed = _trim(text, b_start + found, b_start + cursor)
-            if trimmed is not None:
-                spans.extend(_cut(text, *trimmed, MAX_FACT_CHARS))
-    return [s for s in (_trim(text, a, b) for a, b in spans) if s is not None]
+            # pysbd can return more than the text holds ("virtuosity . . ." ends in ". . ").
+            end = min(found + len(piece), len(block))
+            spans.append((b_start + found, b_start + end))
+            cursor = end
+        if block[cursor:].strip():  # whatever pysbd's pieces did not cover stays a fact
+            spans.append((b_start + cursor, b_end))
+    cuts = (cut for a, b in spans for cut in _cut(text, a, b, MAX_FACT_CHARS))
+    return [span for span in (_trim(text, a, b) for a, b in cuts) if span is not None]

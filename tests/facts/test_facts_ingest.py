@@ -6,6 +6,7 @@ import pytest
 
 from guardkit.errors import FactIndexError, UnknownNameError
 from guardkit.facts._ingest import read_source, read_sources, split_facts
+from guardkit.facts._segment import sentence_spans
 
 
 def _write(tmp_path: Path, name: str, content: str | bytes) -> Path:
@@ -94,6 +95,21 @@ def test_one_huge_document_is_split_and_bounded(tmp_path: Path) -> None:
     assert len(facts) >= 40 * 60
     assert max(len(f.text) for f in facts) <= 1000
     assert all(" ".join(big[f.start : f.end].split()) == f.text for f in facts)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # pysbd returns ". . " for this ending: more than the text holds (an IndexError once).
+        'Canby called it "modest"; the performance was a "display of sustained virtuosity . . .',
+        "He paused . . . and left. Then . . .",
+        "Dr. Smith paid 3.5 EUR at U.S. Steel. Why? Because!",
+    ],
+)
+def test_sentence_spans_cover_every_word_whatever_pysbd_returns(text: str) -> None:
+    spans = sentence_spans(text)
+    assert all(0 <= a < b <= len(text) for a, b in spans)
+    assert " ".join(text[a:b] for a, b in spans).split() == text.split()
 
 
 @pytest.mark.parametrize(
