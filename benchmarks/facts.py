@@ -33,9 +33,11 @@ import statistics
 import sys
 import time
 from collections import defaultdict
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import faiss
 import numpy as np
@@ -276,8 +278,10 @@ def _text(hit: Hit) -> str:
 def fusion_sweep(index: FactIndex, claims: list[dict], vecs: np.ndarray) -> dict:
     """Dev recall for RRF constants, candidate depths (without the document lift) and document
     weights: how RRF_K, FUSION_DEPTH and DOCUMENT_WEIGHT were set (before copies were counted
-    once). Each mode's search now shows one copy of a text, so the sweep fuses by text; the
-    product fuses every copy's ranks before it shows one, which scores higher on CitInt."""
+    once). Each mode's search now shows one copy of a text, so the constant grid fuses by text;
+    the product fuses every copy's ranks before it shows one, which scores higher on CitInt.
+    The document weight grid runs the product's hybrid search itself, with and without sources
+    ranked as a whole by their centroids."""
     texts = [c["text"] for c in claims]
     ranked = [index.search_many(texts, 100, mode=m, vectors=vecs) for m in ("dense", "lexical")]
     grid = {}
@@ -292,14 +296,15 @@ def fusion_sweep(index: FactIndex, claims: list[dict], vecs: np.ndarray) -> dict
     best = max(grid, key=lambda key: (grid[key]["recall@5"], grid[key]["recall@1"]))
     document_grid = {}
     for weight in (0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0):
-        fused = []
-        for dense, lexical in zip(*ranked, strict=True):
-            found = {_text(h): h for h in lexical[:FUSION_DEPTH] + dense[:FUSION_DEPTH]}
-            lists = [[_text(h) for h in hits[:FUSION_DEPTH]] for hits in (dense, lexical)]
-            groups = {i: h.source for i, h in found.items()}
-            ids = fuse(lists, 10, RRF_K, groups=groups, weight=weight)
-            fused.append([found[i] for i in ids])
-        document_grid[f"weight={weight}"] = recall(fused, claims, (1, 5, 10))
+        for name, centroids in (("", False), (",centroids", True)):
+            # The product's own hybrid search at this weight, with or without sources ranked
+            # as a whole (``_rank_sources`` returning None leaves them out).
+            with ExitStack() as stack:
+                stack.enter_context(patch.dict(fuse.__kwdefaults__, {"weight": weight}))
+                if not centroids:
+                    stack.enter_context(patch.object(index, "_rank_sources", lambda *a: None))
+                hits = index.search_many(texts, 10, mode="hybrid", vectors=vecs)
+            document_grid[f"weight={weight}{name}"] = recall(hits, claims, (1, 5, 10))
     return {
         "best_by_recall@5_then_@1": best,
         "shipped": f"c={RRF_K},depth={FUSION_DEPTH},document_weight={DOCUMENT_WEIGHT}",
@@ -401,6 +406,7 @@ def scale_index(embedder: Any, corpus: Corpus, vectors: np.ndarray) -> tuple[Fac
             rows.append(FactRow(f"{r['fact_id']}~{j}", r["doc_id"], r["source"], 0, 0, text, {}))
         ids += big._store.insert(rows)
     big._vectors.add(vectors, ids)  # one batch, as ``FactIndex.add_documents`` does
+    big._update_centroids()
     return big, time.perf_counter() - t0
 
 

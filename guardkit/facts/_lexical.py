@@ -108,6 +108,7 @@ def fuse(
     *,
     groups: Mapping[_T, Hashable] | None = None,
     weight: float = DOCUMENT_WEIGHT,
+    source_ranking: Sequence[Hashable] = (),
 ) -> list[_T]:
     """Reciprocal rank fusion: the ``k`` items best by the sum of ``1 / (c + rank)``.
 
@@ -115,7 +116,8 @@ def fuse(
     With ``groups`` (item -> its document), each item also gains ``weight`` times its
     document's own fused score (the document ranked by its best item in each ranking), so facts
     of the document that matches best come first. Best, not summed: a long document must not
-    win by its number of facts.
+    win by its number of facts. ``source_ranking`` ranks documents as a whole (by their
+    centroids) and adds to the same document scores.
     One ranking fused without groups is that ranking; ties keep the order of first appearance.
     """
     scores: dict[_T, float] = {}
@@ -130,5 +132,7 @@ def fuse(
                 if groups[item] not in seen:  # a document counts by its best fact only
                     seen.add(groups[item])
                     documents[groups[item]] += 1.0 / (c + rank)
+        for rank, document in enumerate(source_ranking, start=1):
+            documents[document] += 1.0 / (c + rank)
         scores = {item: s + weight * documents[groups[item]] for item, s in scores.items()}
     return sorted(scores, key=lambda item: -scores[item])[:k]

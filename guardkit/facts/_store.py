@@ -143,6 +143,18 @@ class FactStore:
         query = f"SELECT vid, source FROM facts WHERE vid IN {_IDS}"
         return {int(vid): source for vid, source in self._conn.execute(query, (_ids(vids),))}
 
+    def shared_sources(self) -> list[tuple[str, int]]:
+        """``(source, vector id)`` of every fact whose source has two facts or more, by source."""
+        query = (
+            "SELECT source, vid FROM facts WHERE source IN "
+            "(SELECT source FROM facts GROUP BY source HAVING count(*) > 1) ORDER BY source, vid"
+        )
+        return [(str(source), int(vid)) for source, vid in self._conn.execute(query)]
+
+    def has_any_source(self, sources: Iterable[str]) -> bool:
+        query = f"SELECT 1 FROM facts WHERE source IN {_IDS} LIMIT 1"
+        return self._conn.execute(query, (json.dumps(sorted(set(sources))),)).fetchone() is not None
+
     def text_keys(self, vids: Sequence[int]) -> list[int]:
         """Each vector id's text key: equal for copies of one text, 0 if deleted or unknown."""
         ids = np.asarray(vids, dtype=np.int64)

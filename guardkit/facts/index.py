@@ -37,6 +37,7 @@ from guardkit.facts._manifest import (
     remove_old_generations,
     write_file,
 )
+from guardkit.facts._sources import SourceCentroids
 from guardkit.facts._store import FactStore
 from guardkit.facts._vectors import IndexParams, VectorIndex, auto_kind
 
@@ -85,6 +86,7 @@ class FactIndex:
         kind = auto_kind(0) if index_type == "auto" else index_type
         self._vectors = VectorIndex(self.embedder.dim, base.model_copy(update={"kind": kind}))
         self._store = FactStore.memory()
+        self._centroids = SourceCentroids.empty(self.embedder.dim)
         self._lock = threading.RLock()
         self._origin: tuple[Path, int] | None = None
         self._manifest: IndexManifest | None = None
@@ -142,7 +144,13 @@ class FactIndex:
         with self._lock:
             self._refuse_known(docs)
             self._grow_to(len(self) + len(rows))
+            sources = [r.source for r in rows]
+            grows_known_source = self._store.has_any_source(sources)
             self._vectors.add(vectors, self._store.insert(rows))
+            if grows_known_source:
+                self._update_centroids()
+            else:
+                self._centroids = self._centroids.extended(sources, vectors)
         return len(rows)
 
     def _refuse_known(self, docs: list[Document]) -> None:
@@ -174,7 +182,15 @@ class FactIndex:
             self._vectors.remove(removed)
             if self._vectors.needs_compaction():  # tombstones make every search fetch more
                 self._vectors = self._vectors.rebuilt(self._store.live_vids(), self.index_params)
+            self._update_centroids()
             return len(removed)
+
+    def _update_centroids(self) -> None:
+        """Source centroids derived again from the stored facts (after loads and changes)."""
+        with self._lock:
+            self._centroids = SourceCentroids.build(
+                self._store.shared_sources(), self._vectors.vectors, self.embedder.dim
+            )
 
     # ----- searching --------------------------------------------------------------------------
 
@@ -229,11 +245,15 @@ class FactIndex:
         with self._lock:
             found = [ranker(self, texts, vectors, depth) for ranker in rankers]
             sources = self._store.sources({v for per in found for ids in per for v in ids})
+            fused = len(rankers) > 1
+            # hybrid is the only fused mode, and its first ranking is the dense one
+            whole = self._rank_sources(found[0], vectors, sources, depth) if fused else None
             ranked = [
                 fuse(
                     [[v for v in per[q] if v in sources] for per in found],
                     len(sources),
-                    groups=sources if len(rankers) > 1 else None,
+                    groups=sources if fused else None,
+                    source_ranking=whole[q] if whole else (),
                 )
                 for q in range(len(vectors))
             ]
@@ -246,6 +266,25 @@ class FactIndex:
             [_hit(rows[v], float(s)) for v, s in zip(ids, q_scores, strict=True)]
             for ids, q_scores in zip(best, scores, strict=True)
         ]
+
+    def _rank_sources(
+        self, dense: list[list[int]], vectors: np.ndarray, sources: dict[int, str], n: int
+    ) -> list[list[str]]:
+        """Per query, sources ranked as a whole: by centroid, or a one-fact source by its fact.
+
+        A source of one fact has no centroid (it would be that fact's vector); the dense ranking
+        ``dense`` holds the ones that matter, and they compete on the same cosine.
+        """
+        out = []
+        for ids, query, nearest in zip(
+            dense, vectors, self._centroids.nearest(vectors, n), strict=True
+        ):
+            alone = [v for v in ids if v in sources and sources[v] not in self._centroids]
+            cosines = (self._vectors.vectors(alone) @ query).tolist()
+            ranked = nearest + [(sources[v], s) for v, s in zip(alone, cosines, strict=True)]
+            ranked.sort(key=lambda pair: -pair[1])
+            out.append([source for source, _ in ranked[:n]])
+        return out
 
     def _nearest(self, vectors: np.ndarray, k: int) -> list[list[Hit]]:
         """Dense search alone: FAISS's own scores, the first ``k`` live facts of distinct text.
@@ -384,6 +423,7 @@ class FactIndex:
             tombstones,
         )
         index._store = FactStore.from_bytes(data["facts"], folder / manifest.files["facts"].name)
+        index._update_centroids()
         for what, expected, actual in (
             ("facts", manifest.fact_count, len(index)),
             ("vectors", manifest.vector_count, index._vectors.ntotal),
