@@ -124,10 +124,7 @@ class ClaimVerifier:
             found = [
                 a + b for a, b in zip(found, self._document_hits(vectors, documents), strict=True)
             ]
-        return [
-            sorted((h for h in hits if h.score >= floor), key=lambda h: -h.score)[:k]
-            for hits in found
-        ]
+        return [_best_distinct(hits, floor, k) for hits in found]
 
     def _document_hits(self, vectors: np.ndarray, documents: Sequence[str]) -> list[list[Hit]]:
         """The call's documents, cut into facts and embedded now (they change every call)."""
@@ -185,6 +182,22 @@ class ClaimVerifier:
         else:
             verdict, confidence = "unverifiable", 1.0 - max(sup, con)
         return ClaimVerdict(claim=claim, verdict=verdict, confidence=confidence, citations=cites)
+
+
+def _best_distinct(hits: Sequence[Hit], floor: float, k: int) -> list[Hit]:
+    """The ``k`` most similar hits at or above ``floor``, each text once.
+
+    The same sentence often comes from the index and from the call's documents; two copies
+    would take two of the ``k`` places and tell the verifier nothing new.
+    """
+    seen: set[str] = set()
+    out: list[Hit] = []
+    for hit in sorted(hits, key=lambda h: -h.score):  # stable: an exact tie keeps the index hit
+        text = " ".join(hit.text.split())
+        if hit.score >= floor and text not in seen:
+            seen.add(text)
+            out.append(hit)
+    return out[:k]
 
 
 def default_verifier() -> Verifier:
