@@ -18,7 +18,12 @@ __all__ = ["Claim", "extract_claims"]
 
 
 class Claim(BaseModel):
-    """One checkable assertion and where it sits in the text."""
+    """One checkable assertion and where it sits in the text.
+
+    ``text`` is the assertion as checked; it is the span's text, except that a predicate cut
+    from its subject gets the subject back ("costs 49 euros" is checked as "Delivery costs 49
+    euros").
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -53,6 +58,10 @@ _VERB_FIRST = re.compile(
 )
 _PRONOUN_FIRST = re.compile(r"^(?:it|they|he|she|we|i|you|there)\b", re.IGNORECASE)
 _MIN_WORDS = 3
+_MAX_SUBJECT_WORDS = 8
+_RELATIVE = re.compile(r"\b(?:that|which|who|whom|whose|where|when)\b", re.IGNORECASE)
+_Piece = tuple[int, int, str]
+"""A clause's span and the subject it shares with the clause before ("" if it has its own)."""
 
 
 def _words(text: str) -> int:
@@ -67,29 +76,78 @@ def _is_assertion(sentence: str) -> bool:
 
 
 def _is_clause(text: str) -> bool:
-    """A full clause: long enough, a subject pronoun or a finite verb, yet not verb-first."""
+    """A full clause: long enough, a subject pronoun or a finite verb, yet not verb-first.
+
+    Verb-first means no subject of its own: "takes 3 days and costs 49 euros" is one claim,
+    since "costs 49 euros" alone says nothing a fact could support.
+    """
     text = text.strip()
-    if _words(text) < _MIN_WORDS or _VERB_FIRST.match(text):
+    if _words(text) < _MIN_WORDS or _VERB_FIRST.match(text) or _FINITE.match(text):
         return False
     return bool(_PRONOUN_FIRST.match(text) or _FINITE.search(text))
 
 
-def _split_at(text: str, start: int, end: int, pattern: re.Pattern[str]) -> list[tuple[int, int]]:
-    pieces: list[tuple[int, int]] = []
+def _subject(clause: str) -> str | None:
+    """The plain subject of ``clause`` (the words before its first verb), if it has one.
+
+    Only a short run of words without commas counts: "Standard delivery within Germany" in
+    "Standard delivery within Germany takes 3 days", but nothing in "The shop, which opened in
+    2010, sells bikes", where a regular expression cannot tell which verb is the main one.
+    """
+    clause = clause.strip()
+    verb = _FINITE.search(clause)
+    if verb is None or verb.start() == 0:
+        return None
+    subject = clause[: verb.start()].strip()
+    if (
+        "," in subject
+        or _words(subject) > _MAX_SUBJECT_WORDS
+        or _VERB_FIRST.match(subject)
+        or _RELATIVE.search(subject)  # "Bikes that have been ridden": the verb is not its own
+    ):
+        return None
+    return subject
+
+
+def _split_at(
+    text: str, start: int, end: int, pattern: re.Pattern[str], subject: str = ""
+) -> list[_Piece]:
+    """Clauses cut at ``pattern``: two full clauses, or a clause and a predicate of its subject.
+
+    "Delivery takes 3 days and costs 49 euros" gives "Delivery takes 3 days" and "costs 49
+    euros", the second checked as "Delivery costs 49 euros": alone, it states nothing.
+    """
+    pieces: list[_Piece] = []
     cursor = start
     for m in pattern.finditer(text, start, end):
         left, right = text[cursor : m.start()], text[m.end() : end]
-        if _is_clause(left) and _is_clause(right):
-            pieces.append((cursor, m.start()))
-            cursor = m.end()
-    pieces.append((cursor, end))
+        if not _is_clause(left) and not (subject and _is_predicate(left)):
+            continue
+        right_subject = "" if _is_clause(right) else _predicate_subject(left, right, subject)
+        if _is_clause(right) or right_subject:
+            pieces.append((cursor, m.start(), subject))
+            cursor, subject = m.end(), right_subject
+    pieces.append((cursor, end, subject))
     return pieces
 
 
-def _clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    out: list[tuple[int, int]] = []
-    for a, b in _split_at(text, start, end, _CLAUSE_BREAK):
-        out += _split_at(text, a, b, _BARE_AND)
+def _is_predicate(text: str) -> bool:
+    """A verb phrase without a subject: "costs 49 euros"."""
+    text = text.strip()
+    return _words(text) >= 2 and bool(_FINITE.match(text))
+
+
+def _predicate_subject(left: str, right: str, subject: str) -> str:
+    """The subject ``right`` shares with ``left``, if ``right`` is a bare predicate of it."""
+    if not _is_predicate(right):
+        return ""
+    return subject or _subject(left) or ""
+
+
+def _clauses(text: str, start: int, end: int) -> list[_Piece]:
+    out: list[_Piece] = []
+    for a, b, subject in _split_at(text, start, end, _CLAUSE_BREAK):
+        out += _split_at(text, a, b, _BARE_AND, subject)
     return out
 
 
@@ -99,7 +157,7 @@ def extract_claims(text: str) -> list[Claim]:
     for s_start, s_end in sentence_spans(text):
         if not _is_assertion(text[s_start:s_end]):
             continue
-        for c_start, c_end in _clauses(text, s_start, s_end):
+        for c_start, c_end, subject in _clauses(text, s_start, s_end):
             piece = text[c_start:c_end]
             lead = len(piece) - len(piece.lstrip())
             body = piece.strip()
@@ -107,7 +165,7 @@ def extract_claims(text: str) -> list[Claim]:
                 continue
             claims.append(
                 Claim(
-                    text=" ".join(body.split()),
+                    text=" ".join(f"{subject} {body}".split()),
                     start=c_start + lead,
                     end=c_start + lead + len(body),
                     sentence_start=s_start,
