@@ -60,6 +60,10 @@ Sources = Annotated[list[Path], typer.Argument(help="JSONL, CSV, Markdown or tex
 Folder = Annotated[Path, typer.Argument(help="Fact index folder.")]
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 @app.command("build")
 def build(
     sources: Sources,
@@ -73,8 +77,8 @@ def build(
         index = FactIndex.build(sources, index_type=index_type.value)
         manifest = index.save(out)
     typer.echo(
-        f"built {out}: {manifest.fact_count} facts from {manifest.document_count} documents "
-        f"({manifest.index.kind} index)"
+        f"built {out}: {_count(manifest.fact_count, 'fact')} from "
+        f"{_count(manifest.document_count, 'document')} ({manifest.index.kind} index)"
     )
 
 
@@ -85,7 +89,9 @@ def add(folder: Folder, sources: Sources) -> None:
         index = FactIndex.load(folder)
         added = index.add(sources)
         manifest = index.save(folder)
-    typer.echo(f"added {added} facts to {folder}: {manifest.fact_count} facts in all")
+    typer.echo(
+        f"added {_count(added, 'fact')} to {folder}: {_count(manifest.fact_count, 'fact')} in all"
+    )
 
 
 @app.command("delete")
@@ -97,7 +103,10 @@ def delete(
         index = FactIndex.load(folder)
         removed = index.delete(ids)
         manifest = index.save(folder)
-    typer.echo(f"removed {removed} facts from {folder}: {manifest.fact_count} facts in all")
+    typer.echo(
+        f"removed {_count(removed, 'fact')} from {folder}: "
+        f"{_count(manifest.fact_count, 'fact')} in all"
+    )
 
 
 @app.command("query")

@@ -10,7 +10,9 @@ a source that cannot be read is a ``FactIndexError`` before anything is embedded
 - ``.csv``: a header with ``id`` and ``text`` columns, the same meaning.
 - ``.md`` / ``.markdown`` / ``.txt``: one document a file, its id the file name. Markdown markup
   (heading hashes, bullets, emphasis, link targets, code blocks) is blanked out with spaces, so
-  every fact's character span still points into the original file.
+  every fact's character span still points into the original file. Headings are not facts (a
+  title such as "Warranty" states nothing): each fact carries its heading path as ``section``
+  metadata ("Help centre > Warranty"), for citations and filters.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import csv
 import io
 import json
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +47,8 @@ class Document:
     """Offsets where a fact must end regardless of punctuation (Markdown block starts)."""
     spans: tuple[tuple[int, int], ...] | None = None
     """Sentences given by the source (a JSONL list of sentences): fact ``n`` is sentence ``n``."""
+    sections: tuple[tuple[int, str], ...] = ()
+    """``(offset, heading path)`` in order: facts from ``offset`` on belong to that section."""
 
 
 @dataclass(frozen=True)
@@ -150,6 +155,7 @@ _MD_BLANK = [
 ]
 _FENCE = re.compile(r"^[ \t]*(```|~~~).*?^[ \t]*\1[^\n]*$", re.M | re.S)
 _BLOCK_START = re.compile(r"^[ \t]{0,3}(?:#{1,6}|>|[-*+]|\d{1,9}[.)]|\|)[ \t]", re.M)
+_HEADING = re.compile(r"^[ \t]{0,3}(#{1,6})[ \t]+([^\n]*?)[ \t#]*$", re.M)
 _ONE_LINE = re.compile(r"^[ \t]{0,3}(?:#{1,6}[ \t]|\|)[^\n]*\n", re.M)
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?])")
 
@@ -166,14 +172,36 @@ def _markdown_to_plain(text: str) -> str:
     return text
 
 
+def _headings(original: str, plain: str) -> tuple[str, tuple[tuple[int, str], ...]]:
+    """``plain`` with its headings blanked, and ``(end of heading, heading path)`` of each.
+
+    A heading is the section of the facts below it, not a fact. Code blocks hold no headings.
+    """
+    out: list[tuple[int, str]] = []
+    blanked = list(plain)
+    open_levels: list[tuple[int, str]] = []
+    for m in _HEADING.finditer(original):
+        title = " ".join(plain[m.start(2) : m.end(2)].split())  # markup already blanked
+        if not title:  # inside a fenced code block (blanked), or an empty heading
+            continue
+        level = len(m.group(1))
+        while open_levels and open_levels[-1][0] >= level:
+            open_levels.pop()
+        open_levels.append((level, title))
+        out.append((m.end(), " > ".join(t for _, t in open_levels)))
+        blanked[m.start() : m.end()] = " " * (m.end() - m.start())
+    return "".join(blanked), tuple(out)
+
+
 def _read_markdown(path: Path) -> Iterator[Document]:
     original = _decode(path)
     # Headings, list items, quotes and table rows need no full stop to end: a break where each
     # starts, and after each heading or table row (one line by definition).
     starts = {m.start() for m in _BLOCK_START.finditer(original)}
     breaks = tuple(sorted(starts | {m.end() for m in _ONE_LINE.finditer(original)}))
-    plain = _markdown_to_plain(original)
-    yield Document(path.name, plain, path.name, {"format": "markdown"}, f"{path}:1", breaks)
+    plain, sections = _headings(original, _markdown_to_plain(original))
+    meta = {"format": "markdown"}
+    yield Document(path.name, plain, path.name, meta, f"{path}:1", breaks, sections=sections)
 
 
 def _read_text(path: Path) -> Iterator[Document]:
@@ -235,9 +263,14 @@ def split_facts(doc: Document) -> list[FactRow]:
     """The document's sentences as facts, ids ``<doc id>#<n>``, spans into ``doc.text``."""
     rows = []
     spans = doc.spans if doc.spans is not None else sentence_spans(doc.text, doc.breaks)
+    offsets = [offset for offset, _ in doc.sections]
     for n, (start, end) in enumerate(spans):
         if not doc.text[start:end].strip():
             continue
         text = _SPACE_BEFORE_PUNCT.sub(r"\1", " ".join(doc.text[start:end].split()))
-        rows.append(FactRow(f"{doc.id}#{n}", doc.id, doc.source, start, end, text, doc.metadata))
+        meta = doc.metadata
+        section = bisect_right(offsets, start) - 1
+        if section >= 0:
+            meta = {**meta, "section": doc.sections[section][1]}
+        rows.append(FactRow(f"{doc.id}#{n}", doc.id, doc.source, start, end, text, meta))
     return rows

@@ -26,22 +26,23 @@ def test_build_add_query_info_delete(kb_file: Path, tmp_path: Path) -> None:
     extra = tmp_path / "faq.md"
     extra.write_text("# Gift cards\n\nGift cards never expire.\n")
     result = runner.invoke(app, ["index", "add", str(out), str(extra)])
-    assert result.output == f"added 2 facts to {out}: 8 facts in all\n"
+    assert result.output == f"added 1 fact to {out}: 7 facts in all\n"  # the heading is no fact
     result = runner.invoke(
         app, ["index", "query", str(out), "do gift cards expire", "-k", "2", "--json"]
     )
     hits = json.loads(result.stdout)
-    assert [h["fact_id"] for h in hits][:1] == ["faq.md#1"] and len(hits) == 2
+    assert [h["fact_id"] for h in hits][:1] == ["faq.md#0"] and len(hits) == 2
+    assert hits[0]["metadata"]["section"] == "Gift cards"
     assert set(hits[0]) >= {"fact_id", "source", "text", "score", "start", "end"}
     result = runner.invoke(app, ["index", "query", str(out), "(expire?", "--mode", "lexical"])
-    assert result.exit_code == 0 and result.output.split("  ")[1] == "faq.md#1"
+    assert result.exit_code == 0 and result.output.split("  ")[1] == "faq.md#0"
     result = runner.invoke(app, ["index", "query", str(out), "gift", "--mode", "bm25"])
     assert result.exit_code == 2 and "'bm25' is not one of" in result.output
     info = json.loads(runner.invoke(app, ["index", "info", str(out), "--json"]).stdout)
-    assert (info["fact_count"], info["generation"], info["index"]["kind"]) == (8, 2, "flat")
+    assert (info["fact_count"], info["generation"], info["index"]["kind"]) == (7, 2, "flat")
     assert info["search_mode"] == "hybrid"
     result = runner.invoke(app, ["index", "delete", str(out), "faq.md"])
-    assert result.output == f"removed 2 facts from {out}: 6 facts in all\n"
+    assert result.output == f"removed 1 fact from {out}: 6 facts in all\n"
     assert (
         "6 facts, 3 documents, flat index, hybrid search"
         in runner.invoke(app, ["index", "info", str(out)]).output

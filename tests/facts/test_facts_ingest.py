@@ -64,20 +64,26 @@ def test_markdown_spans_point_into_the_original(tmp_path: Path) -> None:
     md = (
         "# Returns policy\n\nItems can be returned within **30 days**. Refunds go to the "
         "[card](https://x.y/pay).\n\n## Shipping\n- Standard takes 3 days.\n- Express costs $15\n"
-        "  and arrives next day.\n\n```\nprint('not a fact')\n```\n"
+        "  and arrives next day.\n\n```\n# not a heading\nprint('not a fact')\n```\n"
+        "# Payment ##\nCards are accepted.\n"
     )
     (doc,) = read_source(_write(tmp_path, "help.md", md))
     facts = split_facts(doc)
-    assert [f.text for f in facts] == [
-        "Returns policy",
-        "Items can be returned within 30 days.",
-        "Refunds go to the card.",
-        "Shipping",
-        "Standard takes 3 days.",
-        "Express costs $15 and arrives next day.",
+    assert [(f.text, f.metadata["section"]) for f in facts] == [
+        ("Items can be returned within 30 days.", "Returns policy"),
+        ("Refunds go to the card.", "Returns policy"),
+        ("Standard takes 3 days.", "Returns policy > Shipping"),
+        ("Express costs $15 and arrives next day.", "Returns policy > Shipping"),
+        ("Cards are accepted.", "Payment"),
     ]
-    assert md[facts[1].start : facts[1].end] == "Items can be returned within **30 days**."
+    assert md[facts[0].start : facts[0].end] == "Items can be returned within **30 days**."
+    assert [f.fact_id for f in facts] == [f"help.md#{n}" for n in range(5)]
     assert doc.id == "help.md"
+
+
+def test_markdown_of_headings_only_has_no_facts(tmp_path: Path) -> None:
+    with pytest.raises(FactIndexError, match="source has no documents with text"):
+        read_source(_write(tmp_path, "toc.md", "# Help\n\n## Returns\n## Shipping\n"))
 
 
 def test_plain_text_is_one_document(tmp_path: Path) -> None:
