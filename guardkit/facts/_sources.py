@@ -10,6 +10,7 @@ from the stored vectors on load and after every change, never saved.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -56,19 +57,12 @@ class SourceCentroids:
 
     def extended(self, sources: Sequence[str], vectors: np.ndarray) -> SourceCentroids:
         """These centroids plus those of new sources (none already here) given fact by fact."""
-        counts: dict[str, int] = {}
-        for source in sources:
-            counts[source] = counts.get(source, 0) + 1
-        new = [name for name, n in counts.items() if n > 1]
-        if not new:
+        counts = Counter(sources)
+        members = sorted((source, i) for i, source in enumerate(sources) if counts[source] > 1)
+        if not members:
             return self
-        row = {name: len(self.names) + i for i, name in enumerate(new)}
-        sums = np.concatenate([self._sums, np.zeros((len(new), self._sums.shape[1]), np.float32)])
-        keep = [i for i, source in enumerate(sources) if source in row]
-        order = sorted(keep, key=lambda i: row[sources[i]])
-        rows = np.fromiter((row[sources[i]] for i in order), dtype=np.int64, count=len(order))
-        _add_sorted(sums, rows, vectors[order])
-        return SourceCentroids([*self.names, *new], sums)
+        new = SourceCentroids.build(members, lambda ids: vectors[list(ids)], self._sums.shape[1])
+        return SourceCentroids([*self.names, *new.names], np.concatenate([self._sums, new._sums]))
 
     def __len__(self) -> int:
         return len(self.names)
