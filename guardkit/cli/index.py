@@ -71,10 +71,18 @@ def build(
     index_type: Annotated[
         IndexTypeChoice, typer.Option("--index-type", help="FAISS index kind.")
     ] = IndexTypeChoice.auto,
+    mode: Annotated[
+        SearchModeChoice,
+        typer.Option(
+            "--mode",
+            help="How searches and claim checks rank by default (saved with the index). "
+            "dense stays under a millisecond at 1M facts, where hybrid's BM25 takes ~0.5 s.",
+        ),
+    ] = SearchModeChoice.hybrid,
 ) -> None:
     """Build a fact index from SOURCES into a new folder."""
     with typed_errors():
-        index = FactIndex.build(sources, index_type=index_type.value)
+        index = FactIndex.build(sources, index_type=index_type.value, search_mode=_MODES[mode])
         manifest = index.save(out)
     typer.echo(
         f"built {out}: {_count(manifest.fact_count, 'fact')} from "

@@ -49,6 +49,23 @@ def test_build_add_query_info_delete(kb_file: Path, tmp_path: Path) -> None:
     )
 
 
+def test_build_saves_the_search_mode_that_queries_then_use(kb_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "dense"
+    result = runner.invoke(
+        app, ["index", "build", str(kb_file), "--out", str(out), "--mode", "dense"]
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        json.loads(runner.invoke(app, ["index", "info", str(out), "--json"]).stdout)["search_mode"]
+        == "dense"
+    )
+    assert FactIndex.load(out).search_mode == "dense"
+    result = runner.invoke(
+        app, ["index", "build", str(kb_file), "--out", str(tmp_path / "x"), "--mode", "bm25"]
+    )
+    assert result.exit_code == 2 and not (tmp_path / "x").exists()
+
+
 def test_verify_claims_file_adds_verdicts_keeping_fields(saved_index: Path, tmp_path: Path) -> None:
     claims = tmp_path / "claims.jsonl"
     rows = [
