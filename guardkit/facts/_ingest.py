@@ -155,7 +155,7 @@ _MD_BLANK = [
 ]
 _FENCE = re.compile(r"^[ \t]*(```|~~~).*?^[ \t]*\1[^\n]*$", re.M | re.S)
 _BLOCK_START = re.compile(r"^[ \t]{0,3}(?:#{1,6}|>|[-*+]|\d{1,9}[.)]|\|)[ \t]", re.M)
-_HEADING = re.compile(r"^[ \t]{0,3}(#{1,6})[ \t]+([^\n]*?)[ \t#]*$", re.M)
+_HEADING = re.compile(r"^[ \t]{0,3}(#{1,6})[ \t]+([^\n]*?)(?:[ \t]+#+)?[ \t]*$", re.M)
 _ONE_LINE = re.compile(r"^[ \t]{0,3}(?:#{1,6}[ \t]|\|)[^\n]*\n", re.M)
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?])")
 

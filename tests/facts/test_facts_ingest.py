@@ -65,7 +65,7 @@ def test_markdown_spans_point_into_the_original(tmp_path: Path) -> None:
         "# Returns policy\n\nItems can be returned within **30 days**. Refunds go to the "
         "[card](https://x.y/pay).\n\n## Shipping\n- Standard takes 3 days.\n- Express costs $15\n"
         "  and arrives next day.\n\n```\n# not a heading\nprint('not a fact')\n```\n"
-        "# Payment ##\nCards are accepted.\n"
+        "# Payment ##\nCards are accepted.\n## Pay in C#\nIt compiles.\n"
     )
     (doc,) = read_source(_write(tmp_path, "help.md", md))
     facts = split_facts(doc)
@@ -75,9 +75,10 @@ def test_markdown_spans_point_into_the_original(tmp_path: Path) -> None:
         ("Standard takes 3 days.", "Returns policy > Shipping"),
         ("Express costs $15 and arrives next day.", "Returns policy > Shipping"),
         ("Cards are accepted.", "Payment"),
+        ("It compiles.", "Payment > Pay in C#"),
     ]
     assert md[facts[0].start : facts[0].end] == "Items can be returned within **30 days**."
-    assert [f.fact_id for f in facts] == [f"help.md#{n}" for n in range(5)]
+    assert [f.fact_id for f in facts] == [f"help.md#{n}" for n in range(6)]
     assert doc.id == "help.md"
 
 
