@@ -15,6 +15,10 @@
    query at a time, k=10, real claim embeddings as queries, SQLite fetch included), recall@10
    against exact search, add throughput, peak memory.
 3. The ``facts`` check on a 5-claim answer against the 100k-fact index: p50/p99 and stages.
+4. FoolMeTwice (Wikipedia claims), a second claim-and-corpus set never trained on: per split, an
+   index of the evidence sentences its claims come with (gold and retrieved; one document per
+   page section, the page as source). Test recall@k of the gold sentences in the default mode,
+   and verdicts (supported / contradicted; thresholds chosen on dev, reported on test).
 
 Results go to ``<work>/results.json``; the tables in RESULTS.md are written from them.
 """
@@ -152,7 +156,7 @@ def is_gold(hit: Hit, claim: dict) -> bool:
 
 
 def recall(hits: list[list[Hit]], claims: list[dict], ks: tuple[int, ...]) -> dict:
-    pairs = [(c, h) for c, h in zip(claims, hits, strict=True) if c["gold_facts"]]
+    pairs = [(c, h) for c, h in zip(claims, hits, strict=True) if c["gold_texts"]]
     out: dict[str, Any] = {"claims_with_gold": len(pairs)}
     for k in ks:
         by_id = [bool({x.doc_id for x in h[:k]} & c["gold_facts"]) for c, h in pairs]
@@ -380,6 +384,65 @@ def citint(
     return index, vecs["test"], claims["test"]
 
 
+def fm2_split(data: Path, work: Path, split: str) -> tuple[FactIndex, list[dict]]:
+    """A FoolMeTwice split's index (built once per embedder, kept in ``work``) and its claims."""
+    path = data / "nli" / "fm2" / "dataset" / f"{split}.jsonl"
+    rows = [json.loads(line) for line in path.open(encoding="utf-8")]
+    folder = work / f"fm2-{split}-index-{default_embedder().sha256[:12]}"
+    if (folder / "manifest.json").is_file():
+        index = FactIndex.load(folder)
+    else:
+        sections: dict[tuple[str, str], dict[str, None]] = defaultdict(dict)
+        for r in rows:
+            for e in r["gold_evidence"] + r["retrieved_evidence"]:
+                sections[(r["wikipedia_page"], e["section_header"])][
+                    " ".join(e["text"].split())
+                ] = None
+        source = work / f"fm2-{split}-sections.jsonl"
+        with source.open("w", encoding="utf-8") as fh:
+            for i, ((page, header), sentences) in enumerate(sections.items()):
+                doc = {"id": str(i), "text": list(sentences), "source": page, "section": header}
+                fh.write(json.dumps(doc) + "\n")
+        index = FactIndex.build([source])
+        index.save(folder)
+    label = {"SUPPORTS": "supported", "REFUTES": "contradicted"}
+    claims = [
+        {
+            "text": r["text"],
+            "gold": label[r["label"]],
+            "gold_facts": set(),
+            "gold_texts": {" ".join(e["text"].split()) for e in r["gold_evidence"]},
+        }
+        for r in rows
+    ]
+    return index, claims
+
+
+def foolmetwice(data: Path, work: Path, out: dict, verdicts_too: bool) -> None:
+    splits = {s: fm2_split(data, work, s) for s in ("dev", "test")}
+    hits = {
+        s: index.search_many([c["text"] for c in claims], 10)
+        for s, (index, claims) in splits.items()
+    }
+    test_index, test_claims = splits["test"]
+    recalls = recall(hits["test"], test_claims, (1, 5, 10))
+    out["fm2"] = {
+        "facts_test": len(test_index),
+        "search_mode": test_index.search_mode,
+        "retrieval_test": {k: v for k, v in recalls.items() if "same_paper" not in k},
+    }
+    if verdicts_too:
+        checker = ClaimVerifier(
+            test_index, load_verifier(), VerifySettings(top_k=5, min_score=-1.0)
+        )
+        top5 = {s: [h[:5] for h in found] for s, found in hits.items()}
+        block = verdict_block(checker, splits["dev"][1], test_claims, top5)
+        for table in ("test_tuned", "test_defaults_0.5_0.5_0.2"):
+            t = block[table]  # no claim is unverifiable in FM2: macro-F1 over the two classes
+            t["macro_f1_two_classes"] = (t["f1_supported"] + t["f1_contradicted"]) / 2
+        out["fm2"]["verdicts"] = block
+
+
 def replicated(base: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     if n <= len(base):
         return base[:n].copy()
@@ -502,6 +565,7 @@ def main() -> None:
     p.add_argument("--no-verdicts", action="store_true", help="Skip the verifier on CitInt.")
     p.add_argument("--torch-threads", type=int, default=2, help="torch threads (torch embedder).")
     p.add_argument("--no-e2e", action="store_true", help="Skip the facts-check latency run.")
+    p.add_argument("--no-fm2", action="store_true", help="Skip the FoolMeTwice run.")
     args = p.parse_args()
     torch.set_num_threads(args.torch_threads)
     args.work.mkdir(parents=True, exist_ok=True)
@@ -517,6 +581,8 @@ def main() -> None:
     index, test_vec, test = citint(
         args.data, args.work, out, not args.no_verdicts, args.torch_threads
     )
+    if not args.no_fm2:
+        foolmetwice(args.data, args.work, out, not args.no_verdicts)
     print(json.dumps(out, indent=1), flush=True)
     big = scale(index, test_vec, [int(s) for s in args.sizes.split(",") if s], out)
     if big is not None and not args.no_e2e:
