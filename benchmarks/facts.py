@@ -20,7 +20,7 @@
    page section, the page as source). Test recall@k of the gold sentences in the default mode,
    and verdicts (supported / contradicted; thresholds chosen on dev, reported on test).
 
-Results go to ``<work>/results.json``; the tables in RESULTS.md are written from them.
+Results go to ``<work>/results-HHMMSS.json``; the tables in RESULTS.md are written from them.
 """
 
 from __future__ import annotations
