@@ -1,15 +1,23 @@
-"""Hand-written probes of one known weakness: facts restated from a sentence that says two things.
+"""Hand-written probes of two known weaknesses of the verifier.
 
-Answers rarely quote their source. They restate one fact of a sentence that holds two ("takes
-3 days and costs 49 euros" -> "costs 49 euros"), drop a modifier, or put a number in other
-words. Each probe below has a supported restatement and a contradicted twin of the same form
-with one fact changed, so a model that judges the form instead of the fact gets half of them
-wrong. Written for this benchmark, not drawn from any training source.
+1. Facts restated from a sentence that says two things. Answers rarely quote their source. They
+   restate one fact of a sentence that holds two ("takes 3 days and costs 49 euros" -> "costs
+   49 euros"), drop a modifier, or put a number in other words. Each probe has a supported
+   restatement and a contradicted twin of the same form with one fact changed, so a model that
+   judges the form instead of the fact gets half of them wrong.
+2. Claims about another subject. "Delivery to Germany costs 89 euros" is neither supported nor
+   contradicted by "Delivery to Austria costs 89 euros": the evidence says nothing about
+   Germany. A model that reads any changed name as a contradiction flags true answers whenever
+   a neighbouring fact is retrieved. Each probe pairs such a claim (not enough info) with a twin
+   about the same subject with its value changed (contradicted).
+
+Written for this benchmark, not drawn from any training source.
 
     python benchmarks/verifier_probes.py [--model DIR ...] [--out FILE.json]
 
-Prints, per model, the share of probes whose most likely label is the right one and the mean
-P(supported) of the supported and of the contradicted claims.
+Prints, per model, the share of restatement probes whose most likely label is the right one,
+the mean P(supported) of the supported and of the contradicted claims, and how the
+other-subject claims are labelled.
 """
 
 from __future__ import annotations
@@ -107,12 +115,59 @@ PROBES: list[tuple[str, str, str]] = [
 ]
 
 
+# (evidence, claim about another subject: not enough info, same subject changed: contradicted)
+OTHER_SUBJECT: list[tuple[str, str, str]] = [
+    (
+        "Delivery to Austria costs 89 euros.",
+        "Delivery to Germany costs 89 euros.",
+        "Delivery to Austria costs 49 euros.",
+    ),
+    (
+        "The Hamburg store opens at 9:00.",
+        "The Berlin store opens at 9:00.",
+        "The Hamburg store opens at 10:00.",
+    ),
+    (
+        "Marie Curie was born in Warsaw.",
+        "Pierre Curie was born in Warsaw.",
+        "Marie Curie was born in Paris.",
+    ),
+    (
+        "The Nordlicht 625 battery has a range of 120 kilometres.",
+        "The Nordlicht 500 battery has a range of 120 kilometres.",
+        "The Nordlicht 625 battery has a range of 90 kilometres.",
+    ),
+    (
+        "Python was created by Guido van Rossum.",
+        "Ruby was created by Guido van Rossum.",
+        "Python was created by Yukihiro Matsumoto.",
+    ),
+    (
+        "The premium plan includes 100 GB of storage.",
+        "The basic plan includes 100 GB of storage.",
+        "The premium plan includes 10 GB of storage.",
+    ),
+    (
+        "Flights from Oslo to Bergen take 55 minutes.",
+        "Flights from Oslo to Tromso take 55 minutes.",
+        "Flights from Oslo to Bergen take 2 hours.",
+    ),
+    (
+        "The 2019 model weighs 14 kilograms.",
+        "The 2021 model weighs 14 kilograms.",
+        "The 2019 model weighs 19 kilograms.",
+    ),
+]
+
+
 def measure(folder: Path) -> dict[str, float]:
     verifier = OnnxVerifier(folder)
     pairs = [(e, c) for e, s, x in PROBES for c in (s, x)]
     probs = verifier.probs_array(pairs)  # columns: supported, contradicted, not enough info
     sup, con = probs[0::2], probs[1::2]
     right = np.concatenate([sup.argmax(1) == 0, con.argmax(1) == 1])
+    other = verifier.probs_array([(e, c) for e, o, x in OTHER_SUBJECT for c in (o, x)])
+    other_label, changed_label = other[0::2].argmax(1), other[1::2].argmax(1)
     return {
         "probes": float(len(PROBES)),
         "accuracy": float(right.mean()),
@@ -120,6 +175,11 @@ def measure(folder: Path) -> dict[str, float]:
         "contradicted_right": float((con.argmax(1) == 1).mean()),
         "p_supported_of_supported": float(sup[:, 0].mean()),
         "p_supported_of_contradicted": float(con[:, 0].mean()),
+        "other_subject_probes": float(len(OTHER_SUBJECT)),
+        "other_subject_not_enough_info": float((other_label == 2).mean()),
+        "other_subject_contradicted": float((other_label == 1).mean()),
+        "other_subject_supported": float((other_label == 0).mean()),
+        "same_subject_changed_contradicted": float((changed_label == 1).mean()),
     }
 
 
@@ -134,7 +194,11 @@ def main() -> None:
             f"{Path(name).name}: {r['accuracy']:.3f} right "
             f"(supported {r['supported_right']:.3f}, contradicted {r['contradicted_right']:.3f}); "
             f"mean P(supported) {r['p_supported_of_supported']:.3f} for supported, "
-            f"{r['p_supported_of_contradicted']:.3f} for contradicted claims"
+            f"{r['p_supported_of_contradicted']:.3f} for contradicted claims; "
+            f"other subject: {r['other_subject_not_enough_info']:.3f} not enough info (right), "
+            f"{r['other_subject_contradicted']:.3f} contradicted, "
+            f"{r['other_subject_supported']:.3f} supported; same subject changed: "
+            f"{r['same_subject_changed_contradicted']:.3f} contradicted (right)"
         )
     if args.out:
         args.out.write_text(json.dumps(results, indent=2) + "\n")
