@@ -61,8 +61,9 @@ from guardkit.facts import (
     VerifySettings,
     default_embedder,
 )
+from guardkit.facts._bm25 import WordIndex
 from guardkit.facts._ingest import FactRow
-from guardkit.facts._lexical import DOCUMENT_WEIGHT, FUSION_DEPTH, RRF_K, fuse
+from guardkit.facts._lexical import DOCUMENT_WEIGHT, FUSION_DEPTH, RRF_K, fuse, query_words
 from guardkit.verifier import DEFAULT_MODEL, load_verifier
 
 LABELS = ("supported", "contradicted", "unverifiable")
@@ -473,9 +474,55 @@ def scale_index(embedder: Any, corpus: Corpus, vectors: np.ndarray) -> tuple[Fac
     return big, time.perf_counter() - t0
 
 
-def scale(index: FactIndex, queries: np.ndarray, sizes: list[int], out: dict) -> FactIndex | None:
+def fts5_top(index: FactIndex, text: str, n: int) -> list[int]:
+    """SQLite FTS5's own ``bm25()`` ranking, which ``WordIndex`` replaced (the reference)."""
+    words = query_words(text)
+    if not words:
+        return []
+    match = " OR ".join(f'"{w}"' for w in words)
+    sql = "SELECT rowid FROM facts_fts WHERE facts_fts MATCH ? ORDER BY rank LIMIT ?"
+    return [int(r[0]) for r in index._store._conn.execute(sql, (match, n))]
+
+
+def lexical_side_by_side(big: FactIndex, texts: list[str], vectors: np.ndarray) -> dict:
+    """BM25 top-100 by FTS5 and by ``WordIndex``, query by query, on the same index; hybrid
+    search as shipped; and what deriving the postings from the FTS5 table costs (each load)."""
+    t0 = time.perf_counter()
+    conn, vids = big._store._conn, big._store.live_vids()
+    WordIndex.from_fts(conn, "facts_fts", vids)
+    derive_s = time.perf_counter() - t0
+    fts, ours, hybrid, same = [], [], [], []
+    for text, v in zip(texts, vectors, strict=True):
+        t0 = time.perf_counter()
+        reference = fts5_top(big, text, FUSION_DEPTH)
+        fts.append((time.perf_counter() - t0) * 1000)
+        t0 = time.perf_counter()
+        found = big._store.lexical(text, FUSION_DEPTH)
+        ours.append((time.perf_counter() - t0) * 1000)
+        t0 = time.perf_counter()
+        big.search_many([text], 10, mode="hybrid", vectors=v[None, :])
+        hybrid.append((time.perf_counter() - t0) * 1000)
+        same.append(set(found[:10]) == set(reference[:10]))
+    return {
+        "queries": len(texts),
+        "fts5_bm25_top100_p50_ms": pct(fts, 50),
+        "fts5_bm25_top100_p99_ms": pct(fts, 99),
+        "wordindex_top100_p50_ms": pct(ours, 50),
+        "wordindex_top100_p99_ms": pct(ours, 99),
+        "p50_ratio_fts5_over_wordindex": pct(fts, 50) / pct(ours, 50),
+        "hybrid_k10_p50_ms": pct(hybrid, 50),
+        "hybrid_k10_p99_ms": pct(hybrid, 99),
+        "same_top10_set_share": sum(same) / len(same),
+        "derive_postings_from_fts5_s": derive_s,
+    }
+
+
+def scale(
+    index: FactIndex, queries: np.ndarray, texts: list[str], sizes: list[int], out: dict
+) -> FactIndex | None:
     corpus = Corpus(index)
     q = np.ascontiguousarray(queries[:300])
+    texts = texts[:300]
     keep = None
     for n in sizes:
         vectors = replicated(corpus.vectors, n, np.random.default_rng(n))
@@ -501,6 +548,7 @@ def scale(index: FactIndex, queries: np.ndarray, sizes: list[int], out: dict) ->
         tie10 = np.mean(
             [(g >= t[9] - 1e-5).sum() / 10 for g, t in zip(g_scores, t_scores, strict=True)]
         )
+        out.setdefault("lexical_side_by_side", {})[str(n)] = lexical_side_by_side(big, texts, q)
         out.setdefault("scale", {})[str(n)] = {
             "index": big.index_params.model_dump(),
             "add_facts_per_s_no_embedding": n / add_s,
@@ -584,7 +632,8 @@ def main() -> None:
     if not args.no_fm2:
         foolmetwice(args.data, args.work, out, not args.no_verdicts)
     print(json.dumps(out, indent=1), flush=True)
-    big = scale(index, test_vec, [int(s) for s in args.sizes.split(",") if s], out)
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    big = scale(index, test_vec, [c["text"] for c in test], sizes, out)
     if big is not None and not args.no_e2e:
         e2e(big, test, out)
     out["loadavg_end"] = os.getloadavg()

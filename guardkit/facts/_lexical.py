@@ -1,4 +1,4 @@
-"""The lexical side of a fact index: BM25 over the facts' words (SQLite FTS5), fused with FAISS.
+"""The lexical side of a fact index: the facts' words in SQLite FTS5, BM25, and rank fusion.
 
 Sentence embeddings blur what words pin down: names, numbers, gene and drug symbols, rare terms.
 On CitInt dev (``benchmarks/facts.py``) evidence recall@5 is 0.35 for the embeddings, 0.41 for
@@ -7,13 +7,11 @@ with a claim to stand out, but the document it belongs to often does: fusing als
 by the fused score of its source (ranked by its best fact in each ranking), and raises dev
 recall@5 to 0.61. The FTS5 table indexes ``facts.text`` in the facts database itself, so it is
 saved, hashed and loaded with the facts, in the same file; triggers keep it in step with every
-insert and delete.
+insert and delete. BM25 itself is scored by ``_bm25`` on the table's tokens.
 
-User text never reaches the MATCH grammar: the query is its words, each double-quoted (a word
-holds no quote), joined by OR; operators, quotes, parentheses and other punctuation are dropped.
-English stop words are left out of the query: FTS5 scores every fact that matches any word, so
-"the" or "of" would make each search score nearly the whole index (2x slower on CitInt) while
-adding almost nothing to BM25, which weighs a word by its rarity.
+A query is its words: punctuation and operators never reach a query grammar. English stop words
+are left out: each word costs a pass over the facts holding it, and "the" or "of" hold nearly all
+of them while adding almost nothing to BM25, which weighs a word by its rarity.
 """
 
 from __future__ import annotations
@@ -28,11 +26,11 @@ __all__ = [
     "DOCUMENT_WEIGHT",
     "FUSION_DEPTH",
     "RRF_K",
+    "TOKENIZER",
     "SearchMode",
     "ensure_lexical",
     "fuse",
-    "lexical_search",
-    "match_query",
+    "query_words",
 ]
 
 SearchMode = Literal["hybrid", "dense", "lexical"]
@@ -56,9 +54,11 @@ _LUCENE_STOP = (
 _STOP_WORDS = frozenset(_LUCENE_STOP.split())
 """Lucene's English stop set (``EnglishAnalyzer``), the usual one for BM25 baselines."""
 
-_SCHEMA = """
+TOKENIZER = "porter unicode61 remove_diacritics 2"
+"""FTS5's tokenizer for the facts' words: Unicode words, lower case, no accents, Porter stems."""
+_SCHEMA = f"""
 CREATE VIRTUAL TABLE IF NOT EXISTS facts_fts USING fts5(
-    text, content='facts', content_rowid='vid', tokenize='porter unicode61 remove_diacritics 2'
+    text, content='facts', content_rowid='vid', tokenize='{TOKENIZER}'
 );
 CREATE TRIGGER IF NOT EXISTS facts_fts_insert AFTER INSERT ON facts BEGIN
     INSERT INTO facts_fts (rowid, text) VALUES (new.vid, new.text);
@@ -83,22 +83,12 @@ def ensure_lexical(conn: sqlite3.Connection) -> bool:
     return found is None
 
 
-def match_query(text: str) -> str | None:
-    """``text`` as an FTS5 query any string can become safely; ``None`` if it has no words."""
+def query_words(text: str) -> list[str]:
+    """The words of ``text`` a search looks for: lower case, each once, stop words left out
+    (unless there is nothing else: "to be or not to be"), at most 64."""
     words = list(dict.fromkeys(w.lower() for w in _WORD.findall(text)))
-    content = [w for w in words if w not in _STOP_WORDS] or words  # "to be or not to be"
-    return " OR ".join(f'"{w}"' for w in content[:_MAX_TERMS]) or None
-
-
-def lexical_search(conn: sqlite3.Connection, text: str, n: int) -> list[int]:
-    """Vector ids of the ``n`` facts ranked best by BM25 for ``text``."""
-    query = match_query(text)
-    if query is None:
-        return []
-    rows = conn.execute(
-        "SELECT rowid FROM facts_fts WHERE facts_fts MATCH ? ORDER BY rank LIMIT ?", (query, n)
-    )
-    return [int(r[0]) for r in rows]
+    content = [w for w in words if w not in _STOP_WORDS] or words
+    return content[:_MAX_TERMS]
 
 
 def fuse(

@@ -3,8 +3,9 @@
 The database lives in memory. A loaded index reads its ``facts-<generation>.sqlite`` file once,
 as bytes (hashed against the manifest, then ``deserialize``d): it holds no file open, so a
 concurrent save that retires the file cannot break it, and the bytes checked are the bytes used.
-Beside the ``facts`` table sits the BM25 index of their text (``_lexical``), kept in step by
-triggers; a database saved before it existed gets it on load. In memory beside it, each vector
+Beside the ``facts`` table sits the FTS5 index of their words (``_lexical``), kept in step by
+triggers; a database saved before it existed gets it on load. BM25 runs on postings read from it
+into memory (``_bm25``) and kept in step with every insert and delete. Also in memory, each vector
 id's text key (a hash of its whitespace-normalised text, 0 once deleted) lets a search show
 copies of one sentence once without reading any text back.
 """
@@ -21,8 +22,9 @@ from typing import Any
 import numpy as np
 
 from guardkit.errors import FactIndexError
+from guardkit.facts._bm25 import WordIndex
 from guardkit.facts._ingest import FactRow
-from guardkit.facts._lexical import ensure_lexical, lexical_search
+from guardkit.facts._lexical import ensure_lexical
 
 __all__ = ["FactStore"]
 
@@ -52,6 +54,7 @@ class FactStore:
         self._conn = conn
         self._keys = np.zeros(0, dtype=np.int64)
         self._set_keys(conn.execute("SELECT vid, text FROM facts"))
+        self._words = WordIndex.from_fts(conn, "facts_fts", self.live_vids())
 
     def _set_keys(self, rows: Iterable[tuple[int, str]]) -> None:
         pairs = [(int(vid), text_key(text)) for vid, text in rows]
@@ -100,6 +103,7 @@ class FactStore:
                 )
                 ids.append(int(cur.lastrowid or 0))
         self._set_keys(zip(ids, (r.text for r in rows), strict=True))
+        self._words.add(ids, [r.text for r in rows])
         return ids
 
     def delete_docs(self, doc_ids: Iterable[str]) -> list[int]:
@@ -112,6 +116,7 @@ class FactStore:
                 removed += [int(r[0]) for r in rows]
                 conn.execute("DELETE FROM facts WHERE doc_id = ?", (doc_id,))
         self._keys[removed] = 0
+        self._words.remove(removed)
         return removed
 
     def doc_ids(self) -> set[str]:
@@ -166,7 +171,7 @@ class FactStore:
 
     def lexical(self, text: str, n: int) -> list[int]:
         """Vector ids of the ``n`` facts whose words match ``text`` best (BM25)."""
-        return lexical_search(self._conn, text, n)
+        return self._words.search(text, n)
 
     def live_vids(self) -> list[int]:
         return [int(r[0]) for r in self._conn.execute("SELECT vid FROM facts ORDER BY vid")]
