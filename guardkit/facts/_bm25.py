@@ -5,9 +5,9 @@ fact that shares a word with the query, one row at a time: 72 ms a query at 100k
 at 1M (``benchmarks/facts.py``). The same scores are sums over postings, which numpy adds up in
 bulk: ``WordIndex`` holds, per term, the vector ids of the facts holding it and how often (a CSR
 array by term), and ranks with FTS5's own formula (k1 = 1.2, b = 0.75, the same idf floor), on
-FTS5's own tokens: the postings are read from the index's FTS5 table when it is loaded, and the
-words of new facts and of queries are cut by a scratch FTS5 table with the same tokenizer. So
-rankings are FTS5's, up to the order of exact ties (smaller vector id first here).
+FTS5's own tokens: the postings are read from the index's FTS5 table at the first word search,
+and the words of new facts and of queries are cut by a scratch FTS5 table with the same
+tokenizer. So rankings are FTS5's, up to the order of exact ties (smaller vector id first here).
 
 The postings are derived, never saved: the saved database keeps only the FTS5 table. Deleted
 facts leave dead postings behind, which are skipped and dropped once they are a quarter of all.

@@ -5,9 +5,9 @@ as bytes (hashed against the manifest, then ``deserialize``d): it holds no file 
 concurrent save that retires the file cannot break it, and the bytes checked are the bytes used.
 Beside the ``facts`` table sits the FTS5 index of their words (``_lexical``), kept in step by
 triggers; a database saved before it existed gets it on load. BM25 runs on postings read from it
-into memory (``_bm25``) and kept in step with every insert and delete. Also in memory, each vector
-id's text key (a hash of its whitespace-normalised text, 0 once deleted) lets a search show
-copies of one sentence once without reading any text back.
+into memory at the first word search (``_bm25``), then kept in step with every insert and
+delete. Also in memory, each vector id's text key (a hash of its whitespace-normalised text, 0
+once deleted) lets a search show copies of one sentence once without reading any text back.
 """
 
 from __future__ import annotations
@@ -54,7 +54,9 @@ class FactStore:
         self._conn = conn
         self._keys = np.zeros(0, dtype=np.int64)
         self._set_keys(conn.execute("SELECT vid, text FROM facts"))
-        self._words = WordIndex.from_fts(conn, "facts_fts", self.live_vids())
+        self._words: WordIndex | None = None
+        """Read from the FTS5 table at the first word search (~1 s per 100k facts), so that
+        opening an index to add to it, inspect it or search it by meaning alone never pays."""
 
     def _set_keys(self, rows: Iterable[tuple[int, str]]) -> None:
         pairs = [(int(vid), text_key(text)) for vid, text in rows]
@@ -103,7 +105,8 @@ class FactStore:
                 )
                 ids.append(int(cur.lastrowid or 0))
         self._set_keys(zip(ids, (r.text for r in rows), strict=True))
-        self._words.add(ids, [r.text for r in rows])
+        if self._words is not None:
+            self._words.add(ids, [r.text for r in rows])
         return ids
 
     def delete_docs(self, doc_ids: Iterable[str]) -> list[int]:
@@ -116,7 +119,8 @@ class FactStore:
                 removed += [int(r[0]) for r in rows]
                 conn.execute("DELETE FROM facts WHERE doc_id = ?", (doc_id,))
         self._keys[removed] = 0
-        self._words.remove(removed)
+        if self._words is not None:
+            self._words.remove(removed)
         return removed
 
     def doc_ids(self) -> set[str]:
@@ -171,6 +175,8 @@ class FactStore:
 
     def lexical(self, text: str, n: int) -> list[int]:
         """Vector ids of the ``n`` facts whose words match ``text`` best (BM25)."""
+        if self._words is None:
+            self._words = WordIndex.from_fts(self._conn, "facts_fts", self.live_vids())
         return self._words.search(text, n)
 
     def live_vids(self) -> list[int]:

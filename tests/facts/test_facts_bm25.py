@@ -85,7 +85,8 @@ def test_rankings_match_fts5_through_adds_deletes_and_reloads(
     index.delete([f"a{i}" for i in range(0, 60, 7)])  # dead postings, skipped
     _assert_same_ranking(index)
     index.delete([f"a{i}" for i in range(60) if i % 7] + ["b3"])  # most of them: compacted
-    assert index._store._words._dead_postings == 0
+    words = index._store._words
+    assert words is not None and words._dead_postings == 0
     _assert_same_ranking(index)
     index.save(tmp_path / "idx")
     loaded = FactIndex.load(tmp_path / "idx", embedder=hashing)  # postings read from FTS5
@@ -96,6 +97,7 @@ def test_rankings_match_fts5_through_adds_deletes_and_reloads(
 
 def test_an_empty_index_and_a_deleted_one_find_nothing(hashing: HashingEmbedder) -> None:
     index = FactIndex(embedder=hashing)
+    assert index._store._words is None  # read from FTS5 at the first word search, not before
     assert index._store.lexical("warranty", 5) == []
     index.add_documents([Document("d", "The laptop warranty lasts two years.", "s")])
     assert len(index._store.lexical("warranty", 5)) == 1
@@ -111,7 +113,8 @@ def test_a_fact_without_words_counts_as_a_fact(hashing: HashingEmbedder) -> None
     index.add_documents([Document("w", "Battery lasts ten hours.", "s")])
     index.add_documents([Document(f"n{i}", "— … —", "s") for i in range(3)])
     _assert_same_ranking(index)
-    assert index._store._words._live == len(index)
+    words = index._store._words
+    assert words is not None and words._live == len(index)
 
 
 @pytest.mark.parametrize("n", [1, 2, 5])
