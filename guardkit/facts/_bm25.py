@@ -9,19 +9,25 @@ FTS5's own tokens: the postings are read from the index's FTS5 table at the firs
 and the words of new facts and of queries are cut by a scratch FTS5 table with the same
 tokenizer. So rankings are FTS5's, up to the order of exact ties (smaller vector id first here).
 
-The postings are derived, never saved: the saved database keeps only the FTS5 table. Deleted
-facts leave dead postings behind, which are skipped and dropped once they are a quarter of all.
+A save also writes the postings (``words-<n>.npz``: plain arrays, no pickle, pinned by the
+manifest), so a loaded index searches words at once; a folder without the file has them read
+from its FTS5 table at the first word search (1.4 s at 100k facts, 15 s at 1M). Deleted facts
+leave dead postings behind, which are skipped and dropped once they are a quarter of all.
 """
 
 from __future__ import annotations
 
 import functools
+import io
 import sqlite3
 import threading
+import zipfile
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
+from guardkit.errors import FactIndexError
 from guardkit.facts._lexical import TOKENIZER, query_words
 
 __all__ = ["WordIndex"]
@@ -32,6 +38,7 @@ _IDF_FLOOR = 1e-6
 """FTS5 gives a word in more than half the facts this idf instead of a negative one."""
 _CHUNK = 1 << 22
 """Word instances read from SQLite at a time."""
+_ARRAYS = ("terms", "indptr", "vids", "tfs", "alive", "lengths")
 
 
 class _Tokenizer:
@@ -127,6 +134,62 @@ class WordIndex:
         found = read_postings(conn, f"temp.{fts_table}_terms", f"temp.{fts_table}_instances")
         index._merge(vids, *found)
         return index
+
+    def write(self, path: Path) -> None:
+        """Save the postings as plain arrays (``np.savez``: no pickle), dead ones dropped."""
+        if self._dead_postings:
+            self._compact()
+        terms = "\0".join(self._term_ids).encode()  # FTS5 tokens never hold a NUL
+        with path.open("wb") as fh:
+            np.savez(
+                fh,
+                terms=np.frombuffer(terms, dtype=np.uint8),
+                indptr=self._indptr,
+                vids=self._vids,
+                tfs=self._tfs,
+                alive=self._alive,
+                lengths=self._lengths,
+            )
+
+    @classmethod
+    def from_npz(cls, data: bytes, path: Path) -> WordIndex:
+        """Postings saved by ``write`` (``path`` names the file in errors)."""
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+                arrays = {key: npz[key] for key in _ARRAYS}
+            text = arrays["terms"].tobytes().decode()
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
+            raise FactIndexError(f"word postings unreadable: {exc}", file=str(path)) from None
+        index = cls()
+        terms = text.split("\0") if text else []
+        index._term_ids = {t: i for i, t in enumerate(terms)}
+        index._indptr = arrays["indptr"].astype(np.int64)
+        index._vids = arrays["vids"].astype(np.int32)
+        index._tfs = arrays["tfs"].astype(np.float32)
+        index._alive = arrays["alive"].astype(bool)
+        index._lengths = arrays["lengths"].astype(np.float64)
+        problem = index._inconsistency()
+        if problem:
+            raise FactIndexError(f"word postings inconsistent: {problem}", file=str(path))
+        index._live = int(index._alive.sum())
+        index._tokens = float(index._lengths.sum())
+        return index
+
+    def _inconsistency(self) -> str | None:
+        ptr, n = self._indptr, len(self._vids)
+        if len(ptr) != len(self._term_ids) + 1 or ptr[0] != 0 or ptr[-1] != n:
+            return "term offsets do not match the terms and postings"
+        if len(self._tfs) != n or len(self._lengths) != len(self._alive):
+            return "arrays of different lengths"
+        if (np.diff(ptr) < 0).any() or (
+            n and not 0 <= self._vids.min() <= self._vids.max() < len(self._alive)
+        ):
+            return "offsets or fact ids out of range"
+        return None
+
+    @property
+    def fact_count(self) -> int:
+        return self._live
 
     def add(self, vids: Sequence[int], texts: Sequence[str]) -> None:
         """Postings of new facts."""

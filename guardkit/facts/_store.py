@@ -175,9 +175,26 @@ class FactStore:
 
     def lexical(self, text: str, n: int) -> list[int]:
         """Vector ids of the ``n`` facts whose words match ``text`` best (BM25)."""
+        return self._word_index().search(text, n)
+
+    def _word_index(self) -> WordIndex:
         if self._words is None:
             self._words = WordIndex.from_fts(self._conn, "facts_fts", self.live_vids())
-        return self._words.search(text, n)
+        return self._words
+
+    def write_words(self, path: Path) -> None:
+        """Write the BM25 postings to ``path`` (read from FTS5 first if not yet in memory)."""
+        self._word_index().write(path)
+
+    def load_words(self, data: bytes, path: Path) -> None:
+        """Use saved postings instead of reading them from FTS5 (``path`` names them in errors)."""
+        words = WordIndex.from_npz(data, path)
+        if words.fact_count != self.count():
+            raise FactIndexError(
+                f"word postings hold {words.fact_count} facts, the facts file {self.count()}",
+                file=str(path),
+            )
+        self._words = words
 
     def live_vids(self) -> list[int]:
         return [int(r[0]) for r in self._conn.execute("SELECT vid FROM facts ORDER BY vid")]

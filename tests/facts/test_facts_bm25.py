@@ -89,10 +89,28 @@ def test_rankings_match_fts5_through_adds_deletes_and_reloads(
     assert words is not None and words._dead_postings == 0
     _assert_same_ranking(index)
     index.save(tmp_path / "idx")
-    loaded = FactIndex.load(tmp_path / "idx", embedder=hashing)  # postings read from FTS5
+    loaded = FactIndex.load(tmp_path / "idx", embedder=hashing)
+    assert loaded._store._words is not None  # the saved postings, not read from FTS5 again
     _assert_same_ranking(loaded)
+    loaded.add_documents(_documents(rng, 10, "c"))  # and they take adds after a load
+    loaded.delete(["b1", "c2"])
+    _assert_same_ranking(loaded)
+    loaded.save(tmp_path / "idx")
+    again = FactIndex.load(tmp_path / "idx", embedder=hashing)
     for text in QUERIES:
-        assert loaded._store.lexical(text, 10) == index._store.lexical(text, 10)
+        assert again._store.lexical(text, 10) == loaded._store.lexical(text, 10)
+
+
+def test_a_dense_index_saves_no_postings_and_reads_them_when_asked(
+    hashing: HashingEmbedder, tmp_path
+) -> None:
+    index = FactIndex(embedder=hashing, search_mode="dense")
+    index.add_documents(_documents(random.Random(5), 30, "d"))
+    manifest = index.save(tmp_path / "dense")
+    assert set(manifest.files) == {"index", "facts"}
+    loaded = FactIndex.load(tmp_path / "dense", embedder=hashing)
+    assert loaded._store._words is None
+    _assert_same_ranking(loaded)  # read from the FTS5 table at the first word search
 
 
 def test_an_empty_index_and_a_deleted_one_find_nothing(hashing: HashingEmbedder) -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from pathlib import Path
@@ -38,7 +39,7 @@ def test_real_embedder_finds_the_right_fact(saved_index: Path) -> None:
         384,
     )
     assert (m.fact_count, m.document_count, m.index.kind, m.generation) == (6, 3, "flat", 1)
-    assert set(m.files) == {"index", "facts"}
+    assert set(m.files) == {"index", "facts", "words"}
     warranty = [h for h in index.search("laptop warranty length", k=6) if h.doc_id == "warranty"]
     assert warranty[0].metadata == {"lang": "en"} and warranty[0].source == "warranty"
 
@@ -158,8 +159,12 @@ def test_stale_writer_cannot_overwrite_a_newer_save(
     [
         "missing_index",
         "missing_facts",
+        "missing_words",
         "corrupt_index",
         "corrupt_facts",
+        "corrupt_words",
+        "words_of_another_index",
+        "words_not_an_archive",
         "manifest_json",
         "manifest_field",
         "no_manifest",
@@ -187,6 +192,20 @@ def test_broken_folders_fail_with_the_file_named(
         data[len(data) // 2] ^= 0xFF
         path.write_bytes(bytes(data))
         expected_file, message = str(path), "sha256 mismatch"
+    elif damage.startswith("words_"):  # re-pinned in the manifest: only the content is wrong
+        other = FactIndex(embedder=hashing)
+        other.add_documents(_docs(3))
+        other_manifest = other.save(tmp_path / "other")
+        fake = {
+            "words_of_another_index": (tmp_path / "other" / other_manifest.files["words"].name),
+            "words_not_an_archive": None,
+        }[damage]
+        data = fake.read_bytes() if fake else b"not a zip archive"
+        path_of["words"].write_bytes(data)
+        raw["files"]["words"].update(sha256=hashlib.sha256(data).hexdigest(), bytes=len(data))
+        mpath.write_text(json.dumps(raw))
+        expected_file = str(path_of["words"])
+        message = "word postings hold 6 facts" if fake else "word postings unreadable"
     elif damage == "manifest_json":
         mpath.write_text('{\n  "format_version": 1,\n  oops\n}')
         message = "manifest is not valid JSON"
