@@ -32,7 +32,6 @@ from guardkit.verifier.training.halueval import (
     rows,
 )
 from guardkit.verifier.training.nli_sets import NLI_READERS
-from guardkit.verifier.training.retrieved import citint_retrieved, fm2_retrieved
 from guardkit.verifier.training.synthetic import synthetic_pairs
 
 __all__ = ["CAPS", "Mix", "build_mix", "calibration_data", "read_user_pairs"]
@@ -59,8 +58,6 @@ CAPS: dict[str, int] = {
     "citint": 5000,
     "synthetic": 12000,
     "synthetic_news": 9000,
-    "citint_retrieved": 4000,
-    "fm2_retrieved": 3000,
 }
 
 #: HaluEval summarisation train documents segmented for synthetic pairs (pysbd is slow).
@@ -101,15 +98,15 @@ def _repeat(mix: Mix, times: Mapping[str, int]) -> None:
         mix.trained_on.append(f"{source} pairs seen {n}x")
 
 
-def _citint_docs(root: Path) -> dict[int, list[str]]:
-    """Abstracts not cited by dev or test claims, by id: sentences for synthetic pairs."""
+def _citint_docs(root: Path) -> list[list[str]]:
+    """Abstracts not cited by dev or test claims: sentences for synthetic pairs."""
     banned: set[int] = set()
     for split in ("dev", "test"):
         with (root / f"claims_{split}.jsonl").open(encoding="utf-8") as fh:
             for r in map(json.loads, fh):
                 banned |= {int(d) for d in r.get("cited_doc_ids", [])}
                 banned |= {int(d) for d in (r.get("evidence") or {})}
-    return {d: r["abstract"] for d, r in load_corpus(root).items() if d not in banned}
+    return [r["abstract"] for d, r in load_corpus(root).items() if d not in banned]
 
 
 def build_mix(
@@ -144,20 +141,8 @@ def build_mix(
     mix.train += _cap(cit + cit, caps["citint"], rng)  # small and on-target: seen twice
     mix.trained_on.append("citint claims_train")
     mix.held_out.append("citint claims_test")
-    docs = _citint_docs(data / "citint")
-    mix.train += synthetic_pairs(list(docs.values()), caps["synthetic"], seed)
+    mix.train += synthetic_pairs(_citint_docs(data / "citint"), caps["synthetic"], seed)
     mix.trained_on.append("synthetic pairs from citint abstracts not cited by dev/test claims")
-    retrieved = citint_retrieved(data / "citint", docs, 2, seed)
-    mix.train += _cap(retrieved, caps["citint_retrieved"], rng)
-    mix.trained_on.append(
-        "citint train claims against retrieved non-evidence sentences of abstracts not cited "
-        "by dev/test claims (not enough info)"
-    )
-    mix.train += _cap(fm2_retrieved(data / "nli", 2, seed), caps["fm2_retrieved"], rng)
-    mix.trained_on.append(
-        "nli/fm2 dev claims against their shipped retrieved non-evidence sentences "
-        "(not enough info)"
-    )
     news = news_documents(data / "halueval", max(10, int(NEWS_DOCS * scale)))
     mix.train += [
         Example(e.evidence, e.claim, e.label, e.source.replace("synthetic", "synthetic_news"))
