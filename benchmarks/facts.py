@@ -13,7 +13,8 @@
    Gaussian noise (each copy at cosine ~0.85 to its original; text suffixed "(variant j)"), added
    through the index's store and FAISS layers without re-embedding. Query latency p50/p99 (one
    query at a time, k=10, real claim embeddings as queries, SQLite fetch included), recall@10
-   against exact search, add throughput, peak memory.
+   against exact search, add throughput, peak memory. BM25 side by side on each: SQLite FTS5's
+   ``bm25()`` against the shipped numpy scoring, query by query, with hybrid search as shipped.
 3. The ``facts`` check on a 5-claim answer against the 100k-fact index: p50/p99 and stages.
 4. FoolMeTwice (Wikipedia claims), a second claim-and-corpus set never trained on: per split, an
    index of the evidence sentences its claims come with (gold and retrieved; one document per

@@ -101,7 +101,10 @@ def read_postings(
     # two tables disagree on the order of terms.
     steps_back = np.flatnonzero(np.diff(docs) < 0) + 1
     if len(docs) != int(counts.sum()) or not np.isin(steps_back, ends[:-1]).all():
-        raise RuntimeError(f"FTS5's vocabulary tables of {instances_table} disagree")
+        raise FactIndexError(
+            f"the word index's vocabulary tables ({instances_table}) disagree",
+            hint="the facts database may be damaged; rebuild the index",
+        )
     return terms, counts, docs
 
 
