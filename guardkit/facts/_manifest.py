@@ -6,7 +6,7 @@ mix. The manifest pins each file by sha256: an edited, truncated or swapped file
 
 Format 2 added ``search_mode`` and the BM25 table in the facts file. A format 1 folder loads as
 hybrid: its BM25 table is built in memory on load, and the next save writes format 2. A hybrid or
-lexical index also saves its BM25 postings (``words-<n>.npz``); a folder without that file (saved
+lexical index also saves its BM25 postings (``words-<n>.bin``); a folder without that file (saved
 in dense mode, or before the file existed) reads them from the BM25 table when first needed.
 """
 

@@ -188,7 +188,7 @@ class FactStore:
 
     def load_words(self, data: bytes, path: Path) -> None:
         """Use saved postings instead of reading them from FTS5 (``path`` names them in errors)."""
-        words = WordIndex.from_npz(data, path)
+        words = WordIndex.from_bytes(data, path)
         if words.fact_count != self.count():
             raise FactIndexError(
                 f"word postings hold {words.fact_count} facts, the facts file {self.count()}",

@@ -3,7 +3,7 @@
     index = FactIndex.build(["help-centre.jsonl", "returns.md"])
     index.search("How long do refunds take?", k=5)  # [Hit(fact_id, source, text, score), ...]
     index.search("RMA-2041", k=5, mode="lexical")  # "hybrid" (default), "dense" or "lexical"
-    index.save("indexes/help")  # index-*.faiss, facts-*.sqlite, words-*.npz, manifest.json
+    index.save("indexes/help")  # index-*.faiss, facts-*.sqlite, words-*.bin, manifest.json
     FactIndex.load("indexes/help")  # refuses an index built with another embedding model
 
 One ``FactIndex`` may be searched from many threads; changes (``add``, ``delete``, ``save``) take
@@ -349,7 +349,7 @@ class FactIndex:
                 "facts": write_file(folder, f"facts-{gen:06d}.sqlite", self._store.write),
             }
             if self.search_mode != "dense":  # BM25 postings: word searches start at once
-                files["words"] = write_file(folder, f"words-{gen:06d}.npz", self._store.write_words)
+                files["words"] = write_file(folder, f"words-{gen:06d}.bin", self._store.write_words)
             manifest = self._make_manifest(gen, files, current)
             atomic_write(folder / MANIFEST, manifest.model_dump_json(indent=2).encode() + b"\n")
             remove_old_generations(folder, keep={gen, gen - 1})

@@ -5,10 +5,12 @@ from __future__ import annotations
 import itertools
 import random
 import sqlite3
+import threading
 
 import pytest
 from conftest import HashingEmbedder
 
+from guardkit.errors import FactIndexError
 from guardkit.facts import Document, FactIndex
 from guardkit.facts._bm25 import WordIndex
 from guardkit.facts._lexical import query_words
@@ -156,3 +158,46 @@ def test_tokens_come_from_fts5s_own_tokenizer() -> None:
         "INSERT INTO t (x) VALUES (?)", [("Café crème, naïvely!",), ("Running runners ran.",)]
     )
     assert set(words._term_ids) == {t for (t,) in conn.execute("SELECT term FROM v")}
+
+
+def test_saved_postings_load_in_many_threads_at_once(tmp_path) -> None:
+    """``np.load`` failed here (CPython 3.11's AST constructor is not thread-safe)."""
+    words = WordIndex()
+    words.add([1, 2, 3], ["Alpha beta.", "Beta gamma.", "Gamma delta."])
+    path = tmp_path / "words.bin"
+    words.write(path)
+    data, errors = path.read_bytes(), []
+
+    def load() -> None:
+        for _ in range(200):
+            try:
+                assert WordIndex.from_bytes(data, path).search("beta", 5) == [1, 2]
+            except Exception as exc:  # collected, asserted below
+                errors.append(exc)
+
+    threads = [threading.Thread(target=load) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+
+@pytest.mark.parametrize(
+    ("cut", "message"),
+    [
+        (lambda d: d[:-3], "values do not fit in the file"),
+        (lambda d: d + b"\0", "1 bytes after the last array"),
+        (lambda d: d[:8] + (5).to_bytes(8, "little") + b"{oops" + d[16:], "header is not JSON"),
+        (lambda d: b"GKWORDS0" + d[8:], "not a guardkit word postings file"),
+    ],
+)
+def test_damaged_postings_are_refused_with_the_file_named(tmp_path, cut, message) -> None:
+    words = WordIndex()
+    words.add([1], ["Alpha beta."])
+    path = tmp_path / "words.bin"
+    words.write(path)
+    with pytest.raises(FactIndexError) as info:
+        WordIndex.from_bytes(cut(path.read_bytes()), path)
+    assert message in info.value.message
+    assert info.value.file == str(path)

@@ -164,7 +164,7 @@ def test_stale_writer_cannot_overwrite_a_newer_save(
         "corrupt_facts",
         "corrupt_words",
         "words_of_another_index",
-        "words_not_an_archive",
+        "words_not_a_postings_file",
         "manifest_json",
         "manifest_field",
         "no_manifest",
@@ -198,9 +198,9 @@ def test_broken_folders_fail_with_the_file_named(
         other_manifest = other.save(tmp_path / "other")
         fake = {
             "words_of_another_index": (tmp_path / "other" / other_manifest.files["words"].name),
-            "words_not_an_archive": None,
+            "words_not_a_postings_file": None,
         }[damage]
-        data = fake.read_bytes() if fake else b"not a zip archive"
+        data = fake.read_bytes() if fake else b"not a postings file"
         path_of["words"].write_bytes(data)
         raw["files"]["words"].update(sha256=hashlib.sha256(data).hexdigest(), bytes=len(data))
         mpath.write_text(json.dumps(raw))
