@@ -4,10 +4,11 @@ The database lives in memory. A loaded index reads its ``facts-<generation>.sqli
 as bytes (hashed against the manifest, then ``deserialize``d): it holds no file open, so a
 concurrent save that retires the file cannot break it, and the bytes checked are the bytes used.
 Beside the ``facts`` table sits the FTS5 index of their words (``_lexical``), kept in step by
-triggers; a database saved before it existed gets it on load. BM25 runs on postings read from it
-into memory at the first word search (``_bm25``), then kept in step with every insert and
-delete. Also in memory, each vector id's text key (a hash of its whitespace-normalised text, 0
-once deleted) lets a search show copies of one sentence once without reading any text back.
+triggers; a database saved before it existed gets it on load. BM25 runs on postings in memory
+(``_bm25``): loaded from the index's saved postings file, or else read from the FTS5 table at
+the first word search, then kept in step with every insert and delete. Also in memory, each
+vector id's text key (a hash of its whitespace-normalised text, 0 once deleted) lets a search
+show copies of one sentence once without reading any text back.
 """
 
 from __future__ import annotations
@@ -55,8 +56,8 @@ class FactStore:
         self._keys = np.zeros(0, dtype=np.int64)
         self._set_keys(conn.execute("SELECT vid, text FROM facts"))
         self._words: WordIndex | None = None
-        """Read from the FTS5 table at the first word search (~1 s per 100k facts), so that
-        opening an index to add to it, inspect it or search it by meaning alone never pays."""
+        """Set by ``load_words`` from a saved file, or read from the FTS5 table at the first word
+        search (~1 s per 100k facts): opening an index without the file never pays for it."""
 
     def _set_keys(self, rows: Iterable[tuple[int, str]]) -> None:
         pairs = [(int(vid), text_key(text)) for vid, text in rows]
