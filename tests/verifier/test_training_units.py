@@ -16,7 +16,13 @@ from guardkit.verifier.training.examples import CONTRADICTED, NOT_ENOUGH_INFO, S
 from guardkit.verifier.training.halueval import halueval_pairs, rows
 from guardkit.verifier.training.loop import partial_label_loss
 from guardkit.verifier.training.mix import read_user_pairs
-from guardkit.verifier.training.synthetic import _restate, synthetic_pairs
+from guardkit.verifier.training.synthetic import (
+    _other_subject,
+    _restate,
+    _subject_names,
+    _swap_name,
+    synthetic_pairs,
+)
 
 torch.set_num_threads(1)
 
@@ -118,6 +124,58 @@ def test_restated_claims_are_supported_and_have_contradicted_twins() -> None:
     twins = [e for e in pairs if e.source.startswith("synthetic_restated_")]
     assert twins and all(e.label == CONTRADICTED for e in twins)
     assert any(e.claim.startswith("Standard delivery within Germany costs") for e in twins)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "subject"),
+    [
+        ("Delivery to Austria costs 89 euros.", ["Austria"]),
+        ("The Nordlicht 625 battery has a capacity of 625 watt-hours.", ["Nordlicht"]),
+        ("Marie Curie was born in Warsaw.", ["Marie Curie"]),
+        # A name only after the predicate, a capitalised word that is no name, no predicate,
+        # and a role only one subject can hold (another subject there is a contradiction).
+        ("The battery was made in Germany.", []),
+        ("Patients treated early had fewer events.", []),
+        ("Obama in Berlin.", []),
+        ("Paris is the capital of France.", []),
+        ("Austria was the first country to ban it.", []),
+    ],
+)
+def test_subject_names_are_the_names_before_the_first_predicate(
+    sentence: str, subject: list[str]
+) -> None:
+    known = {"Austria", "Nordlicht", "Marie Curie", "Germany", "Obama", "Berlin", "Paris"}
+    assert [sentence[a:b] for a, b in _subject_names(sentence, known)] == subject
+
+
+def test_another_subject_is_not_enough_info_and_another_object_a_contradiction() -> None:
+    known = {"Austria", "Germany", "Marie Curie", "Warsaw"}
+    rng = random.Random(0)
+    claims = {_other_subject("Delivery to Austria costs 89 euros.", rng, ["Germany"], known)}
+    for _ in range(20):
+        claims.add(_other_subject("Delivery to Austria costs 89 euros.", rng, ["Germany"], known))
+    assert "Delivery to Germany costs 89 euros." in claims  # the value kept ...
+    assert all(c and c.startswith("Delivery to Germany costs ") for c in claims)
+    assert len(claims) > 1  # ... or changed: neither settles a fact about Germany
+    assert _other_subject("Delivery to Austria costs 89 euros.", rng, ["Austria"], known) is None
+    swapped = _swap_name("Marie Curie was born in Warsaw.", rng, ["Lyon"])
+    assert swapped == "Marie Curie was born in Lyon."  # the subject is never the swapped name
+    assert _swap_name("Delivery to Austria costs 89 euros.", rng, ["Lyon"]) is None
+
+
+def test_synthetic_other_subject_pairs_are_not_enough_info() -> None:
+    doc = [
+        "The company opened its first shop in 2004.",
+        "Delivery to Austria takes 5 working days and costs 89 euros.",
+        "Returns to Germany are free for 30 days.",
+        "The store is closed on Sundays.",
+        "Gift cards never expire.",
+    ]
+    pairs = synthetic_pairs([doc], 400, seed=2)
+    moved = [e for e in pairs if e.source == "synthetic_other_subject"]
+    assert moved and all(e.label == NOT_ENOUGH_INFO for e in moved)
+    assert all(e.claim not in e.evidence for e in moved)
+    assert any(e.claim.startswith("Delivery to Germany takes") for e in moved)
 
 
 def test_halueval_test_rows_are_never_training_pairs() -> None:

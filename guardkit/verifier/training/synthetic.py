@@ -9,10 +9,13 @@ whole passages):
   "Delivery costs 49 euros."): answers restate facts that way, and a model that only ever saw
   the first form called such restatements contradicted;
 - contradicted: the supported claim (half the time) or ``s`` with one fact changed: a number,
-  a negation added or removed, an antonym, or a capitalised name replaced by a name from
-  another document. Perturbing the supported claim itself gives twins that differ only in the
-  changed fact, so the form of a restatement says nothing about its label;
-- not enough info: another sentence of the same document, outside the window.
+  a negation added or removed, an antonym, or a name after the first predicate replaced by a
+  name from another document. Perturbing the supported claim itself gives twins that differ
+  only in the changed fact, so the form of a restatement says nothing about its label;
+- not enough info: ``s`` about another subject (a name in its subject replaced, its value
+  changed or not), else another sentence of the same document, outside the window. Evidence
+  about Austria settles nothing about Germany: a verifier taught that any changed name is a
+  contradiction refuses true answers whenever a neighbouring fact is retrieved.
 
 Each perturbation keeps the wording of the evidence, so word overlap cannot tell the classes apart.
 """
@@ -21,7 +24,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from guardkit.verifier.training.examples import (
     CONTRADICTED,
@@ -99,7 +102,13 @@ def _antonym(s: str, rng: random.Random, names: Sequence[str]) -> str | None:
 
 
 def _swap_name(s: str, rng: random.Random, names: Sequence[str]) -> str | None:
-    found = [m for m in _NAME.finditer(s) if m.start() > 0]  # not the capitalised first word
+    """A name after the first predicate replaced ("born in Paris" -> "born in Lyon").
+
+    A name in the subject is left alone: the claim would be about someone else, which the
+    evidence does not settle (see :func:`_other_subject`).
+    """
+    verb = _predicate_start(s)
+    found = [m for m in _NAME.finditer(s) if verb is not None and m.start() > verb]
     if not found or not names:
         return None
     m = rng.choice(found)
@@ -185,6 +194,67 @@ def _restate(s: str) -> str | None:
     return " ".join(words[:k] + right_words) + "."
 
 
+def _predicate_start(s: str) -> int | None:
+    """Character offset of the first predicate's verb, guessed as :func:`_first_verb` does."""
+    words = s.split()
+    k = _first_verb(words)
+    if k is None:
+        return None
+    return sum(len(w) + 1 for w in words[:k])
+
+
+#: Predicates only one subject can hold: another subject with them is contradicted, not
+#: unsettled ("Lyon is the capital of France"), so they are not used for other-subject claims.
+_UNIQUE_ROLE = re.compile(
+    r"\b(first|only|sole|last|capital|\w+est|won|winner|founded|founder|invented|discovered)\b",
+    re.IGNORECASE,
+)
+_NOT_NAMES = _DETERMINERS | _PREPOSITIONS | _PRONOUNS | _RELATIVE | {"and", "but", "however"}
+
+
+def _subject_names(s: str, known: Collection[str]) -> list[tuple[int, int]]:
+    """Spans of the names in ``s``'s subject, before its first predicate.
+
+    Only names in ``known`` count: capitalised words are also sentence starts, headings and
+    terms ("Patients", "Disease"), which are not whose the fact is.
+    """
+    verb = _predicate_start(s)
+    if verb is None or _UNIQUE_ROLE.search(s, verb):
+        return []
+    spans = []
+    for m in _NAME.finditer(s[:verb]):
+        start, words = m.start(), m.group().split()
+        if start == 0 and words[0].lower() in _NOT_NAMES:
+            start, words = start + len(words[0]) + 1, words[1:]
+        if words and " ".join(words) in known:
+            spans.append((start, m.end()))
+    return spans
+
+
+def _other_subject(
+    s: str, rng: random.Random, names: Sequence[str], known: Collection[str]
+) -> str | None:
+    """``s`` about another subject: a name in its subject replaced, its value changed or not.
+
+    "Delivery to Austria costs 89 euros." says nothing about Germany, so "Delivery to Germany
+    costs 89 euros." (or "... 49 euros.") is not enough info, not a contradiction: a verifier
+    that reads any changed name as one refuses true answers whenever a neighbouring fact is
+    retrieved.
+    """
+    spans = _subject_names(s, known)
+    if not spans or not names:
+        return None
+    start, end = rng.choice(spans)
+    other = rng.choice(names)
+    if other == s[start:end]:
+        return None
+    claim = s[:start] + other + s[end:]
+    if rng.random() < 0.5:
+        changed = _swap_number(claim, rng, names)
+        claim = changed or claim
+    return claim
+
+
 def _clause(s: str) -> str:
     parts = [p.strip(" ,;.") for p in re.split(r";|, | and ", s)]
     best = max(parts, key=len)
@@ -193,6 +263,8 @@ def _clause(s: str) -> str:
 
 #: Share of the sentences drawn from those :func:`_restate` can restate.
 RESTATED_SHARE = 0.15
+#: Share drawn from sentences with a name in their subject, for :func:`_other_subject`.
+OTHER_SUBJECT_SHARE = 0.1
 
 
 def synthetic_pairs(docs: Sequence[Sequence[str]], n: int, seed: int) -> list[Example]:
@@ -200,12 +272,29 @@ def synthetic_pairs(docs: Sequence[Sequence[str]], n: int, seed: int) -> list[Ex
     rng = random.Random(seed)
     usable = [d for d in docs if len(d) >= 4]
     names = sorted({m.group() for d in usable[:2000] for s in d[1:] for m in _NAME.finditer(s)})
-    # Restatable sentences are rare (about 1 in 150), so a share of the draws is taken from them.
+    # Names seen inside sentences whose words never occur in lower case ("Obama", not "Disease").
+    lower = {w for d in usable for s in d for w in re.findall(r"\b[a-z]+\b", s)}
+    inner = {
+        m.group()
+        for d in usable
+        for s in d
+        for m in _NAME.finditer(s)
+        if m.start() > 0 and not lower & set(m.group().lower().split())
+    }
+    subjects = sorted(
+        {s[a:b] for d in usable[:2000] for s in d for a, b in _subject_names(s, inner)}
+    )
+    # Restatable sentences are rare (about 1 in 150) and sentences with a name in their subject
+    # not common, so a share of the draws is taken from each.
     restatable = [(d, i) for d in usable for i, s in enumerate(d) if _restate(s)]
+    named = [(d, i) for d in usable for i, s in enumerate(d) if _subject_names(s, inner)]
     out: list[Example] = []
     while len(out) < n and usable:
-        if restatable and rng.random() < RESTATED_SHARE:
+        draw = rng.random()
+        if restatable and draw < RESTATED_SHARE:
             doc, i = rng.choice(restatable)
+        elif named and draw < RESTATED_SHARE + OTHER_SUBJECT_SHARE:
+            doc, i = rng.choice(named)
         else:
             doc = rng.choice(usable)
             i = rng.randrange(len(doc))
@@ -236,7 +325,10 @@ def synthetic_pairs(docs: Sequence[Sequence[str]], n: int, seed: int) -> list[Ex
                 source = f"synthetic{form}_{fn.__name__[1:]}"
                 out.append(Example(evidence, changed, CONTRADICTED, source))
                 break
+        other = _other_subject(s, rng, subjects, inner)
         far = [j for j in range(len(doc)) if j < lo - 1 or j > hi]
-        if far:
+        if other:
+            out.append(Example(evidence, other, NOT_ENOUGH_INFO, "synthetic_other_subject"))
+        elif far:
             out.append(Example(evidence, doc[rng.choice(far)], NOT_ENOUGH_INFO, "synthetic"))
     return out
