@@ -346,7 +346,7 @@ def mode_latency(index: FactIndex, claims: list[dict], vecs: np.ndarray) -> dict
 
 
 def citint(
-    data: Path, work: Path, out: dict, verdicts_too: bool, threads: int
+    data: Path, work: Path, out: dict, verdicts_too: bool, threads: int, verifier: Path
 ) -> tuple[FactIndex, np.ndarray, list[dict]]:
     embedder = default_embedder()
     index, build = build_citint(data, work)
@@ -374,7 +374,8 @@ def citint(
     if verdicts_too:
         open_hits = {s: [h[:5] for h in open10[s][index.search_mode]] for s in claims}
         out["verdict_search_mode"] = index.search_mode
-        checker = ClaimVerifier(index, load_verifier(), VerifySettings(top_k=5, min_score=-1.0))
+        settings = VerifySettings(top_k=5, min_score=-1.0)
+        checker = ClaimVerifier(index, load_verifier(verifier), settings)
         t0 = time.perf_counter()
         out["verdicts_open_corpus"] = verdict_block(
             checker, claims["dev"], claims["test"], open_hits
@@ -419,7 +420,7 @@ def fm2_split(data: Path, work: Path, split: str) -> tuple[FactIndex, list[dict]
     return index, claims
 
 
-def foolmetwice(data: Path, work: Path, out: dict, verdicts_too: bool) -> None:
+def foolmetwice(data: Path, work: Path, out: dict, verdicts_too: bool, verifier: Path) -> None:
     splits = {s: fm2_split(data, work, s) for s in ("dev", "test")}
     hits = {
         s: index.search_many([c["text"] for c in claims], 10)
@@ -434,7 +435,7 @@ def foolmetwice(data: Path, work: Path, out: dict, verdicts_too: bool) -> None:
     }
     if verdicts_too:
         checker = ClaimVerifier(
-            test_index, load_verifier(), VerifySettings(top_k=5, min_score=-1.0)
+            test_index, load_verifier(verifier), VerifySettings(top_k=5, min_score=-1.0)
         )
         top5 = {s: [h[:5] for h in found] for s, found in hits.items()}
         block = verdict_block(checker, splits["dev"][1], test_claims, top5)
@@ -568,11 +569,11 @@ def scale(
     return keep
 
 
-def e2e(big: FactIndex, test: list[dict], out: dict) -> None:
+def e2e(big: FactIndex, test: list[dict], out: dict, verifier_dir: Path) -> None:
     texts = [c["text"] for c in test if c["gold"] == "supported"][:5]
     answer = " ".join(t if t.endswith(".") else t + "." for t in texts)
     config = FactsCheckConfig(top_k=5)
-    check = FactsCheck(config, ClaimVerifier(big, load_verifier(), config.settings()))
+    check = FactsCheck(config, ClaimVerifier(big, load_verifier(verifier_dir), config.settings()))
     ctx = CheckContext(text=answer, value=answer, attempt=1)
     check.run(ctx)
     totals, n_claims = [], 0
@@ -580,7 +581,7 @@ def e2e(big: FactIndex, test: list[dict], out: dict) -> None:
         t0 = time.perf_counter()
         n_claims = len(check.run(ctx).details["claims"])
         totals.append((time.perf_counter() - t0) * 1000)
-    emb, verifier = default_embedder(), load_verifier()
+    emb, verifier = default_embedder(), load_verifier(verifier_dir)
     vec = emb.encode(texts)
     stages = {
         "embed_5_claims": lambda: emb.encode(texts),
@@ -614,10 +615,16 @@ def main() -> None:
     p.add_argument("--torch-threads", type=int, default=2, help="torch threads (torch embedder).")
     p.add_argument("--no-e2e", action="store_true", help="Skip the facts-check latency run.")
     p.add_argument("--no-fm2", action="store_true", help="Skip the FoolMeTwice run.")
+    p.add_argument(
+        "--verifier",
+        type=Path,
+        default=DEFAULT_MODEL,
+        help="Verifier model folder (default: shipped).",
+    )
     args = p.parse_args()
     torch.set_num_threads(args.torch_threads)
     args.work.mkdir(parents=True, exist_ok=True)
-    manifest = json.loads((DEFAULT_MODEL / "manifest.json").read_text())
+    manifest = json.loads((args.verifier / "manifest.json").read_text())
     out: dict[str, Any] = {
         "command": " ".join([".venv/bin/python", *sys.argv]),
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -627,15 +634,15 @@ def main() -> None:
         "verifier": {"name": manifest["name"], "model.onnx": manifest["files"]["model.onnx"]},
     }
     index, test_vec, test = citint(
-        args.data, args.work, out, not args.no_verdicts, args.torch_threads
+        args.data, args.work, out, not args.no_verdicts, args.torch_threads, args.verifier
     )
     if not args.no_fm2:
-        foolmetwice(args.data, args.work, out, not args.no_verdicts)
+        foolmetwice(args.data, args.work, out, not args.no_verdicts, args.verifier)
     print(json.dumps(out, indent=1), flush=True)
     sizes = [int(s) for s in args.sizes.split(",") if s]
     big = scale(index, test_vec, [c["text"] for c in test], sizes, out)
     if big is not None and not args.no_e2e:
-        e2e(big, test, out)
+        e2e(big, test, out, args.verifier)
     out["loadavg_end"] = os.getloadavg()
     out["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
     name = f"results-{datetime.now(UTC).strftime('%H%M%S')}.json"
