@@ -14,7 +14,7 @@ from guardkit.verifier.metrics import auroc, balanced_accuracy, best_threshold, 
 from guardkit.verifier.scoring import aggregate, split_claims
 from guardkit.verifier.training.examples import CONTRADICTED, NOT_ENOUGH_INFO, SUPPORTED
 from guardkit.verifier.training.halueval import halueval_pairs, rows
-from guardkit.verifier.training.loop import partial_label_loss
+from guardkit.verifier.training.loop import TrainConfig, fast_bf16, partial_label_loss
 from guardkit.verifier.training.mix import read_user_pairs
 from guardkit.verifier.training.synthetic import (
     _other_subject,
@@ -295,3 +295,15 @@ def test_whole_response_aggregation_must_clearly_win() -> None:
     assert choose_aggregation({"max_claim": 0.9585, "whole_and_max_claim": clear}) == (
         "whole_and_max_claim"
     )
+
+
+@pytest.mark.parametrize(
+    ("capability", "bf16"), [("AVX2", False), ("AVX512", True), ("DEFAULT", False)]
+)
+def test_bf16_autocast_only_where_the_cpu_makes_it_fast(
+    monkeypatch: pytest.MonkeyPatch, capability: str, bf16: bool
+) -> None:
+    """Emulated bf16 made a step 14x slower on an AVX2 CPU than fp32."""
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: capability)
+    assert fast_bf16() is bf16
+    assert TrainConfig().bf16 is bf16

@@ -7,7 +7,7 @@ import logging
 import os
 from pathlib import Path
 
-from guardkit.verifier.training.loop import TrainConfig
+from guardkit.verifier.training.loop import TrainConfig, fast_bf16
 from guardkit.verifier.training.pipeline import run
 
 
@@ -26,7 +26,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--freeze-layers", type=int, default=2, help="lowest encoder layers kept as is")
     p.add_argument("--max-length", type=int, default=128)
-    p.add_argument("--fp32", action="store_true", help="no bf16 autocast (older CPUs)")
+    p.add_argument(
+        "--fp32", action="store_true", help="no bf16 autocast even where it is fast (AVX-512)"
+    )
     p.add_argument("--epochs", type=int, default=2, help="passes over the mix the budget may use")
     p.add_argument(
         "--repeat",
@@ -63,7 +65,7 @@ def main(argv: list[str] | None = None) -> None:
         max_length=a.max_length,
         freeze_layers=a.freeze_layers,
         epochs=a.epochs,
-        bf16=not a.fp32,
+        bf16=fast_bf16() and not a.fp32,
         lr=a.lr,
         head_lr=a.head_lr,
     )

@@ -13,7 +13,7 @@ import logging
 import random
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -25,6 +25,14 @@ from guardkit.verifier.training.model import MeanPoolClassifier, save_checkpoint
 __all__ = ["TrainConfig", "TrainResult", "encode_batch", "partial_label_loss", "train"]
 
 log = logging.getLogger("guardkit.verifier.training")
+
+
+def fast_bf16() -> bool:
+    """Whether bf16 autocast speeds training up: ~1.7x on AVX-512 CPUs, ~14x slower on AVX2.
+
+    On a 2-core AVX2 EPYC (no native bf16) a step of 16 pairs took 13 s in bf16, 0.9 s in fp32.
+    """
+    return torch.backends.cpu.get_cpu_capability().startswith(("AVX512", "AMX"))
 
 
 @dataclass(frozen=True)
@@ -42,7 +50,7 @@ class TrainConfig:
     freeze_layers: int = 2
     threads: int = 2
     epochs: int = 1
-    bf16: bool = True
+    bf16: bool = field(default_factory=lambda: fast_bf16())
 
 
 @dataclass(frozen=True)
