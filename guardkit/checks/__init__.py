@@ -12,9 +12,10 @@ import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo
 
 from guardkit.errors import UnknownNameError
 from guardkit.schemas import FieldError, OutputSchema
@@ -30,9 +31,18 @@ __all__ = [
     "CheckType",
     "build_checks",
     "known_checks",
+    "policy_relative",
     "register_check",
     "validate_check_configs",
 ]
+
+
+def policy_relative(value: Path | None, info: ValidationInfo) -> Path | None:
+    """A path from a check's settings, read from the policy's folder when the loader passes it
+    (``base_dir`` context), otherwise from the working directory: a policy works from anywhere."""
+    if value is None:
+        return None
+    return Path((info.context or {}).get("base_dir", ".")) / value
 
 
 @dataclass

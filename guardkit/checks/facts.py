@@ -1,10 +1,11 @@
 """The facts check: every claim of the output is verified against a fact index and the call's
 documents; too few supported claims, or too many contradicted ones, fail the check.
 
-Policy section (the index path is relative to the policy file)::
+Policy section (the index and verifier paths are relative to the policy file)::
 
     checks:
       facts: {index: indexes/help, top_k: 5, min_support_rate: 0.8, max_contradictions: 0}
+      # verifier: models/my-nli    # from guardkit models export / train; default: shipped
     actions:
       facts: {type: reask, max_attempts: 2, then: {type: filter, then: flag}}
 
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from guardkit.checks import CheckContext, CheckResult, CheckSetup, register_check
+from guardkit.checks import CheckContext, CheckResult, CheckSetup, policy_relative, register_check
 from guardkit.facts._manifest import MANIFEST
 from guardkit.facts.claims import extract_claims
 from guardkit.facts.index import FactIndex
@@ -46,6 +47,11 @@ class FactsCheckConfig(BaseModel):
     min_score: float = Field(0.2, ge=-1.0, le=1.0)
     support_threshold: float = Field(0.5, gt=0.0, le=1.0)
     contradict_threshold: float = Field(0.5, gt=0.0, le=1.0)
+    verifier: Path | None = None
+    """Verifier model folder (``guardkit models export`` or ``train``); the shipped model when
+    unset. Loaded, and its files' hashes checked, when the guard is built."""
+
+    _verifier_folder = field_validator("verifier")(policy_relative)
 
     @field_validator("index")
     @classmethod
@@ -161,7 +167,8 @@ def _filtered(text: str, verdicts: list[ClaimVerdict]) -> str | None:
 
 def _build(config: FactsCheckConfig, setup: CheckSetup) -> FactsCheck:
     index = FactIndex.load(config.index) if config.index is not None else None
-    return FactsCheck(config, ClaimVerifier(index, default_verifier(), config.settings()))
+    verifier = default_verifier(config.verifier)
+    return FactsCheck(config, ClaimVerifier(index, verifier, config.settings()))
 
 
 register_check("facts", FactsCheckConfig, _build)

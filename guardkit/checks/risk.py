@@ -18,9 +18,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from guardkit.checks import CheckContext, CheckResult, CheckSetup, register_check
+from guardkit.checks import CheckContext, CheckResult, CheckSetup, policy_relative, register_check
 from guardkit.errors import ConfigError, GuardkitError
 from guardkit.risk.lock import RiskLock, read_lock
 from guardkit.risk.model import RiskModel
@@ -46,9 +54,11 @@ class RiskCheckConfig(BaseModel):
     """Lock file from ``guardkit calibrate``: certified threshold and fitted risk model."""
     grounding: bool = True
     """Score the output against the call's documents with guardkit's verifier."""
-    verifier: str | None = None
-    """Verifier model folder; the shipped model when unset."""
+    verifier: Path | None = None
+    """Verifier model folder (relative to the policy's folder); the shipped model when unset."""
     _lock: RiskLock | None = PrivateAttr(None)
+
+    _verifier_folder = field_validator("verifier")(policy_relative)
 
     @model_validator(mode="after")
     def _read(self, info: ValidationInfo) -> RiskCheckConfig:

@@ -22,7 +22,7 @@ from guardkit.risk.calibration import Grounder
 from guardkit.risk.calibration import calibrate as certify_lock
 
 
-def _grounder(verifier: str | None) -> Grounder:
+def _grounder(verifier: Path | None) -> Grounder:
     """Scores text rows with the verifier, loaded only if some row needs it."""
 
     def ground(items: Sequence[tuple[str, list[str]]]) -> list[RiskComponents]:
@@ -59,7 +59,7 @@ def calibrate(
         bool, typer.Option(help="Fit the risk model on the order split (else use scores as is).")
     ] = True,
     verifier: Annotated[
-        str | None, typer.Option(help="Verifier folder for text rows (default: shipped).")
+        Path | None, typer.Option(help="Verifier folder for text rows (default: shipped).")
     ] = None,
 ) -> None:
     """Choose the loosest risk threshold keeping accepted hallucinations <= alpha w.p. 1 - delta."""

@@ -10,6 +10,7 @@ from documents passed with the call, or both.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -200,8 +201,8 @@ def _best_distinct(hits: Sequence[Hit], floor: float, k: int) -> list[Hit]:
     return out[:k]
 
 
-def default_verifier() -> Verifier:
-    """The shipped verifier model (loaded once per process by ``guardkit.verifier``)."""
+def default_verifier(folder: Path | None = None) -> Verifier:
+    """The shipped verifier model, or the one in ``folder`` (each loaded once per process)."""
     try:
         from guardkit.verifier import load_verifier
     except ImportError as exc:
@@ -209,5 +210,5 @@ def default_verifier() -> Verifier:
             "no claim verifier is available (guardkit.verifier.load_verifier cannot be imported)",
             hint="install guardkit with its bundled verifier model",
         ) from exc
-    verifier: Verifier = load_verifier()
+    verifier: Verifier = load_verifier(folder)
     return verifier

@@ -10,6 +10,7 @@ its weakest statement.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from guardkit.checks import CheckResult
@@ -75,7 +76,7 @@ def last_question(messages: Sequence[dict[str, Any]] | None) -> str | None:
     return None
 
 
-def load_grounding_verifier(folder: str | None) -> Verifier:
+def load_grounding_verifier(folder: Path | None) -> Verifier:
     """guardkit's verifier: the shipped model, or the model folder ``folder``."""
     from guardkit.verifier import load_verifier  # onnxruntime: loaded only when grounding is on
 

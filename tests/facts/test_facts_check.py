@@ -20,7 +20,7 @@ WRONG = "Items can be returned within 60 days of delivery."
 @pytest.fixture(autouse=True)
 def lexical(monkeypatch: pytest.MonkeyPatch) -> None:
     """Until the shipped verifier lands, the check is built with the test-only lexical one."""
-    monkeypatch.setattr("guardkit.checks.facts.default_verifier", LexicalVerifier)
+    monkeypatch.setattr("guardkit.checks.facts.default_verifier", lambda folder: LexicalVerifier())
 
 
 def _policy(index: Path | None, action: Any = "raise", **settings: Any) -> Policy:
@@ -143,6 +143,24 @@ def test_index_path_is_relative_to_the_policy_file(saved_index: Path, tmp_path: 
     )
     policy = guardkit.load_policy(policy_file)
     assert policy.check_configs["facts"].index == saved_index  # type: ignore[attr-defined]
+
+
+def test_verifier_folder_is_relative_to_the_policy_file(
+    saved_index: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    policy_file = saved_index.parent / "policy.yaml"
+    section = f"{{index: {saved_index.name}, verifier: models/mine}}"
+    policy_file.write_text(f'id: p\nversion: "1"\nchecks:\n  facts: {section}\n')
+    policy = guardkit.load_policy(policy_file)
+    folder = saved_index.parent / "models" / "mine"
+    assert policy.check_configs["facts"].verifier == folder  # type: ignore[attr-defined]
+    loaded: list[Path | None] = []
+    monkeypatch.setattr(
+        "guardkit.checks.facts.default_verifier",
+        lambda folder: loaded.append(folder) or LexicalVerifier(),
+    )
+    guardkit.guard(policy, sinks=[])
+    assert loaded == [folder]
 
 
 class CountingVerifier(LexicalVerifier):

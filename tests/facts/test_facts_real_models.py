@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 import guardkit
 from guardkit import Outcome, Policy
 from guardkit.facts.verify import default_verifier
-from guardkit.verifier import load_verifier
+from guardkit.verifier import DEFAULT_MODEL, load_verifier
 
 RIGHT = "Items can be returned within 30 days of delivery."
 
@@ -41,3 +42,26 @@ def test_policy_built_check_uses_the_shipped_verifier(saved_index: Path) -> None
     assert "returns#0" in [c["fact_id"] for c in claims[0]["citations"]]
     assert all(0.0 <= c["confidence"] <= 1.0 for c in claims)
     assert result.outcome in (Outcome.RELIABLE, Outcome.FLAGGED)
+
+
+def test_a_policy_names_its_own_verifier_folder(tmp_path: Path) -> None:
+    """A user's model (guardkit models export / train) replaces the shipped one for the check;
+    a broken one stops the guard from being built, naming the file."""
+    for name in ("mine", "broken"):
+        shutil.copytree(DEFAULT_MODEL, tmp_path / "models" / name)
+    (tmp_path / "models" / "broken" / "model.onnx").write_bytes(b"not a model")
+    for name in ("mine", "broken"):
+        (tmp_path / f"{name}.yaml").write_text(
+            f'id: p\nversion: "1"\nchecks:\n  facts: {{verifier: models/{name}}}\n'
+        )
+
+    @guardkit.guard(guardkit.load_policy(tmp_path / "mine.yaml"), sinks=[])
+    def ask() -> str:
+        return RIGHT
+
+    result = ask(guardkit_documents=[RIGHT])
+    assert result.report.checks[0].details["claims"][0]["verdict"] == "supported"
+    with pytest.raises(guardkit.GuardkitError) as err:
+        guardkit.guard(guardkit.load_policy(tmp_path / "broken.yaml"), sinks=[])
+    assert err.value.code == "model_invalid"
+    assert err.value.file == str(tmp_path / "models" / "broken" / "model.onnx")

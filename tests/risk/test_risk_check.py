@@ -102,6 +102,19 @@ def test_a_broken_verifier_folder_fails_when_the_guard_is_built(tmp_path: Path) 
     assert err.value.code == "model_invalid" and err.value.file == str(tmp_path / "nowhere")
 
 
+def test_a_relative_verifier_folder_is_read_from_the_policy_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "p.yaml").write_text(
+        'id: p\nversion: "1"\nchecks:\n  risk: {max_risk: 0.3, verifier: models/nowhere}\n'
+    )
+    monkeypatch.chdir(tmp_path.parent)
+    policy = load_policy(tmp_path / "p.yaml")
+    with pytest.raises(guardkit.GuardkitError) as err:
+        guardkit.guard(policy, sinks=[])
+    assert err.value.file == str(tmp_path / "models" / "nowhere")
+
+
 def labelled_rows(rng: np.random.Generator, n: int) -> list[dict[str, object]]:
     """Grounding probabilities whose hallucination odds rise steeply with the probability."""
     rows = []
