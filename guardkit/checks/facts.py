@@ -56,10 +56,8 @@ class FactsCheckConfig(BaseModel):
     @field_validator("index")
     @classmethod
     def _resolve_index(cls, value: Path | None, info: ValidationInfo) -> Path | None:
-        if value is None:
-            return None
-        path = Path((info.context or {}).get("base_dir", ".")) / value
-        if not (path / MANIFEST).is_file():
+        path = policy_relative(value, info)
+        if path is not None and not (path / MANIFEST).is_file():
             raise ValueError(
                 f"no fact index at {path} (no {MANIFEST}); build one with `guardkit index build`"
             )

@@ -50,7 +50,7 @@ class TrainConfig:
     freeze_layers: int = 2
     threads: int = 2
     epochs: int = 1
-    bf16: bool = field(default_factory=lambda: fast_bf16())
+    bf16: bool = field(default_factory=fast_bf16)
 
 
 @dataclass(frozen=True)
