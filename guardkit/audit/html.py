@@ -225,6 +225,27 @@ def _risk(r: AuditReport) -> str:
     return _section("Risk distribution", chart, note)
 
 
+def _not_reliable(r: AuditReport) -> str:
+    head = "".join(_el("th", h) for h in ("case", "outcome", "attempts", "failed", "risk", "why"))
+    rows = "".join(
+        _el(
+            "tr",
+            _el("td", _E(c.id))
+            + _el("td", _E(c.outcome))
+            + _el("td", str(c.attempts))
+            + _el("td", _E(", ".join(c.checks_failed)))
+            + _el("td", "" if c.risk is None else f"{c.risk:.2f}")
+            + _el("td", _E(c.reason)),
+            data_case=c.id,
+        )
+        for c in r.not_reliable
+    )
+    shown = len(r.not_reliable)
+    total = r.cases - r.reliable
+    note = f"{shown} of {total} cases, in suite order; records.jsonl holds every case in full."
+    return _section("Cases not reliable, and why", f"<table><tr>{head}</tr>{rows}</table>", note)
+
+
 def render_html(r: AuditReport) -> str:
     """The whole page."""
     outcome_rows = [(k, float(v), _OUTCOME_COLORS.get(k, "#495057")) for k, v in r.outcomes.items()]
@@ -262,6 +283,8 @@ def render_html(r: AuditReport) -> str:
         ),
         _calibration(r),
     ]
+    if r.not_reliable:
+        sections.append(_not_reliable(r))
     if skipped:
         sections.append(_section("Skipped suite lines", f"<table>{skipped}</table>"))
     title = f"guardkit audit: {r.policy.id} {r.policy.version}"

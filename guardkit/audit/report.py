@@ -79,6 +79,58 @@ class Calibration(_Frozen):
     """Wilson 95 % interval of the accepted outputs' hallucination rate."""
 
 
+#: Most not-reliable cases the report lists (the records hold every case).
+LISTED_CASES = 100
+_REASON_CHARS = 400
+
+
+class CaseNote(_Frozen):
+    """A case that did not come back reliable, and the reason the guard gave last."""
+
+    id: str
+    line: int = Field(ge=1)
+    outcome: str
+    attempts: int = Field(ge=0)
+    checks_failed: list[str]
+    risk: float | None = None
+    reason: str
+
+
+def _reason(record: Record) -> str:
+    """The provider error, else the last failing check's feedback (what a reask would quote)."""
+    if record.error is not None:
+        return f"{record.error.type}: {record.error.message}"[:_REASON_CHARS]
+    for attempt in reversed((record.report or {}).get("attempts") or []):
+        for check in attempt.get("checks") or []:
+            feedback = check.get("feedback")
+            if not check.get("passed", True) and feedback:
+                return f"{check.get('check')}: {_findings(str(feedback))}"[:_REASON_CHARS]
+    return ", ".join(record.checks_failed) or record.outcome.value
+
+
+def _findings(feedback: str) -> str:
+    """A reask's findings without its instructions: the headed bullet lines, else the text."""
+    lines = [line.strip() for line in feedback.splitlines() if line.strip()]
+    kept = [line for line in lines[1:] if line.startswith("- ") or line.endswith(":")]
+    return " ".join(kept[:3]) if kept else " ".join(lines)
+
+
+def _case_notes(records: Sequence[Record]) -> list[CaseNote]:
+    return [
+        CaseNote(
+            id=r.id,
+            line=r.line,
+            outcome=r.outcome.value,
+            attempts=r.attempts,
+            checks_failed=list(r.checks_failed),
+            risk=r.risk,
+            reason=_reason(r),
+        )
+        for r in sorted(records, key=lambda r: r.line)
+        if not r.reliable
+    ][:LISTED_CASES]
+
+
 class AuditReport(_Frozen):
     """The audit in numbers."""
 
@@ -106,6 +158,8 @@ class AuditReport(_Frozen):
     calibration: Calibration | None = None
     guarantee: str | None = None
     skipped_lines: list[SuiteProblem] = Field(default_factory=list)
+    not_reliable: list[CaseNote] = Field(default_factory=list)
+    """The first ``LISTED_CASES`` cases (in suite order) that were not reliable, with why."""
 
 
 def _pct(values: np.ndarray, q: float) -> float | None:
@@ -256,4 +310,5 @@ def build_report(
         calibration=_calibration(records),
         guarantee=guarantee,
         skipped_lines=list(problems),
+        not_reliable=_case_notes(records),
     )

@@ -73,3 +73,4 @@ def test_report_html_shows_key_numbers_in_chromium(
     assert tile(dom, "rcr_ci") == f"[{low * 100:.1f} %, {high * 100:.1f} %]"
     assert tile(dom, "cost_per_reliable") == f"{report['cost_per_reliable']:.6g} USD"
     assert dom.count("<svg") >= 5
+    assert re.findall(r'<tr data-case="([^"]+)"', dom) == ["c10", "c21", "c32"]  # not reliable

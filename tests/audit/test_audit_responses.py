@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from guardkit.audit import read_records
+from guardkit.audit.html import render_html
+from guardkit.audit.record import Record
+from guardkit.audit.report import build_report
 from guardkit.cli import app
 from guardkit.reports import wilson_interval
+from guardkit.reports.model import ErrorInfo, PolicyRef
 
 runner = CliRunner()
 
@@ -101,3 +106,64 @@ def test_malformed_lines_are_skipped_and_reported(
     )
     assert code == 2
     assert f"{suite}:3: not JSON" in output and "[suite_invalid]" in output
+
+
+def test_report_lists_the_cases_not_reliable_with_the_reason(
+    policy_file: Path, suite_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    suite, responses = suite_files
+    out = tmp_path / "out"
+    code, output = audit(suite, "--policy", policy_file, "--responses", responses, "--out", out)
+    assert code == 0, output
+    notes = json.loads((out / "report.json").read_text())["not_reliable"]
+    assert [(n["id"], n["line"], n["outcome"], n["attempts"]) for n in notes] == [
+        ("c10", 11, "failed", 2),
+        ("c21", 22, "failed", 2),
+        ("c32", 33, "failed", 2),
+    ]
+    # the schema check's finding, without the reask's instructions to the model
+    assert (
+        notes[0]["reason"] == "schema: - (root): not valid JSON: Expecting value at line 1 column 1"
+    )
+    page = (out / "report.html").read_text()
+    assert page.count("<tr data-case=") == 3 and "not valid JSON" in page
+
+
+def test_case_reasons_name_the_error_or_the_claims() -> None:
+    feedback = (
+        "Some statements in your previous answer are not backed by the reference facts.\n"
+        "Contradicted by the references:\n"
+        '- "It costs <b>9</b> euros.": the reference says "It costs 49 euros."\n'
+        "Answer again using only statements the references support."
+    )
+    facts = {"check": "facts", "passed": False, "feedback": feedback}
+    base = {"line": 1, "outcome": "refused", "reliable": False, "attempts": 2}
+    refused = Record(
+        id="a",
+        **base,
+        checks_failed=["facts"],
+        report={"attempts": [{"checks": [{"check": "schema", "passed": True}, facts]}]},
+    )
+    crashed = Record(
+        id="b",
+        **{**base, "outcome": "failed"},
+        error=ErrorInfo(type="APIConnectionError", message="connection refused", retryable=True),
+    )
+    report = build_report(
+        [refused, crashed],
+        policy=PolicyRef(id="p", version="1", sha256="0" * 64),
+        currency="USD",
+        source="responses",
+        engine="local",
+        suite="s.jsonl",
+        problems=[],
+        guarantee=None,
+        generated_at=datetime.now(UTC),
+    )
+    assert [n.reason for n in report.not_reliable] == [
+        'facts: Contradicted by the references: - "It costs <b>9</b> euros.": '
+        'the reference says "It costs 49 euros."',
+        "APIConnectionError: connection refused",
+    ]
+    page = render_html(report)
+    assert "&lt;b&gt;9&lt;/b&gt;" in page and "<b>9</b>" not in page  # escaped
