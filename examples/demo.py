@@ -54,6 +54,8 @@ def main() -> None:
         f"\n{report['reliable']}/{report['cases']} reliable completions "
         f"(rate {report['rcr']:.2f}, 95% CI {low:.2f}-{high:.2f}); outcomes {report['outcomes']}"
     )
+    for case in report["not_reliable"]:
+        print(f"  {case['id']:<18} {case['outcome']:<8} {case['reason'][:160]}")
     print(f"report: {audit / 'report.html'}\nrecords: {audit / 'records.jsonl'}")
 
 
