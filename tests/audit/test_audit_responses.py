@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from guardkit.audit import read_records
@@ -24,13 +25,18 @@ def audit(*args: str | Path) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def test_report_fields_from_recorded_responses(
-    policy_file: Path, suite_files: tuple[Path, Path], tmp_path: Path
-) -> None:
+@pytest.fixture
+def audited(policy_file: Path, suite_files: tuple[Path, Path], tmp_path: Path) -> tuple[Path, str]:
+    """The 40-case suite audited from its recorded responses: the out folder and the output."""
     suite, responses = suite_files
     out = tmp_path / "out"
     code, output = audit(suite, "--policy", policy_file, "--responses", responses, "--out", out)
     assert code == 0, output
+    return out, output
+
+
+def test_report_fields_from_recorded_responses(audited: tuple[Path, str]) -> None:
+    out, output = audited
     report = json.loads((out / "report.json").read_text())
     failed = [i for i in range(40) if i % 11 == 10]  # 10, 21, 32
     reask = [i for i in range(40) if i % 5 == 4 and i not in failed]
@@ -108,13 +114,8 @@ def test_malformed_lines_are_skipped_and_reported(
     assert f"{suite}:3: not JSON" in output and "[suite_invalid]" in output
 
 
-def test_report_lists_the_cases_not_reliable_with_the_reason(
-    policy_file: Path, suite_files: tuple[Path, Path], tmp_path: Path
-) -> None:
-    suite, responses = suite_files
-    out = tmp_path / "out"
-    code, output = audit(suite, "--policy", policy_file, "--responses", responses, "--out", out)
-    assert code == 0, output
+def test_report_lists_the_cases_not_reliable_with_the_reason(audited: tuple[Path, str]) -> None:
+    out, _ = audited
     notes = json.loads((out / "report.json").read_text())["not_reliable"]
     assert [(n["id"], n["line"], n["outcome"], n["attempts"]) for n in notes] == [
         ("c10", 11, "failed", 2),
