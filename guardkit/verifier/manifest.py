@@ -36,9 +36,10 @@ class _Strict(BaseModel):
 class Calibration(_Strict):
     """Pair-level temperature and response-level logistic risk, fitted on calibration data only.
 
-    ``risk = sigmoid(risk_a * logit(raw) + risk_b + sum(w * signal))`` with ``signal_weights`` over
-    :data:`guardkit.verifier.signals.SIGNALS` and ``RESPONSE_SIGNALS`` (empty: the model alone,
-    i.e. Platt scaling).
+    ``risk = sigmoid((risk_a + sum(v * signal)) * logit(raw) + risk_b + sum(w * signal))`` with
+    ``slope_weights`` (v) and ``signal_weights`` (w) over :data:`guardkit.verifier.signals.SIGNALS`
+    and ``RESPONSE_SIGNALS`` (both empty: the model alone, i.e. Platt scaling). A slope weight lets
+    the model's confidence count for more or less on some inputs (long contexts).
     """
 
     method: Literal["temperature", "none"] = "none"
@@ -46,6 +47,7 @@ class Calibration(_Strict):
     risk_a: float = 1.0
     risk_b: float = 0.0
     signal_weights: dict[str, float] = Field(default_factory=dict)
+    slope_weights: dict[str, float] = Field(default_factory=dict)
     fitted_on: list[str] = Field(default_factory=list)
     n_pairs: int = 0
     ece_before: float | None = None

@@ -113,7 +113,9 @@ def raw_risks(
         sigs = [claim_signals(ctx, c) for c in cl]
         for name in SIGNALS:
             out[name].append(max(sg[name] for sg in sigs))
-        for name, value in response_signals(len(cl)).items():
+        context_tokens = len(verifier.tokenizer.encode(ctx, add_special_tokens=False).ids)
+        window = verifier.manifest.max_length
+        for name, value in response_signals(len(cl), context_tokens, window).items():
             out[name].append(value)
         rows = probs[k : k + len(cl)]
         k += len(cl)
@@ -141,12 +143,18 @@ def raw_risks(
 def calibrate_risk(
     raw: np.ndarray, cal: Calibration, signals: dict[str, np.ndarray] | None = None
 ) -> np.ndarray:
-    """``sigmoid(a * logit(raw) + b + sum(w * signal))``: see :class:`Calibration`."""
-    z = cal.risk_a * _logit(raw) + cal.risk_b
-    for name, w in cal.signal_weights.items():
+    """``sigmoid((a + sum(v * signal)) * logit(raw) + b + sum(w * signal))``: see
+    :class:`Calibration`."""
+
+    def signal(name: str) -> np.ndarray:
         if signals is None or name not in signals:
             raise ConfigError(f"calibration uses signal {name!r}, which was not computed")
-        z = z + w * signals[name]
+        return signals[name]
+
+    slope = cal.risk_a + sum((v * signal(n) for n, v in cal.slope_weights.items()), start=0.0)
+    z = slope * _logit(raw) + cal.risk_b
+    for name, w in cal.signal_weights.items():
+        z = z + w * signal(name)
     out: np.ndarray = 1.0 / (1.0 + np.exp(-z))
     return out
 

@@ -6,6 +6,10 @@ where that fit beats the model alone on held-out calibration data (the manifest 
 Each signal is in [0, 1]; for the claim signals a response takes the maximum over its claims.
 The claim count is there because the least supported of many claims is riskier-looking than
 the least supported of one: a long summary's raw risk sits on another scale than a short answer's.
+The context length is there for the same reason on the evidence side: a claim's support is the
+best of many windows over a long document, so the raw risk of a long context is less spread out
+(v5 on HaluEval summaries: too cautious near 0 and 1), and the fit may scale the model's logit
+by it.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import re
 __all__ = ["RESPONSE_SIGNALS", "SIGNALS", "claim_signals", "response_signals"]
 
 SIGNALS: tuple[str, ...] = ("novel_number", "novel_name", "novel_content")
-RESPONSE_SIGNALS: tuple[str, ...] = ("claim_count",)
+RESPONSE_SIGNALS: tuple[str, ...] = ("claim_count", "long_context")
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*|\d+(?:[.,]\d+)*")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -52,6 +56,12 @@ def claim_signals(context: str, claim: str) -> dict[str, float]:
     }
 
 
-def response_signals(n_claims: int) -> dict[str, float]:
-    """Signals of a response as a whole: its claim count, 0 for one and 1 for ten or more (log)."""
-    return {"claim_count": min(1.0, math.log(max(1, n_claims)) / math.log(10))}
+def response_signals(n_claims: int, context_tokens: int, window: int) -> dict[str, float]:
+    """Signals of a response as a whole, each on a log scale: its claim count (0 for one claim,
+    1 for ten or more) and its context's length (0 within one model window, 1 for eight or more).
+    """
+    windows = max(1.0, context_tokens / window)
+    return {
+        "claim_count": min(1.0, math.log(max(1, n_claims)) / math.log(10)),
+        "long_context": min(1.0, math.log(windows) / math.log(8)),
+    }

@@ -239,10 +239,19 @@ def test_claim_signals() -> None:
 def test_claim_count_signal_is_log_scaled_and_capped() -> None:
     from guardkit.verifier.signals import RESPONSE_SIGNALS, response_signals
 
-    assert set(response_signals(1)) == set(RESPONSE_SIGNALS)
-    counts = [response_signals(n)["claim_count"] for n in (0, 1, 2, 10, 50)]
+    assert set(response_signals(1, 10, 128)) == set(RESPONSE_SIGNALS)
+    counts = [response_signals(n, 10, 128)["claim_count"] for n in (0, 1, 2, 10, 50)]
     assert counts[:2] == [0.0, 0.0] and counts[3:] == [1.0, 1.0]
     assert counts[2] == pytest.approx(math.log(2) / math.log(10))
+
+
+def test_long_context_signal_counts_model_windows_on_a_log_scale() -> None:
+    from guardkit.verifier.signals import response_signals
+
+    longs = [response_signals(1, n, 128)["long_context"] for n in (0, 128, 256, 1024, 50_000)]
+    assert longs[:2] == [0.0, 0.0] and longs[3:] == [1.0, 1.0]
+    assert longs[2] == pytest.approx(1 / 3)
+    assert response_signals(1, 256, 512)["long_context"] == 0.0
 
 
 def test_calibrated_risk_uses_signal_weights() -> None:
@@ -256,6 +265,69 @@ def test_calibrated_risk_uses_signal_weights() -> None:
     assert out[1] == pytest.approx(1 / (1 + math.exp(-2.0)))
     with pytest.raises(ConfigError, match="novel_number"):
         calibrate_risk(raw, cal)
+
+
+def test_calibrated_risk_scales_the_model_logit_by_slope_signals() -> None:
+    from guardkit.verifier.manifest import Calibration
+    from guardkit.verifier.scoring import calibrate_risk
+
+    cal = Calibration(risk_a=1.0, risk_b=0.0, slope_weights={"long_context": 2.0})
+    raw = np.array([0.8, 0.8])
+    out = calibrate_risk(raw, cal, {"long_context": np.array([0.0, 1.0])})
+    assert out[0] == pytest.approx(0.8)
+    assert out[1] == pytest.approx(1 / (1 + math.exp(-3 * math.log(4))))
+    with pytest.raises(ConfigError, match="long_context"):
+        calibrate_risk(raw, cal)
+
+
+def _responses(
+    n: int, long_slope: float, seed: int
+) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
+    """Raw risks whose logit is the true log odds times 1 (short contexts) or ``long_slope``."""
+    from guardkit.verifier.signals import RESPONSE_SIGNALS, SIGNALS
+
+    rng = np.random.default_rng(seed)
+    true_logit = rng.normal(0.0, 2.5, n)
+    y = (rng.random(n) < 1 / (1 + np.exp(-true_logit))).astype(np.float64)
+    long = (np.arange(n) % 2).astype(np.float64)
+    raw_logit = true_logit * np.where(long == 1, long_slope, 1.0)
+    raw = 1 / (1 + np.exp(-raw_logit))
+    raws = {name: rng.random(n) for name in (*SIGNALS, *RESPONSE_SIGNALS)}
+    raws["long_context"] = long
+    return raw, raws, y
+
+
+def test_risk_fit_scales_the_logit_where_long_contexts_need_it() -> None:
+    from guardkit.verifier.manifest import Calibration
+    from guardkit.verifier.scoring import calibrate_risk
+    from guardkit.verifier.training.calibrate import choose_risk_fit
+
+    raw, raws, y = _responses(6000, long_slope=0.4, seed=1)
+    half = np.arange(len(y)) < len(y) // 2
+    names, slopes, w, metrics = choose_risk_fit(raw, raws, y, half)
+    assert slopes == ["long_context"]
+    cal = Calibration(
+        risk_a=float(w[0]),
+        risk_b=float(w[-1]),
+        signal_weights=dict(zip(names, map(float, w[1 : 1 + len(names)]), strict=True)),
+        slope_weights={"long_context": float(w[-2])},
+    )
+    # a raw logit 0.4 times the truth in long contexts: the slope is fitted back to ~1 / 0.4
+    assert w[0] + w[-2] == pytest.approx(2.5, rel=0.2)
+    risk = calibrate_risk(raw, cal, raws)
+    assert np.corrcoef(risk, raw)[0, 1] > 0.9
+    assert any("model*long_context" in key for key in metrics)
+
+
+def test_risk_fit_keeps_the_model_alone_when_signals_are_noise() -> None:
+    from guardkit.verifier.training.calibrate import choose_risk_fit
+
+    raw, raws, y = _responses(6000, long_slope=1.0, seed=2)
+    raws["long_context"] = np.random.default_rng(3).random(len(y))
+    half = np.arange(len(y)) < len(y) // 2
+    names, slopes, w, _ = choose_risk_fit(raw, raws, y, half)
+    assert (names, slopes) == ([], [])
+    assert w[0] == pytest.approx(1.0, abs=0.15)
 
 
 def test_repeat_shows_one_sources_pairs_n_times_and_refuses_unknown_sources() -> None:

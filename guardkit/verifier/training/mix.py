@@ -160,8 +160,7 @@ def calibration_data(mix: Mix, data: Path, rng: random.Random, calib_rows: int) 
     mix.calib_pairs = citint_pairs(data / "citint", "dev")
     for task in TASKS:
         picked = [r for _, r in rows(data / "halueval", task, "calibration")]
-        n = calib_rows if task != "summarization" else max(4, calib_rows // 4)
-        for row in rng.sample(picked, min(n, len(picked))):
+        for row in rng.sample(picked, min(calib_rows, len(picked))):
             for ctx, resp, bad in response_pairs(task, row):
                 mix.calib_responses.append((ctx, resp, bad))
                 if task != "summarization":

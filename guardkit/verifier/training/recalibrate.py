@@ -2,7 +2,8 @@
 
     python -m guardkit.verifier.training.recalibrate --model DIR --data ../shared/data
 
-Uses only calibration data: CitInt claims_dev and HaluEval rows with ``i % 5 == 1``.
+Uses only calibration data: CitInt claims_dev and HaluEval rows with ``i % 5 == 1`` (by default
+1,000 rows per task, about 6,000 responses: the per-task ECE of fits on 200 rows swung by 0.03).
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def main() -> None:
     p = argparse.ArgumentParser(prog="python -m guardkit.verifier.training.recalibrate")
     p.add_argument("--model", type=Path, required=True)
     p.add_argument("--data", type=Path, default=Path("../shared/data"))
-    p.add_argument("--calib-rows", type=int, default=200)
+    p.add_argument("--calib-rows", type=int, default=1000)
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--threads", type=int, default=2)
     a = p.parse_args()
