@@ -134,6 +134,17 @@ def _build(config: RiskCheckConfig, setup: CheckSetup) -> RiskCheck:
             file=config.lock,
             hint="run guardkit calibrate for this policy",
         )
+    if lock is not None and lock.scored_with is not None and config.grounding:
+        from guardkit.verifier import verifier_identity  # reads one manifest, no model
+
+        current = verifier_identity(config.verifier)
+        if current != lock.scored_with:
+            raise ConfigError(
+                f"the risk lock was fitted on scores of {lock.scored_with}; this policy's risk "
+                f"check scores with {current}",
+                file=config.lock,
+                hint="run guardkit calibrate again to fit the lock on this verifier's scores",
+            )
     verifier = load_grounding_verifier(config.verifier) if config.grounding else None
     return RiskCheck(config, RiskScorer(verifier))
 

@@ -8,8 +8,10 @@ from typing import Annotated
 
 import typer
 
+from guardkit.checks.risk import RiskCheckConfig
 from guardkit.errors import GuardkitError
 from guardkit.policy.loader import load_policy
+from guardkit.policy.model import Policy
 from guardkit.risk import (
     PVALUES,
     RiskComponents,
@@ -18,17 +20,29 @@ from guardkit.risk import (
     read_labelled,
     write_lock,
 )
-from guardkit.risk.calibration import Grounder
 from guardkit.risk.calibration import calibrate as certify_lock
 
 
-def _grounder(verifier: Path | None) -> Grounder:
-    """Scores text rows with the verifier, loaded only if some row needs it."""
+class _Grounder:
+    """Scores text rows with the verifier, loaded only if some row needs it, and remembers
+    which verifier it was (for the lock)."""
 
-    def ground(items: Sequence[tuple[str, list[str]]]) -> list[RiskComponents]:
-        return RiskScorer(load_grounding_verifier(verifier)).many(items)
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+        self.used: str | None = None
 
-    return ground
+    def __call__(self, items: Sequence[tuple[str, list[str]]]) -> list[RiskComponents]:
+        from guardkit.verifier import verifier_identity  # onnxruntime: only when rows need it
+
+        scored = RiskScorer(load_grounding_verifier(self.folder)).many(items)
+        self.used = verifier_identity(self.folder)
+        return scored
+
+
+def _policy_verifier(policy: Policy) -> Path | None:
+    """The verifier the policy's risk check scores with, so the lock is fitted on the same."""
+    risk = policy.check_configs.get("risk")
+    return risk.verifier if isinstance(risk, RiskCheckConfig) else None
 
 
 def calibrate(
@@ -59,7 +73,10 @@ def calibrate(
         bool, typer.Option(help="Fit the risk model on the order split (else use scores as is).")
     ] = True,
     verifier: Annotated[
-        Path | None, typer.Option(help="Verifier folder for text rows (default: shipped).")
+        Path | None,
+        typer.Option(
+            help="Verifier folder for text rows (default: the policy's risk check's, else shipped)."
+        ),
     ] = None,
 ) -> None:
     """Choose the loosest risk threshold keeping accepted hallucinations <= alpha w.p. 1 - delta."""
@@ -69,7 +86,8 @@ def calibrate(
     target = out or policy.with_suffix(".lock.json")
     try:
         loaded = load_policy(policy)
-        rows = read_labelled(labelled, _grounder(verifier))
+        grounder = _Grounder(verifier or _policy_verifier(loaded))
+        rows = read_labelled(labelled, grounder)
         lock = certify_lock(
             rows,
             policy=loaded,
@@ -79,6 +97,7 @@ def calibrate(
             bound=bound,
             seed=seed,
             fit=fit,
+            scored_with=grounder.used,
         )
         write_lock(lock, target)
     except GuardkitError as exc:

@@ -130,8 +130,13 @@ def calibrate(
     order_fraction: float = 0.3,
     seed: int = 0,
     fit: bool = True,
+    scored_with: str | None = None,
 ) -> RiskLock:
-    """Fit the risk model on the order split, certify a threshold on the test split."""
+    """Fit the risk model on the order split, certify a threshold on the test split.
+
+    ``scored_with`` names the verifier that scored text rows; the risk check refuses the lock
+    with another one, whose scores the fitted model and threshold were not made for.
+    """
     if len(rows) < 10:
         raise ConfigError(f"calibration needs at least 10 labelled rows, got {len(rows)}")
     order_idx, test_idx = split_indices(len(rows), order_fraction, seed)
@@ -169,4 +174,5 @@ def calibrate(
         seed=seed,
         model=model,
         certification=cert,
+        scored_with=scored_with,
     )

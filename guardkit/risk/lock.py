@@ -40,6 +40,9 @@ class RiskLock(BaseModel):
     seed: int
     model: RiskModel
     certification: Certification
+    scored_with: str | None = None
+    """The verifier (name and manifest sha256) that scored the rows given as text; ``None`` when
+    every row came with its risk components."""
 
     @property
     def threshold(self) -> float | None:

@@ -31,6 +31,7 @@ __all__ = [
     "load_verifier",
     "score_responses",
     "split_claims",
+    "verifier_identity",
 ]
 
 #: The model folder shipped inside the package.
@@ -53,3 +54,17 @@ def load_verifier(path: str | Path | None = None) -> OnnxVerifier:
             found = OnnxVerifier(folder)
             _cache[folder] = found
         return found
+
+
+def verifier_identity(path: str | Path | None = None) -> str:
+    """Name and manifest sha256 of the model folder ``path`` (default: the shipped one).
+
+    The manifest pins the weights and tokenizer by hash and holds the calibration, so two
+    folders with one identity score alike: what a risk lock fitted on scores must match.
+    """
+    from guardkit._files import sha256_file
+    from guardkit.verifier.manifest import MANIFEST_NAME, read_manifest
+
+    folder = Path(path).expanduser().resolve() if path is not None else DEFAULT_MODEL
+    name = read_manifest(folder).name
+    return f"{name} sha256:{sha256_file(folder / MANIFEST_NAME)}"

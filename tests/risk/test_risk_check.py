@@ -262,3 +262,60 @@ def test_text_rows_are_scored_against_documents_and_question(tmp_path: Path) -> 
     assert rows[0].components.grounding is not None and rows[0].components.grounding < 0.1
     assert rows[1].components.grounding is not None and rows[1].components.grounding > 0.9
     assert [r.line for r in rows] == [1, 2] and [r.hallucinated for r in rows] == [False, True]
+
+
+def test_calibrate_scores_text_rows_with_the_policys_risk_verifier(tmp_path: Path) -> None:
+    labelled = tmp_path / "text.jsonl"
+    row = {"response": "Delhi", "context": "The office is in Delhi.", "hallucinated": False}
+    labelled.write_text(json.dumps(row) + "\n")
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        'id: support\nversion: "1"\nchecks:\n  risk: {max_risk: 0.5, verifier: models/mine}\n'
+    )
+    result = runner.invoke(app, ["calibrate", "--labelled", str(labelled), "--policy", str(policy)])
+    assert result.exit_code == 2
+    assert str(tmp_path / "models" / "mine") in result.output
+
+
+def _text_rows(n: int) -> str:
+    grounded = {"response": "The office is in Delhi.", "hallucinated": False}
+    made_up = {"response": "The office is in Mumbai.", "hallucinated": True}
+    rows = [dict(r, context="Our office is in Delhi.") for r in (grounded, made_up)] * (n // 2)
+    return "".join(json.dumps(r) + "\n" for r in rows)
+
+
+def test_a_lock_fitted_on_another_verifiers_scores_is_refused(tmp_path: Path) -> None:
+    from guardkit.verifier import verifier_identity
+
+    labelled = tmp_path / "text.jsonl"
+    labelled.write_text(_text_rows(12))
+    policy = tmp_path / "policy.yaml"
+    policy.write_text('id: support\nversion: "1"\n')
+    result = runner.invoke(app, ["calibrate", "--labelled", str(labelled), "--policy", str(policy)])
+    assert result.exit_code == 0, result.output
+    lock = read_lock(tmp_path / "policy.lock.json")
+    assert lock.scored_with == verifier_identity()
+    policy.write_text(
+        'id: support\nversion: "1"\nchecks:\n  risk: {max_risk: 0.5, lock: policy.lock.json}\n'
+    )
+    guardkit.guard(load_policy(policy), sinks=[])  # the same verifier: accepted
+
+    data = json.loads((tmp_path / "policy.lock.json").read_text())
+    data["scored_with"] = "verifier-minilm-l6-v4 sha256:" + "0" * 64
+    (tmp_path / "policy.lock.json").write_text(json.dumps(data))
+    with pytest.raises(guardkit.GuardkitError) as err:
+        guardkit.guard(load_policy(policy), sinks=[])
+    assert err.value.code == "config_error" and err.value.file == "policy.lock.json"
+    assert "verifier-minilm-l6-v4" in str(err.value) and verifier_identity() in str(err.value)
+
+
+def test_a_lock_from_scored_records_names_no_verifier(tmp_path: Path) -> None:
+    labelled = tmp_path / "labelled.jsonl"
+    labelled.write_text(
+        "".join(json.dumps(r) + "\n" for r in labelled_rows(np.random.default_rng(1), 200))
+    )
+    policy = tmp_path / "policy.yaml"
+    policy.write_text('id: support\nversion: "1"\n')
+    result = runner.invoke(app, ["calibrate", "--labelled", str(labelled), "--policy", str(policy)])
+    assert result.exit_code == 0, result.output
+    assert read_lock(tmp_path / "policy.lock.json").scored_with is None
