@@ -7,22 +7,48 @@ import os
 import tempfile
 from pathlib import Path
 
+from guardkit.errors import ConfigError
+
 __all__ = ["sha256_file", "write_atomic"]
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, fsync it, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    """Write ``text`` to a temporary file beside ``path``, fsync it, then rename it into place.
+
+    The file gets the permissions a plain ``open`` would give (``mkstemp`` makes it private).
+    A path that cannot be written (a folder, no permission) is a :class:`ConfigError` naming it.
+    """
+    if path.is_dir():
+        raise ConfigError("cannot write the output: it is a folder", file=str(path))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise ConfigError(f"cannot write the output: {exc.strerror}", file=str(path)) from exc
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
+        Path(tmp).chmod(0o666 & ~_UMASK)
         Path(tmp).replace(path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise ConfigError(f"cannot write the output: {exc.strerror}", file=str(path)) from exc
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _read_umask() -> int:
+    """The process umask, read once at import: reading it means setting it, which is not
+    safe while other threads create files."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
 
 
 def sha256_file(path: Path) -> str:

@@ -12,12 +12,27 @@ from guardkit.errors import ConfigError
 __all__ = ["json_objects"]
 
 
+def _encodable(text: str) -> bool:
+    """Whether ``text`` is real Unicode text: JSON allows escapes of half a surrogate pair."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def json_objects(path: Path, required: Sequence[str] = ()) -> Iterator[tuple[int, dict[str, Any]]]:
     """Each non-blank line as ``(line number, object)``; ``required`` fields: non-empty text."""
     if not path.is_file():
         raise ConfigError("input file does not exist", file=str(path))
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, start=1):
+    with path.open("rb") as fh:
+        for n, raw in enumerate(fh, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ConfigError(
+                    f"not UTF-8 text (byte {exc.start + 1} of the line)", file=str(path), line=n
+                ) from exc
             if not line.strip():
                 continue
             try:
@@ -32,6 +47,13 @@ def json_objects(path: Path, required: Sequence[str] = ()) -> Iterator[tuple[int
                 if not isinstance(row[key], str) or not row[key].strip():
                     raise ConfigError(
                         f"field {key!r} must be a non-empty string",
+                        file=str(path),
+                        line=n,
+                        loc=(key,),
+                    )
+                if not _encodable(row[key]):
+                    raise ConfigError(
+                        f"field {key!r} holds a lone surrogate escape (such as \\ud800), not text",
                         file=str(path),
                         line=n,
                         loc=(key,),

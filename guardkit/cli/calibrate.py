@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
@@ -9,7 +10,7 @@ from typing import Annotated
 import typer
 
 from guardkit.checks.risk import RiskCheckConfig
-from guardkit.errors import GuardkitError
+from guardkit.errors import ConfigError, GuardkitError
 from guardkit.policy.loader import load_policy
 from guardkit.policy.model import Policy
 from guardkit.risk import (
@@ -37,6 +38,12 @@ class _Grounder:
         scored = RiskScorer(load_grounding_verifier(self.folder)).many(items)
         self.used = verifier_identity(self.folder)
         return scored
+
+
+def _rows_needed(alpha: float, delta: float) -> int:
+    """Error-free accepted rows for the binomial bound to reach ``alpha`` at ``delta``:
+    the least n with (1 - alpha)^n <= delta."""
+    return math.ceil(math.log(delta) / math.log(1.0 - alpha))
 
 
 def _policy_verifier(policy: Policy) -> Path | None:
@@ -99,6 +106,14 @@ def calibrate(
             fit=fit,
             scored_with=grounder.used,
         )
+        if lock.threshold is None:
+            raise ConfigError(
+                f"{lock.certification.statement()} Even with no hallucination among them, "
+                f"{_rows_needed(alpha, delta)} accepted test-split rows are needed; the lock "
+                "was not written",
+                file=str(labelled),
+                hint="label more outputs, or allow a larger alpha or delta",
+            )
         write_lock(lock, target)
     except GuardkitError as exc:
         typer.echo(f"error: {exc}", err=True)

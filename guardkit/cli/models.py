@@ -176,11 +176,19 @@ def info(
     from guardkit.verifier.runtime import OnnxVerifier
 
     with typed_errors():
-        m = OnnxVerifier(folder, intra_op_threads=1).manifest
+        verifier = OnnxVerifier(folder, intra_op_threads=1)
+        verdict = verifier.identity_verdict()
+    m = verifier.manifest
     if as_json:
         typer.echo(json.dumps(m.model_dump(mode="json"), indent=2, sort_keys=True))
         return
-    typer.echo(f"{m.name}: ok (hashes and labels checked)")
+    typer.echo(f"{m.name}: ok (hashes, labels, vocabulary and max length checked)")
+    if verdict != "supported":
+        typer.echo(
+            f"warning: the model calls a sentence checked against itself {verdict!r}; its labels "
+            f"{m.labels} may not be in the model's output order, or it is not trained yet",
+            err=True,
+        )
     typer.echo(f"labels {m.labels} -> {m.label_map}; max length {m.max_length}; int8 {m.quantized}")
     typer.echo(
         f"threshold {m.threshold:.3f}; aggregation {m.aggregation}; "

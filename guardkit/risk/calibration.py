@@ -63,12 +63,22 @@ def _parse(raw: str, file: str, line: int) -> dict[str, Any]:
         raise ConfigError(
             "needs 'hallucinated': true or false", file=file, line=line, loc=("hallucinated",)
         )
-    if "risk_components" not in row and not isinstance(row.get("response"), str):
+    if "risk_components" in row:
+        return row
+    response = row.get("response")
+    if not isinstance(response, str) or not response.strip():
         raise ConfigError(
-            "needs 'risk_components' or a 'response' string",
+            "needs 'risk_components' or a non-empty 'response' string",
             file=file,
             line=line,
             loc=("response",),
+        )
+    if "context" not in row:
+        raise ConfigError(
+            "a 'response' row needs the 'context' it is judged against",
+            file=file,
+            line=line,
+            loc=("context",),
         )
     return row
 
@@ -83,6 +93,8 @@ def _documents(row: dict[str, Any], file: str, line: int) -> list[str]:
             line=line,
             loc=("context",),
         )
+    if not any(d.strip() for d in docs):
+        raise ConfigError("'context' is empty", file=file, line=line, loc=("context",))
     return docs
 
 
@@ -90,8 +102,14 @@ def read_labelled(path: str | Path, grounder: Grounder | None) -> list[Labelled]
     """Every labelled row; rows given as text are scored with ``grounder`` in one batch."""
     file = str(path)
     rows: list[tuple[int, dict[str, Any]]] = []
-    with Path(path).open(encoding="utf-8") as handle:
-        for number, raw in enumerate(handle, start=1):
+    if not Path(path).is_file():
+        raise ConfigError("the labelled file does not exist", file=file)
+    with Path(path).open("rb") as handle:
+        for number, data in enumerate(handle, start=1):
+            try:
+                raw = data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ConfigError("not UTF-8 text", file=file, line=number) from exc
             if raw.strip():
                 rows.append((number, _parse(raw, file, number)))
     if not rows:
@@ -138,7 +156,10 @@ def calibrate(
     with another one, whose scores the fitted model and threshold were not made for.
     """
     if len(rows) < 10:
-        raise ConfigError(f"calibration needs at least 10 labelled rows, got {len(rows)}")
+        raise ConfigError(
+            f"calibration needs at least 10 labelled rows, got {len(rows)}",
+            file=str(calibration_file),
+        )
     order_idx, test_idx = split_indices(len(rows), order_fraction, seed)
     labels = np.array([r.hallucinated for r in rows], dtype=np.int64)
     order_rows = [rows[i] for i in order_idx]

@@ -18,6 +18,7 @@ from guardkit._onnx import OneByOne, check_pinned_files, cpu_session, default_th
 from guardkit.errors import ConfigError, ModelError
 from guardkit.verifier._windows import Segment, fold, plan_windows
 from guardkit.verifier.manifest import MANIFEST_NAME, read_manifest
+from guardkit.verifier.signals import RESPONSE_SIGNALS, SIGNALS
 from guardkit.verifier.types import LABELS, VerdictProbs
 
 __all__ = ["OnnxVerifier"]
@@ -47,7 +48,13 @@ class OnnxVerifier:
         self.threads = intra_op_threads or default_threads()
         self._alone = OneByOne(self.threads if self.batch_size == 1 else 1)
         self.max_windows = max_windows
-        self.tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
+        try:
+            self.tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
+        except Exception as exc:  # tokenizers raises its own untyped errors
+            raise ModelError(
+                f"tokenizer.json is not a tokenizer: {exc}",
+                file=str(self.folder / "tokenizer.json"),
+            ) from exc
         self.tokenizer.no_padding()
         self.tokenizer.no_truncation()
         pair_len = len(self.tokenizer.encode("a", "b").ids)
@@ -57,29 +64,80 @@ class OnnxVerifier:
         )
         self._inputs = {i.name for i in self.session.get_inputs()}
         self._columns = self._label_columns()
+        self._check_signals()
         self._check_outputs()
 
     def _label_columns(self) -> np.ndarray:
         m = self.manifest
+        where = str(self.folder / "manifest.json")
         missing = [lab for lab in m.labels if lab not in m.label_map]
         if missing:
+            raise ModelError(f"label_map has no entry for {missing}", file=where)
+        verdicts = [m.label_map[lab] for lab in m.labels]
+        if len(set(m.labels)) != len(m.labels) or len(set(verdicts)) != len(verdicts):
             raise ModelError(
-                f"label_map has no entry for {missing}", file=str(self.folder / "manifest.json")
+                f"each output needs its own label and verdict; labels {m.labels} map to {verdicts}",
+                file=where,
+                loc=("labels",),
             )
         cols = np.zeros((len(m.labels), len(LABELS)))
-        for i, lab in enumerate(m.labels):
-            cols[i, LABELS.index(m.label_map[lab])] = 1.0
+        for i, verdict in enumerate(verdicts):
+            cols[i, LABELS.index(verdict)] = 1.0
         return cols
 
+    def _check_signals(self) -> None:
+        cal = self.manifest.calibration
+        known = {*SIGNALS, *RESPONSE_SIGNALS}
+        for field, weights in (
+            ("signal_weights", cal.signal_weights),
+            ("slope_weights", cal.slope_weights),
+        ):
+            unknown = sorted(set(weights) - known)
+            if unknown:
+                raise ModelError(
+                    f"calibration uses unknown signals {unknown}; known: {sorted(known)}",
+                    file=str(self.folder / "manifest.json"),
+                    loc=("calibration", field),
+                )
+
     def _check_outputs(self) -> None:
+        """Run the model once on the largest input ids and the longest input the folder
+        promises, and count its outputs: a tokenizer from another model, a too-long
+        ``max_length`` or a label list of the wrong length fail here, not halfway through
+        scoring."""
+        manifest = str(self.folder / "manifest.json")
+        top = self.tokenizer.get_vocab_size() - 1
+        for ids, blame, what in (
+            ([top] * 8, str(self.folder / "tokenizer.json"), "ids beyond the model's vocabulary"),
+            (
+                [min(top, 1000)] * self.manifest.max_length,
+                manifest,
+                f"max_length {self.manifest.max_length} beyond the model's positions",
+            ),
+        ):
+            feed = {
+                "input_ids": np.asarray([ids], dtype=np.int64),
+                "attention_mask": np.ones((1, len(ids)), dtype=np.int64),
+                "token_type_ids": np.zeros((1, len(ids)), dtype=np.int64),
+            }
+            try:
+                self._run({k: v for k, v in feed.items() if k in self._inputs})
+            except Exception as exc:  # onnxruntime raises its own untyped errors
+                raise ModelError(f"the model cannot run {what}: {exc}", file=blame) from exc
         logits = self._run(self._encode([Segment(0, 0, "The sky is blue.", "The sky is blue.")]))
         if logits.shape[-1] != len(self.manifest.labels):
             raise ModelError(
                 f"the model has {logits.shape[-1]} outputs but the manifest lists "
                 f"{len(self.manifest.labels)} labels {self.manifest.labels}",
-                file=str(self.folder / "manifest.json"),
+                file=manifest,
                 loc=("labels",),
             )
+
+    def identity_verdict(self) -> str:
+        """The verdict on a sentence checked against itself: a sound model with its labels in
+        the right order says ``supported`` (``guardkit models info`` warns otherwise; loading
+        does not refuse, since a weakly adapted model may be what the user wants to inspect)."""
+        return self.predict([("The sky is blue.", "The sky is blue.")])[0].label
 
     def _encode(self, segs: Sequence[Segment]) -> dict[str, np.ndarray]:
         claim_first = self.manifest.pair_order == "claim_evidence"

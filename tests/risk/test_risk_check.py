@@ -288,10 +288,13 @@ def test_a_lock_fitted_on_another_verifiers_scores_is_refused(tmp_path: Path) ->
     from guardkit.verifier import verifier_identity
 
     labelled = tmp_path / "text.jsonl"
-    labelled.write_text(_text_rows(12))
+    labelled.write_text(_text_rows(40))
     policy = tmp_path / "policy.yaml"
     policy.write_text('id: support\nversion: "1"\n')
-    result = runner.invoke(app, ["calibrate", "--labelled", str(labelled), "--policy", str(policy)])
+    args = ["--alpha", "0.2", "--delta", "0.2"]
+    result = runner.invoke(
+        app, ["calibrate", "--labelled", str(labelled), "--policy", str(policy), *args]
+    )
     assert result.exit_code == 0, result.output
     lock = read_lock(tmp_path / "policy.lock.json")
     assert lock.scored_with == verifier_identity()
@@ -312,10 +315,53 @@ def test_a_lock_fitted_on_another_verifiers_scores_is_refused(tmp_path: Path) ->
 def test_a_lock_from_scored_records_names_no_verifier(tmp_path: Path) -> None:
     labelled = tmp_path / "labelled.jsonl"
     labelled.write_text(
-        "".join(json.dumps(r) + "\n" for r in labelled_rows(np.random.default_rng(1), 200))
+        "".join(json.dumps(r) + "\n" for r in labelled_rows(np.random.default_rng(1), 1000))
     )
     policy = tmp_path / "policy.yaml"
     policy.write_text('id: support\nversion: "1"\n')
-    result = runner.invoke(app, ["calibrate", "--labelled", str(labelled), "--policy", str(policy)])
+    args = ["--alpha", "0.1"]
+    result = runner.invoke(
+        app, ["calibrate", "--labelled", str(labelled), "--policy", str(policy), *args]
+    )
     assert result.exit_code == 0, result.output
     assert read_lock(tmp_path / "policy.lock.json").scored_with is None
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (None, ": the labelled file does not exist"),
+        (b'{"hallucinated": true, "response": "caf\xe9"}\n', ":1: not UTF-8 text"),
+        (b'{"hallucinated": true, "response": "  ", "context": "c"}\n', ":1 field response:"),
+        (b'{"hallucinated": true, "response": "r"}\n', ":1 field context: a 'response' row"),
+        (b'{"hallucinated": true, "response": "r", "context": [" "]}\n', ":1 field context:"),
+    ],
+)
+def test_calibrate_bad_labelled_files_exit_2_naming_file_and_line(
+    tmp_path: Path, content: bytes | None, expected: str
+) -> None:
+    labelled = tmp_path / "labelled.jsonl"
+    if content is not None:
+        labelled.write_bytes(content)
+    policy = tmp_path / "policy.yaml"
+    policy.write_text('id: support\nversion: "1"\n')
+    result = runner.invoke(app, ["calibrate", "--labelled", str(labelled), "--policy", str(policy)])
+    assert result.exit_code == 2
+    assert f"error: {labelled}{expected}" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_calibrate_writes_no_lock_when_nothing_can_be_certified(tmp_path: Path) -> None:
+    labelled = tmp_path / "few.jsonl"
+    labelled.write_text(
+        "".join(json.dumps(r) + "\n" for r in labelled_rows(np.random.default_rng(5), 20))
+    )
+    policy = tmp_path / "policy.yaml"
+    policy.write_text('id: support\nversion: "1"\n')
+    args = ["--no-fit"]
+    result = runner.invoke(
+        app, ["calibrate", "--labelled", str(labelled), "--policy", str(policy), *args]
+    )
+    assert result.exit_code == 2
+    assert "45 accepted test-split rows are needed; the lock was not written" in result.output
+    assert not (tmp_path / "policy.lock.json").exists()

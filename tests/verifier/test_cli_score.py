@@ -44,11 +44,16 @@ def test_score_end_to_end(tmp_path: Path) -> None:
         ('{"context": "  ", "response": "r"}\n', ":1 field context: field 'context' must be"),
         ("[1, 2]\n", ":1: each line must be a JSON object"),
         ("\n", ": no (context, response) lines"),
+        ('{"context": "caf\xe9", "response": "r"}\n', ":1: not UTF-8 text"),
+        (
+            '{"context": "The sky \\ud800 is blue.", "response": "r"}\n',
+            ":1 field context: field 'context' holds a lone surrogate",
+        ),
     ],
 )
 def test_bad_input_exits_2_with_file_and_line(tmp_path: Path, content: str, expected: str) -> None:
     src = tmp_path / "in.jsonl"
-    src.write_text(content)
+    src.write_bytes(content.encode("latin-1") if "\xe9" in content else content.encode())
     result = runner.invoke(app, ["score", "--pairs", str(src), "--out", str(tmp_path / "o")])
     assert result.exit_code == 2
     assert f"error: {src}{expected}" in result.output
@@ -73,7 +78,7 @@ def test_models_list_and_info(model_copy: Path) -> None:
     assert listed.exit_code == 0 and "(default)" in listed.output
     info = runner.invoke(app, ["models", "info", str(model_copy)])
     assert info.exit_code == 0, info.output
-    assert "ok (hashes and labels checked)" in info.output
+    assert "ok (hashes, labels, vocabulary and max length checked)" in info.output
     raw = runner.invoke(app, ["models", "info", str(model_copy), "--json"])
     assert json.loads(raw.stdout)["labels"] == ["supported", "contradicted", "not_enough_info"]
 
@@ -93,3 +98,11 @@ def test_models_train_rejects_bad_pairs_before_training(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert f"error: {src}:1 field label: unknown label 'maybe'" in result.output
+
+
+def test_an_output_path_that_is_a_folder_exits_2_naming_it(tmp_path: Path) -> None:
+    src = _jsonl(tmp_path / "in.jsonl", ROWS)
+    (tmp_path / "out").mkdir()
+    result = runner.invoke(app, ["score", "--pairs", str(src), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert f"error: {tmp_path / 'out'}: cannot write the output: it is a folder" in result.output

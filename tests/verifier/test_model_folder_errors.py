@@ -68,3 +68,73 @@ def test_unknown_manifest_key_is_rejected(model_copy: Path) -> None:
 def test_not_a_folder(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="does not exist"):
         OnnxVerifier(tmp_path / "nope")
+
+
+def _repin(folder: Path, name: str) -> None:
+    """Re-pin ``name``'s hash, as someone swapping the file in on purpose would."""
+    from guardkit._files import sha256_file
+
+    data = _manifest(folder)
+    data["files"][name] = sha256_file(folder / name)
+    _write(folder, data)
+
+
+def test_a_tokenizer_that_is_not_one_names_the_file(model_copy: Path) -> None:
+    (model_copy / "tokenizer.json").write_text('{"x": 1}')
+    _repin(model_copy, "tokenizer.json")
+    with pytest.raises(ModelError) as err:
+        OnnxVerifier(model_copy)
+    assert err.value.file == str(model_copy / "tokenizer.json")
+    assert "not a tokenizer" in err.value.message
+
+
+def test_a_tokenizer_of_a_larger_vocabulary_fails_when_loaded(model_copy: Path) -> None:
+    data = json.loads((model_copy / "tokenizer.json").read_text())
+    data["model"]["vocab"]["zzzsky"] = 500_000
+    (model_copy / "tokenizer.json").write_text(json.dumps(data))
+    _repin(model_copy, "tokenizer.json")
+    with pytest.raises(ModelError) as err:
+        OnnxVerifier(model_copy)
+    assert err.value.file == str(model_copy / "tokenizer.json")
+    assert "beyond the model's vocabulary" in err.value.message
+
+
+def test_a_max_length_beyond_the_models_positions_fails_when_loaded(model_copy: Path) -> None:
+    data = _manifest(model_copy)
+    data["max_length"] = 2048
+    _write(model_copy, data)
+    with pytest.raises(ModelError) as err:
+        OnnxVerifier(model_copy)
+    assert err.value.file == str(model_copy / "manifest.json")
+    assert "max_length 2048" in err.value.message
+
+
+def test_two_outputs_with_one_verdict_are_refused(model_copy: Path) -> None:
+    data = _manifest(model_copy)
+    data["labels"] = ["supported", "supported", "not_enough_info"]
+    _write(model_copy, data)
+    with pytest.raises(ModelError) as err:
+        OnnxVerifier(model_copy)
+    assert err.value.loc == ("labels",) and "its own label and verdict" in err.value.message
+
+
+def test_an_unknown_calibration_signal_names_the_manifest(model_copy: Path) -> None:
+    data = _manifest(model_copy)
+    data["calibration"]["slope_weights"] = {"bogus_signal": 1.0}
+    _write(model_copy, data)
+    with pytest.raises(ModelError) as err:
+        OnnxVerifier(model_copy)
+    assert err.value.loc == ("calibration", "slope_weights") and "bogus_signal" in err.value.message
+
+
+def test_models_info_warns_about_labels_in_the_wrong_order(model_copy: Path) -> None:
+    from typer.testing import CliRunner
+
+    from guardkit.cli import app
+
+    data = _manifest(model_copy)
+    data["labels"] = ["contradicted", "supported", "not_enough_info"]
+    _write(model_copy, data)
+    result = CliRunner().invoke(app, ["models", "info", str(model_copy)])
+    assert result.exit_code == 0
+    assert "warning: the model calls a sentence checked against itself" in result.output
