@@ -14,7 +14,7 @@ from guardkit.audit.engines import get_engine
 from guardkit.audit.html import render_html
 from guardkit.audit.record import Record
 from guardkit.audit.report import AuditReport, build_report
-from guardkit.audit.sources import SourceSpec, load_audit_policy
+from guardkit.audit.sources import SourceSpec, check_source, load_audit_policy
 from guardkit.audit.store import RECORDS, AuditState, RecordWriter, prepare, read_records
 from guardkit.audit.suite import SuiteProblem, read_suite
 from guardkit.checks.risk import RiskCheckConfig
@@ -78,6 +78,7 @@ def run_audit(config: AuditConfig, progress: ProgressHook | None = None) -> Audi
     cases, problems = read_suite(config.suite, fail_fast=config.fail_fast)
     policy = load_audit_policy(config.source.policy, config.source.index)
     engine = get_engine(config.engine)
+    check_source(config.source)
     done = prepare(config.out, _state(config, policy), resume=config.resume)
     records_path = config.out / RECORDS
     prior = read_records(records_path) if done else []

@@ -26,6 +26,7 @@ __all__ = [
     "SourceSpec",
     "build_runner",
     "case_messages",
+    "check_source",
     "load_audit_policy",
 ]
 
@@ -204,6 +205,19 @@ SOURCES: dict[str, Callable[[SourceSpec], CaseRunner]] = {
     "openai": OpenAICompatible,
     "responses": RecordedResponses,
 }
+
+
+def check_source(spec: SourceSpec) -> None:
+    """What can be checked about a source without loading a model (the recorded responses
+    file is read and parsed), so a bad one stops the audit before its folder is written."""
+    if spec.kind not in SOURCES:
+        raise UnknownNameError("model source", spec.kind, SOURCES)
+    if spec.kind == "responses":
+        if spec.responses is None:
+            raise ConfigError("--responses FILE is needed for recorded responses")
+        _read_responses(Path(spec.responses))
+    if spec.kind == "openai" and not spec.model:
+        raise ConfigError("--model openai:NAME needs a model name after 'openai:'")
 
 
 def build_runner(spec: SourceSpec) -> CaseRunner:

@@ -79,6 +79,8 @@ def _refuse(old: AuditState, new: AuditState) -> None:
 def prepare(out: Path, state: AuditState, *, resume: bool) -> set[str]:
     """Create or reopen the folder; the ids already recorded (empty for a new audit)."""
     state_file, records = out / STATE, out / RECORDS
+    if out.exists() and not out.is_dir():
+        raise AuditStateError("the output path is a file, not a folder", file=str(out))
     if state_file.exists():
         if not resume:
             raise AuditStateError(

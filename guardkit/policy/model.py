@@ -283,8 +283,12 @@ class Policy(_Strict):
 
     @property
     def sha256(self) -> str:
-        """Hash of the policy's canonical JSON: same meaning, same hash."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        """Hash of the policy's canonical JSON with its output schema's content (the file a
+        ``json_schema`` path names can change): same meaning, same hash."""
+        data = self.model_dump(mode="json")
+        if self.output is not None:
+            data["output_schema"] = self.output.schema_.json_schema()
+        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -70,6 +70,51 @@ def test_resume_refuses_another_policy_or_suite(
     assert code == 2 and "cannot resume: the suite differs" in output
 
 
+def test_resume_refuses_a_changed_output_schema_file(
+    policy_file: Path, suite_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    suite, responses = suite_files
+    out = tmp_path / "out"
+    assert audit(suite, "--policy", policy_file, "--responses", responses, "--out", out)[0] == 0
+    schema = tmp_path / "answer.schema.json"
+    data = json.loads(schema.read_text())
+    data["required"] = [*data.get("required", []), "source"]
+    schema.write_text(json.dumps(data))
+    code, output = audit(
+        suite, "--policy", policy_file, "--responses", responses, "--out", out, "--resume"
+    )
+    assert code == 2 and "cannot resume: the policy differs" in output
+
+
+def test_a_bad_responses_file_stops_the_audit_before_its_folder_is_written(
+    policy_file: Path, suite_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    suite, responses = suite_files
+    out = tmp_path / "out"
+    code, output = audit(
+        suite, "--policy", policy_file, "--responses", tmp_path / "nowhere.jsonl", "--out", out
+    )
+    assert code == 2 and "nowhere.jsonl" in output and "Traceback" not in output
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text(responses.read_text() + "{oops\n")
+    code, output = audit(suite, "--policy", policy_file, "--responses", broken, "--out", out)
+    assert code == 2 and f"{broken}:" in output
+    assert not out.exists()
+    # fixed, the same folder takes a fresh audit (nothing half-made is left to refuse it)
+    assert audit(suite, "--policy", policy_file, "--responses", responses, "--out", out)[0] == 0
+
+
+def test_an_output_path_that_is_a_file_is_refused(
+    policy_file: Path, suite_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    suite, responses = suite_files
+    out = tmp_path / "out"
+    out.write_text("not a folder")
+    code, output = audit(suite, "--policy", policy_file, "--responses", responses, "--out", out)
+    assert code == 2 and "the output path is a file" in output
+    assert out.read_text() == "not a folder"
+
+
 def test_openai_source_provider_error_is_a_failed_case(
     server: ScriptedLLMServer, policy_file: Path, tmp_path: Path
 ) -> None:
