@@ -9,7 +9,19 @@ from pathlib import Path
 
 from guardkit.errors import ConfigError
 
-__all__ = ["sha256_file", "write_atomic"]
+__all__ = ["check_writable", "sha256_file", "write_atomic"]
+
+
+def check_writable(path: Path) -> None:
+    """Fail early, before any work, when ``path`` cannot be written: a folder, or a parent
+    that is missing or read-only."""
+    if path.is_dir():
+        raise ConfigError("cannot write the output: it is a folder", file=str(path))
+    parent = path.parent
+    if not parent.is_dir():
+        raise ConfigError("cannot write the output: its folder does not exist", file=str(path))
+    if not os.access(parent, os.W_OK):
+        raise ConfigError("cannot write the output: its folder is read-only", file=str(path))
 
 
 def write_atomic(path: Path, text: str) -> None:

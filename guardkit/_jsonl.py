@@ -9,10 +9,10 @@ from typing import Any
 
 from guardkit.errors import ConfigError
 
-__all__ = ["json_objects"]
+__all__ = ["encodable", "json_objects"]
 
 
-def _encodable(text: str) -> bool:
+def encodable(text: str) -> bool:
     """Whether ``text`` is real Unicode text: JSON allows escapes of half a surrogate pair."""
     try:
         text.encode("utf-8")
@@ -28,7 +28,7 @@ def json_objects(path: Path, required: Sequence[str] = ()) -> Iterator[tuple[int
     with path.open("rb") as fh:
         for n, raw in enumerate(fh, start=1):
             try:
-                line = raw.decode("utf-8")
+                line = raw.decode("utf-8-sig" if n == 1 else "utf-8")
             except UnicodeDecodeError as exc:
                 raise ConfigError(
                     f"not UTF-8 text (byte {exc.start + 1} of the line)", file=str(path), line=n
@@ -39,6 +39,10 @@ def json_objects(path: Path, required: Sequence[str] = ()) -> Iterator[tuple[int
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise ConfigError(f"not valid JSON: {exc.msg}", file=str(path), line=n) from exc
+            except RecursionError as exc:
+                raise ConfigError(
+                    "not valid JSON: nested too deeply", file=str(path), line=n
+                ) from exc
             if not isinstance(row, dict):
                 raise ConfigError("each line must be a JSON object", file=str(path), line=n)
             for key in required:
@@ -51,11 +55,17 @@ def json_objects(path: Path, required: Sequence[str] = ()) -> Iterator[tuple[int
                         line=n,
                         loc=(key,),
                     )
-                if not _encodable(row[key]):
+                if not encodable(row[key]):
                     raise ConfigError(
                         f"field {key!r} holds a lone surrogate escape (such as \\ud800), not text",
                         file=str(path),
                         line=n,
                         loc=(key,),
                     )
+            if not encodable(line) or not encodable(json.dumps(row, ensure_ascii=False)):
+                raise ConfigError(
+                    "a field holds a lone surrogate escape (such as \\ud800), not text",
+                    file=str(path),
+                    line=n,
+                )
             yield n, row

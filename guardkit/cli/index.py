@@ -15,7 +15,8 @@ from typing import Annotated
 
 import typer
 
-from guardkit.errors import GuardkitError
+from guardkit._jsonl import encodable
+from guardkit.errors import ConfigError, GuardkitError
 from guardkit.facts import FactIndex, SearchMode
 
 __all__ = ["app", "typed_errors"]
@@ -130,6 +131,8 @@ def query(
 ) -> None:
     """The K facts that best match TEXT (score: cosine similarity to it)."""
     with typed_errors():
+        if not text.strip() or not encodable(text):
+            raise ConfigError("TEXT must be non-empty text")
         hits = FactIndex.load(folder).search(text, k, mode=_MODES[mode] if mode else None)
     if as_json:
         typer.echo(json.dumps([h.model_dump(mode="json") for h in hits], ensure_ascii=False))

@@ -13,11 +13,12 @@ from typing import Annotated, Any
 
 import typer
 
+from guardkit._files import check_writable, write_atomic
+from guardkit._jsonl import encodable, json_objects
 from guardkit.cli.index import typed_errors
 from guardkit.errors import ConfigError
 from guardkit.facts import FactIndex
 from guardkit.facts import verify as facts_verify
-from guardkit.facts._manifest import atomic_write
 from guardkit.facts.claims import Claim
 from guardkit.facts.verify import ClaimVerdict, ClaimVerifier, VerifySettings
 
@@ -40,6 +41,10 @@ def verify(
     with typed_errors():
         if (text is None) == (claims is None):
             raise ConfigError("give exactly one of --text or --claims")
+        if text is not None and (not text.strip() or not encodable(text)):
+            raise ConfigError("--text must be non-empty text")
+        if out is not None:
+            check_writable(out)
         if claims is not None and out is None:
             raise ConfigError("--claims needs --out FILE.jsonl")
         records = _read_claims(claims) if claims is not None else []
@@ -58,7 +63,7 @@ def verify(
                 json.dumps(_row(r, v), ensure_ascii=False)
                 for r, v in zip(batch, verdicts, strict=True)
             ]
-        atomic_write(out, ("\n".join(lines) + "\n").encode())
+        write_atomic(out, "\n".join(lines) + "\n")
     summary: dict[str, Any] = {"claims": len(records), **_counts(lines), "out": str(out)}
     typer.echo(
         json.dumps(summary) if as_json else " ".join(f"{k_}={v}" for k_, v in summary.items())
@@ -72,29 +77,7 @@ def _counts(lines: list[str]) -> dict[str, int]:
 
 
 def _read_claims(path: Path) -> list[dict[str, Any]]:
-    try:
-        raw = path.read_bytes().decode("utf-8-sig")
-    except OSError as exc:
-        raise ConfigError(f"cannot read claims: {exc.strerror}", file=str(path)) from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"not UTF-8 text at byte {exc.start}", file=str(path)) from None
-    records = []
-    for n, line in enumerate(raw.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"invalid JSON: {exc.msg}", file=str(path), line=n) from None
-        if (
-            not isinstance(record, dict)
-            or not isinstance(record.get("claim"), str)
-            or not record["claim"].strip()
-        ):
-            raise ConfigError(
-                "each line needs a non-empty string 'claim'", file=str(path), line=n, loc=("claim",)
-            )
-        records.append(record)
+    records = [row for _, row in json_objects(path, ("claim",))]
     if not records:
         raise ConfigError("no claims in the file", file=str(path))
     return records

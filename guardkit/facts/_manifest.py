@@ -35,6 +35,7 @@ __all__ = [
     "IndexManifest",
     "atomic_write",
     "checked_bytes",
+    "discard_generation",
     "folder_lock",
     "read_manifest",
     "remove_old_generations",
@@ -121,7 +122,12 @@ def checked_bytes(folder: Path, manifest: IndexManifest, key: str) -> bytes:
             f"manifest lists no {key} file", file=str(folder / MANIFEST), loc=("files", key)
         )
     path = folder / entry.name
-    data = path.read_bytes()  # FileNotFoundError: retried by ``load`` if a save retired it
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise  # retried by ``load``: a concurrent save may have retired this generation
+    except OSError as exc:
+        raise FactIndexError(f"cannot read the {key} file: {exc.strerror}", file=str(path)) from exc
     actual = hashlib.sha256(data).hexdigest()
     if actual != entry.sha256:
         raise FactIndexError(
@@ -143,6 +149,13 @@ def write_file(folder: Path, name: str, writer: Any) -> FileEntry:
     return FileEntry(name=name, sha256=sha256_file(path), bytes=path.stat().st_size)
 
 
+def discard_generation(folder: Path, gen: int) -> None:
+    """Remove what a failed save of generation ``gen`` wrote (its files and this process's
+    temporary files), so the folder holds only what it held before."""
+    for path in [*folder.glob(f"*-{gen:06d}.*"), *folder.glob(f".*.tmp-{os.getpid()}")]:
+        path.unlink(missing_ok=True)
+
+
 def remove_old_generations(folder: Path, keep: set[int]) -> None:
     for path in folder.glob("*-[0-9][0-9][0-9][0-9][0-9][0-9].*"):
         stem = path.stem.rpartition("-")[2]
@@ -153,8 +166,14 @@ def remove_old_generations(folder: Path, keep: set[int]) -> None:
 @contextmanager
 def folder_lock(folder: Path) -> Iterator[None]:
     """One writer per folder across processes (readers never take it)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with (folder / ".lock").open("a") as fh:
+    if folder.exists() and not folder.is_dir():
+        raise FactIndexError("the index path is a file, not a folder", file=str(folder))
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        lock = (folder / ".lock").open("a")
+    except OSError as exc:
+        raise FactIndexError(f"cannot write the index: {exc.strerror}", file=str(folder)) from exc
+    with lock as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             yield

@@ -40,10 +40,16 @@ def _blocks(text: str, breaks: Iterable[int]) -> Iterator[tuple[int, int]]:
         start = cut
 
 
+_SENTENCE_END = re.compile(r"[.!?][\"')\]]*\s")
+
+
 def _cut(text: str, start: int, end: int, size: int) -> Iterator[tuple[int, int]]:
-    """Cut ``text[start:end]`` into pieces of at most ``size`` characters at whitespace."""
+    """Cut ``text[start:end]`` into pieces of at most ``size`` characters: after the last
+    sentence end in the piece's second half, else at its last space (a cut mid-sentence makes
+    two false facts of one true one)."""
     while end - start > size:
-        split = text.rfind(" ", start + size // 2, start + size)
+        ends = [m.end() for m in _SENTENCE_END.finditer(text, start + size // 2, start + size)]
+        split = ends[-1] if ends else text.rfind(" ", start + size // 2, start + size)
         split = split if split > start else start + size
         yield start, split
         start = split

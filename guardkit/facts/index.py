@@ -13,6 +13,7 @@ the manifest last, and the previous generation stays on disk for readers still o
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
@@ -32,6 +33,7 @@ from guardkit.facts._manifest import (
     IndexManifest,
     atomic_write,
     checked_bytes,
+    discard_generation,
     folder_lock,
     read_manifest,
     remove_old_generations,
@@ -344,17 +346,33 @@ class FactIndex:
             current = read_manifest(folder) if (folder / MANIFEST).is_file() else None
             self._check_target(folder, current)
             gen = current.generation + 1 if current else 1
-            files = {
-                "index": write_file(folder, f"index-{gen:06d}.faiss", self._vectors.write),
-                "facts": write_file(folder, f"facts-{gen:06d}.sqlite", self._store.write),
-            }
-            if self.search_mode != "dense":  # BM25 postings: word searches start at once
-                files["words"] = write_file(folder, f"words-{gen:06d}.bin", self._store.write_words)
-            manifest = self._make_manifest(gen, files, current)
-            atomic_write(folder / MANIFEST, manifest.model_dump_json(indent=2).encode() + b"\n")
+            try:
+                manifest = self._write_generation(folder, gen, current)
+            except (OSError, sqlite3.Error, RuntimeError) as exc:  # faiss: RuntimeError
+                discard_generation(folder, gen)
+                if current is None:  # a new index: leave no folder that blocks the next build
+                    (folder / ".lock").unlink(missing_ok=True)
+                reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0]
+                raise FactIndexError(
+                    f"cannot save the index: {reason}; nothing changed", file=str(folder)
+                ) from exc
             remove_old_generations(folder, keep={gen, gen - 1})
             self._origin, self._manifest = (folder.resolve(), gen), manifest
             return manifest
+
+    def _write_generation(
+        self, folder: Path, gen: int, current: IndexManifest | None
+    ) -> IndexManifest:
+        """Write generation ``gen``'s files, then the manifest that makes them the index."""
+        files = {
+            "index": write_file(folder, f"index-{gen:06d}.faiss", self._vectors.write),
+            "facts": write_file(folder, f"facts-{gen:06d}.sqlite", self._store.write),
+        }
+        if self.search_mode != "dense":  # BM25 postings: word searches start at once
+            files["words"] = write_file(folder, f"words-{gen:06d}.bin", self._store.write_words)
+        manifest = self._make_manifest(gen, files, current)
+        atomic_write(folder / MANIFEST, manifest.model_dump_json(indent=2).encode() + b"\n")
+        return manifest
 
     def _check_target(self, folder: Path, current: IndexManifest | None) -> None:
         if current is None:
@@ -417,13 +435,20 @@ class FactIndex:
         index.auto_index = manifest.auto_index
         index._created = manifest.created_at
         tombstones = manifest.vector_count - manifest.fact_count
-        index._vectors = VectorIndex.from_bytes(
-            data["index"],
-            folder / manifest.files["index"].name,
-            embedder.dim,
-            manifest.index,
-            tombstones,
-        )
+        try:
+            index._vectors = VectorIndex.from_bytes(
+                data["index"],
+                folder / manifest.files["index"].name,
+                embedder.dim,
+                manifest.index,
+                tombstones,
+            )
+        except (AttributeError, RuntimeError, ValueError) as exc:  # faiss: an unexpected kind
+            raise FactIndexError(
+                f"the FAISS file does not match the manifest's index settings "
+                f"({manifest.index.kind}): {str(exc).splitlines()[0]}",
+                file=str(folder / manifest.files["index"].name),
+            ) from exc
         index._store = FactStore.from_bytes(data["facts"], folder / manifest.files["facts"].name)
         if "words" in manifest.files:
             words = manifest.files["words"]

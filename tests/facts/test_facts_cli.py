@@ -126,9 +126,18 @@ def _hashing_index(tmp_path: Path) -> Path:
         ("claims_no_out", "error: --claims needs --out FILE.jsonl [config_error]"),
         (
             "bad_claim",
-            "claims.jsonl:2 field claim: each line needs a non-empty string 'claim' [config_error]",
+            "claims.jsonl:2 field claim: field 'claim' must be a non-empty string [config_error]",
         ),
         ("unknown_type", "unknown source type '.pdf'; known: .csv, .jsonl, .markdown, .md, .txt"),
+        ("csv_extra", "extra.csv:2: row has 3 fields, the header 2 (quote text that holds commas)"),
+        ("csv_header", "dup.csv:1: CSV header repeats column(s) text"),
+        ("blank_text", "blank.jsonl:2 field text: 'text' is blank"),
+        ("surrogate", "sur.jsonl:1 field text: 'text' holds a lone surrogate escape"),
+        ("deep", "deep.jsonl:1: invalid JSON: nested too deeply"),
+        ("empty_text", "error: --text must be non-empty text"),
+        ("out_folder", "cannot write the output: it is a folder"),
+        ("out_is_file", "the index path is a file, not a folder"),
+        ("empty_query", "error: TEXT must be non-empty text"),
     ],
 )
 def test_bad_input_exits_2_with_one_typed_line(
@@ -140,6 +149,13 @@ def test_bad_input_exits_2_with_one_typed_line(
     claims.write_text('{"claim": "ok"}\n{"claim": ""}\n')
     (tmp_path / "latin.txt").write_bytes("caf\xe9".encode("latin-1"))
     (tmp_path / "empty.jsonl").write_text("\n")
+    (tmp_path / "extra.csv").write_text("id,text\n2,Refunds take 5 days, not 10.\n")
+    (tmp_path / "dup.csv").write_text("id,text,text\n1,a,b\n")
+    (tmp_path / "blank.jsonl").write_text('{"id": "a", "text": "A."}\n{"id": "b", "text": " "}\n')
+    (tmp_path / "sur.jsonl").write_text('{"id": "a", "text": "Bad \\ud800 here."}\n')
+    deep = "[" * 100_000 + "]" * 100_000
+    (tmp_path / "deep.jsonl").write_text('{"id": "a", "text": "x", "m": ' + deep + "}\n")
+    (tmp_path / "afile").write_text("not a folder")
     (tmp_path / "used").mkdir()
     (tmp_path / "used" / "keep.txt").write_text("mine")
     ix = str(saved_index)
@@ -161,6 +177,20 @@ def test_bad_input_exits_2_with_one_typed_line(
             str(tmp_path / "v"),
         ],
         "unknown_type": ["index", "build", str(tmp_path / "doc.pdf"), "--out", str(tmp_path / "o")],
+        **{
+            name: ["index", "build", str(tmp_path / file), "--out", str(tmp_path / "o")]
+            for name, file in (
+                ("csv_extra", "extra.csv"),
+                ("csv_header", "dup.csv"),
+                ("blank_text", "blank.jsonl"),
+                ("surrogate", "sur.jsonl"),
+                ("deep", "deep.jsonl"),
+            )
+        },
+        "empty_text": ["verify", "--index", ix, "--text", "  "],
+        "out_folder": ["verify", "--index", ix, "--claims", str(claims), "--out", str(tmp_path)],
+        "out_is_file": ["index", "build", str(good), "--out", str(tmp_path / "afile")],
+        "empty_query": ["index", "query", ix, " "],
     }[case]
     result = runner.invoke(app, args)
     assert result.exit_code == 2

@@ -271,3 +271,72 @@ def test_readers_see_whole_generations_while_adds_are_saved(
 
 def test_default_embedder_is_shared() -> None:
     assert default_embedder() is default_embedder()
+
+
+def test_a_kind_that_does_not_match_the_faiss_file_names_it(
+    tmp_path: Path, hashing: HashingEmbedder
+) -> None:
+    index = FactIndex(embedder=hashing)
+    index.add_documents(_docs(2))
+    manifest = index.save(tmp_path / "ix")
+    raw = json.loads((tmp_path / "ix" / "manifest.json").read_text())
+    raw["index"]["kind"] = "hnsw"
+    (tmp_path / "ix" / "manifest.json").write_text(json.dumps(raw))
+    with pytest.raises(FactIndexError) as info:
+        FactIndex.load(tmp_path / "ix", embedder=hashing)
+    assert "does not match the manifest's index settings (hnsw)" in info.value.message
+    assert info.value.file == str(tmp_path / "ix" / manifest.files["index"].name)
+
+
+def test_a_data_file_that_is_a_folder_is_a_typed_error(
+    tmp_path: Path, hashing: HashingEmbedder
+) -> None:
+    index = FactIndex(embedder=hashing)
+    index.add_documents(_docs(2))
+    manifest = index.save(tmp_path / "ix")
+    facts = tmp_path / "ix" / manifest.files["facts"].name
+    facts.unlink()
+    facts.mkdir()
+    with pytest.raises(FactIndexError, match="cannot read the facts file"):
+        FactIndex.load(tmp_path / "ix", embedder=hashing)
+
+
+def _disk_full(path: Path) -> None:
+    raise OSError(28, "No space left on device")
+
+
+def test_a_failed_save_leaves_no_files_and_the_old_index_whole(
+    tmp_path: Path, hashing: HashingEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from guardkit.facts._store import FactStore
+
+    index = FactIndex(embedder=hashing)
+    index.add_documents(_docs(2))
+    folder = tmp_path / "ix"
+    index.save(folder)
+    before = sorted(p.name for p in folder.iterdir())
+    index.add_documents([Document("new", "A new fact about gears.", "new")])
+    monkeypatch.setattr(FactStore, "write", lambda self, path: _disk_full(path))
+    with pytest.raises(FactIndexError, match="cannot save the index: No space left on device"):
+        index.save(folder)
+    assert sorted(p.name for p in folder.iterdir()) == before
+    assert len(FactIndex.load(folder, embedder=hashing)) == 4
+
+    fresh = FactIndex(embedder=hashing)
+    fresh.add_documents(_docs(1))
+    with pytest.raises(FactIndexError):
+        fresh.save(tmp_path / "new")
+    assert list((tmp_path / "new").iterdir()) == []  # nothing that blocks the next build
+    monkeypatch.undo()
+    fresh.save(tmp_path / "new")
+    assert len(FactIndex.load(tmp_path / "new", embedder=hashing)) == 2
+
+
+def test_jsonl_text_may_hold_unicode_line_separators(tmp_path: Path) -> None:
+    from guardkit.facts._ingest import read_source
+
+    path = tmp_path / "u.jsonl"
+    rows = [{"id": "a", "text": "One.\u2028Two.\u0085Three."}, {"id": "b", "text": "Four."}]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    docs = read_source(path)
+    assert [d.id for d in docs] == ["a", "b"] and docs[0].text.startswith("One.\u2028Two.")

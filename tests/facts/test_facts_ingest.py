@@ -173,3 +173,17 @@ def test_unknown_suffix_and_missing_file(tmp_path: Path) -> None:
         read_source(tmp_path / "missing.jsonl")
     with pytest.raises(FactIndexError, match="no sources given"):
         read_sources([])
+
+
+def test_a_long_paragraph_is_cut_between_sentences() -> None:
+    from guardkit.facts._segment import sentence_spans
+
+    text = "The cat sat. " * 10_000  # one 130,000-character paragraph
+    assert {text[a:b] for a, b in sentence_spans(text)} == {"The cat sat."}
+
+
+def test_a_csv_field_of_one_huge_document_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "big.csv"
+    path.write_text('id,text\n1,"' + "Word after word. " * 12_000 + '"\n')
+    (doc,) = read_source(path)
+    assert doc.id == "1" and len(doc.text) > 200_000
