@@ -123,12 +123,12 @@ def read_records(path: Path, *, repair: bool = False) -> list[Record]:
     if repair:
         _cut_torn_tail(path)
     raw = path.read_bytes()
-    lines = raw[: raw.rfind(b"\n") + 1].decode("utf-8").splitlines()
+    lines = raw[: raw.rfind(b"\n") + 1].split(b"\n")[:-1]  # bytes: no splitting at U+2028
     records: list[Record] = []
     seen: set[str] = set()
     for number, line in enumerate(lines, start=1):
         try:
-            record = Record.model_validate_json(line)
+            record = Record.model_validate_json(line)  # invalid UTF-8 is a validation error
         except ValidationError as exc:
             raise AuditStateError(
                 f"corrupt record: {exc.errors()[0]['msg']}", file=str(path), line=number

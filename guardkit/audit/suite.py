@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from guardkit.errors import ConfigError, format_loc
 
@@ -33,17 +41,32 @@ class Case(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     id: str = Field(min_length=1)
-    input: str | None = None
+    input: str | None = Field(None, min_length=1)
     messages: list[dict[str, Any]] | None = Field(None, min_length=1)
     context: list[str] = Field(default_factory=list)
     expected: Any = None
-    hallucinated: bool | None = None
+    hallucinated: StrictBool | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("context", mode="before")
     @classmethod
     def _one_document(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
+
+    @field_validator("context")
+    @classmethod
+    def _no_blank_document(cls, value: list[str]) -> list[str]:
+        if any(not doc.strip() for doc in value):
+            raise ValueError("a context document is blank")
+        return value
+
+    @field_validator("messages")
+    @classmethod
+    def _chat_messages(cls, value: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+        for i, message in enumerate(value or []):
+            if not isinstance(message.get("role"), str) or "content" not in message:
+                raise ValueError(f"message {i} needs a 'role' string and 'content'")
+        return value
 
     @model_validator(mode="after")
     def _one_prompt(self) -> Case:
@@ -128,4 +151,7 @@ def read_suite(
             continue
         seen[case.id] = number
         cases.append(Numbered(number, case))
+    if not cases:
+        first = f"; line {problems[0].line}: {problems[0].message}" if problems else ""
+        raise SuiteError(f"the suite has no usable cases{first}", file=str(path))
     return cases, problems

@@ -59,9 +59,12 @@ def _parse(raw: str, file: str, line: int) -> dict[str, Any]:
     if not isinstance(row, dict):
         raise ConfigError("a labelled line must be a JSON object", file=file, line=line)
     label = row.get("hallucinated")
-    if not isinstance(label, bool):
+    if label not in (True, False) or not isinstance(label, bool | int):  # 0 and 1 count too
         raise ConfigError(
-            "needs 'hallucinated': true or false", file=file, line=line, loc=("hallucinated",)
+            "needs 'hallucinated': true or false (or 1 or 0)",
+            file=file,
+            line=line,
+            loc=("hallucinated",),
         )
     if "risk_components" in row:
         return row

@@ -168,3 +168,36 @@ def test_case_reasons_name_the_error_or_the_claims() -> None:
     ]
     page = render_html(report)
     assert "&lt;b&gt;9&lt;/b&gt;" in page and "<b>9</b>" not in page  # escaped
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ({"id": "a", "input": ""}, "field input: String should have at least 1 character"),
+        ({"id": "a", "input": "q", "context": " "}, "field context: a context document is blank"),
+        ({"id": "a", "messages": [{"foo": "bar"}]}, "message 0 needs a 'role' string"),
+        ({"id": "a", "input": "q", "hallucinated": "yes"}, "field hallucinated:"),
+    ],
+)
+def test_case_content_errors_are_reported_by_line(row: dict, message: str, tmp_path: Path) -> None:
+    from guardkit.audit.suite import SuiteError, read_suite
+
+    suite = tmp_path / "suite.jsonl"
+    suite.write_text(json.dumps({"id": "ok", "input": "q"}) + "\n" + json.dumps(row) + "\n")
+    cases, problems = read_suite(suite)
+    assert [c.case.id for c in cases] == ["ok"]
+    assert problems[0].line == 2 and message in problems[0].message
+    with pytest.raises(SuiteError):
+        read_suite(suite, fail_fast=True)
+
+
+def test_a_suite_with_no_usable_case_is_an_error(
+    policy_file: Path, suite_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    _, responses = suite_files
+    suite = tmp_path / "bad.jsonl"
+    suite.write_text("{not json\n")
+    out = tmp_path / "out"
+    code, output = audit(suite, "--policy", policy_file, "--responses", responses, "--out", out)
+    assert code == 2 and "the suite has no usable cases; line 1: not JSON" in output
+    assert not out.exists()

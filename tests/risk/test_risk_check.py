@@ -365,3 +365,14 @@ def test_calibrate_writes_no_lock_when_nothing_can_be_certified(tmp_path: Path) 
     assert result.exit_code == 2
     assert "45 accepted test-split rows are needed; the lock was not written" in result.output
     assert not (tmp_path / "policy.lock.json").exists()
+
+
+def test_labels_may_be_1_and_0_but_nothing_else(tmp_path: Path) -> None:
+    labelled = tmp_path / "l.jsonl"
+    rows = [{"hallucinated": h, "risk_components": {"grounding": 0.5}} for h in (1, 0, True)]
+    labelled.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert [r.hallucinated for r in read_labelled(labelled, None)] == [True, False, True]
+    for bad in ("yes", 2, 1.0):
+        labelled.write_text(json.dumps({**rows[0], "hallucinated": bad}) + "\n")
+        with pytest.raises(guardkit.GuardkitError, match="true or false"):
+            read_labelled(labelled, None)
