@@ -38,19 +38,23 @@ class _Bar:
             console=_STDERR,
         )
         self._task = self._progress.add_task("audit", total=None, rcr="n/a")
+        self._started = False
 
     def update(self, done: int, total: int, reliable: int) -> None:
+        if not self._started:  # shown once cases run: an input error stays one line
+            self._progress.start()
+            self._started = True
         rcr = f"{reliable / done:.1%}" if done else "n/a"
         self._progress.update(self._task, completed=done, total=total, rcr=rcr)
 
     def __enter__(self) -> _Bar:
-        self._progress.start()
         return self
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._progress.stop()
+        if self._started:
+            self._progress.stop()
 
 
 def _source(

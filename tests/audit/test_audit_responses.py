@@ -200,4 +200,5 @@ def test_a_suite_with_no_usable_case_is_an_error(
     out = tmp_path / "out"
     code, output = audit(suite, "--policy", policy_file, "--responses", responses, "--out", out)
     assert code == 2 and "the suite has no usable cases; line 1: not JSON" in output
+    assert len(output.strip().splitlines()) == 1  # no progress bar before the error
     assert not out.exists()
