@@ -10,14 +10,18 @@
    Germany. A model that reads any changed name as a contradiction flags true answers whenever
    a neighbouring fact is retrieved. Each probe pairs such a claim (not enough info) with a twin
    about the same subject with its value changed (contradicted).
+3. Unrelated text with numbers. Evidence about something else ("The weather report for day 3
+   mentioned light winds.") says nothing about "The Eiffel Tower was completed in 1889.": not
+   enough info. The same unrelated sentences repeated beside the fact must not outvote it: the
+   fact's claim stays supported and its changed twin contradicted.
 
 Written for this benchmark, not drawn from any training source.
 
     python benchmarks/verifier_probes.py [--model DIR ...] [--out FILE.json]
 
 Prints, per model, the share of restatement probes whose most likely label is the right one,
-the mean P(supported) of the supported and of the contradicted claims, and how the
-other-subject claims are labelled.
+the mean P(supported) of the supported and of the contradicted claims, how the other-subject
+and unrelated claims are labelled, and how often a fact beside unrelated text is judged right.
 """
 
 from __future__ import annotations
@@ -160,6 +164,47 @@ OTHER_SUBJECT: list[tuple[str, str, str]] = [
 ]
 
 
+# (unrelated evidence with numbers, claim with numbers about something else: not enough info)
+UNRELATED: list[tuple[str, str]] = [
+    (
+        "The weather report for day 3 mentioned light winds.",
+        "The Eiffel Tower was completed in 1889.",
+    ),
+    ("Store 12 sold 340 umbrellas in March.", "The bridge spans 1,280 metres."),
+    ("The 14 bus leaves every 20 minutes.", "The novel sold two million copies in 1962."),
+    ("Room 204 seats 36 students.", "The trial enrolled 412 patients."),
+    ("The recipe needs 3 eggs and 250 grams of flour.", "The lake lies at 1,870 metres."),
+    ("Flight 88 landed 15 minutes early.", "The museum welcomes 40,000 visitors a year."),
+    ("The garden has 7 apple trees and 2 ponds.", "The plan costs 12 euros a month."),
+    ("Chapter 5 runs to 42 pages.", "The festival lasts four days."),
+]
+
+# (fact sentence, supported claim, contradicted twin); the fact is shown after FILLER
+BESIDE: list[tuple[str, str, str]] = [
+    (
+        "The Eiffel Tower is in Paris and was completed in 1889.",
+        "The Eiffel Tower was completed in 1889.",
+        "The Eiffel Tower was completed in 1925.",
+    ),
+    (
+        "Refunds are paid within 14 days of the return.",
+        "Refunds are paid within 14 days.",
+        "Refunds are paid within 60 days.",
+    ),
+    (
+        "The frame carries riders of up to 120 kg.",
+        "Riders of up to 120 kg can use the frame.",
+        "Riders of up to 150 kg can use the frame.",
+    ),
+    (
+        "The Hamburg store opens at 9:00 on weekdays.",
+        "The Hamburg store opens at 9:00 on weekdays.",
+        "The Hamburg store opens at 11:00 on weekdays.",
+    ),
+]
+FILLER = " ".join(f"The weather report for day {i} mentioned light winds." for i in range(40))
+
+
 def measure(folder: Path) -> dict[str, float]:
     verifier = OnnxVerifier(folder)
     pairs = [(e, c) for e, s, x in PROBES for c in (s, x)]
@@ -168,6 +213,10 @@ def measure(folder: Path) -> dict[str, float]:
     right = np.concatenate([sup.argmax(1) == 0, con.argmax(1) == 1])
     other = verifier.probs_array([(e, c) for e, o, x in OTHER_SUBJECT for c in (o, x)])
     other_label, changed_label = other[0::2].argmax(1), other[1::2].argmax(1)
+    unrelated = verifier.probs_array(UNRELATED).argmax(1)
+    beside = verifier.probs_array(
+        [(f"{FILLER} {fact}", c) for fact, s, x in BESIDE for c in (s, x)]
+    ).argmax(1)
     return {
         "probes": float(len(PROBES)),
         "accuracy": float(right.mean()),
@@ -180,6 +229,12 @@ def measure(folder: Path) -> dict[str, float]:
         "other_subject_contradicted": float((other_label == 1).mean()),
         "other_subject_supported": float((other_label == 0).mean()),
         "same_subject_changed_contradicted": float((changed_label == 1).mean()),
+        "unrelated_probes": float(len(UNRELATED)),
+        "unrelated_not_enough_info": float((unrelated == 2).mean()),
+        "unrelated_contradicted": float((unrelated == 1).mean()),
+        "beside_filler_probes": float(len(BESIDE)),
+        "beside_filler_supported_right": float((beside[0::2] == 0).mean()),
+        "beside_filler_contradicted_right": float((beside[1::2] == 1).mean()),
     }
 
 
@@ -198,7 +253,11 @@ def main() -> None:
             f"other subject: {r['other_subject_not_enough_info']:.3f} not enough info (right), "
             f"{r['other_subject_contradicted']:.3f} contradicted, "
             f"{r['other_subject_supported']:.3f} supported; same subject changed: "
-            f"{r['same_subject_changed_contradicted']:.3f} contradicted (right)"
+            f"{r['same_subject_changed_contradicted']:.3f} contradicted (right); unrelated: "
+            f"{r['unrelated_not_enough_info']:.3f} not enough info (right), "
+            f"{r['unrelated_contradicted']:.3f} contradicted; fact beside unrelated text: "
+            f"{r['beside_filler_supported_right']:.3f} supported, "
+            f"{r['beside_filler_contradicted_right']:.3f} changed twin contradicted (right)"
         )
     if args.out:
         args.out.write_text(json.dumps(results, indent=2) + "\n")
