@@ -45,6 +45,10 @@ def verify(
             raise ConfigError("--text must be non-empty text")
         if out is not None:
             check_writable(out)
+            if claims is not None and out.resolve() == claims.resolve():
+                raise ConfigError(
+                    "--out is the --claims file: it would be overwritten", file=str(out)
+                )
         if claims is not None and out is None:
             raise ConfigError("--claims needs --out FILE.jsonl")
         records = _read_claims(claims) if claims is not None else []

@@ -279,7 +279,12 @@ def read_sources(paths: Iterable[str | Path], known_ids: Iterable[str] = ()) -> 
     paths = list(paths)
     if not paths:
         raise FactIndexError("no sources given")
+    given: set[Path] = set()
     for path in paths:
+        resolved = Path(path).resolve()
+        if resolved in given:
+            raise FactIndexError("the same source is given twice", file=str(path))
+        given.add(resolved)
         for doc in read_source(path):
             check_new_id(doc, seen)
             out.append(doc)

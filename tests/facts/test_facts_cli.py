@@ -138,6 +138,8 @@ def _hashing_index(tmp_path: Path) -> Path:
         ("out_folder", "cannot write the output: it is a folder"),
         ("out_is_file", "the index path is a file, not a folder"),
         ("empty_query", "error: TEXT must be non-empty text"),
+        ("twice", "good.jsonl: the same source is given twice"),
+        ("out_is_claims", "--out is the --claims file: it would be overwritten"),
     ],
 )
 def test_bad_input_exits_2_with_one_typed_line(
@@ -191,6 +193,8 @@ def test_bad_input_exits_2_with_one_typed_line(
         "out_folder": ["verify", "--index", ix, "--claims", str(claims), "--out", str(tmp_path)],
         "out_is_file": ["index", "build", str(good), "--out", str(tmp_path / "afile")],
         "empty_query": ["index", "query", ix, " "],
+        "twice": ["index", "build", str(good), str(good), "--out", str(tmp_path / "o")],
+        "out_is_claims": ["verify", "--index", ix, "--claims", str(claims), "--out", str(claims)],
     }[case]
     result = runner.invoke(app, args)
     assert result.exit_code == 2
