@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import Result
 from risk.risk_support import WordOverlapVerifier
 from typer.testing import CliRunner
 
@@ -21,6 +22,20 @@ from guardkit.cli import app
 from guardkit.risk import RiskComponents, RiskModel, RiskScorer, read_labelled, read_lock
 
 runner = CliRunner()
+
+
+def run_calibrate(labelled: Path, policy: Path, *args: str) -> Result:
+    """``guardkit calibrate --labelled LABELLED --policy POLICY ARGS...``."""
+    return runner.invoke(
+        app, ["calibrate", "--labelled", str(labelled), "--policy", str(policy), *args]
+    )
+
+
+def support_policy(tmp_path: Path) -> Path:
+    """A policy with no checks, ``support`` version 1, in ``tmp_path``."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text('id: support\nversion: "1"\n')
+    return policy
 
 
 @pytest.fixture
@@ -130,22 +145,8 @@ def test_calibrate_writes_a_lock_the_risk_check_states(tmp_path: Path) -> None:
     rng = np.random.default_rng(3)
     labelled = tmp_path / "labelled.jsonl"
     labelled.write_text("".join(json.dumps(r) + "\n" for r in labelled_rows(rng, 3000)))
-    policy = tmp_path / "policy.yaml"
-    policy.write_text('id: support\nversion: "1"\n')
-    result = runner.invoke(
-        app,
-        [
-            "calibrate",
-            "--labelled",
-            str(labelled),
-            "--alpha",
-            "0.1",
-            "--delta",
-            "0.1",
-            "--policy",
-            str(policy),
-        ],
-    )
+    policy = support_policy(tmp_path)
+    result = run_calibrate(labelled, policy, "--alpha", "0.1", "--delta", "0.1")
     assert result.exit_code == 0, result.output
     lock = read_lock(tmp_path / "policy.lock.json")
     assert lock.policy_id == "support" and lock.n == 3000
@@ -180,9 +181,8 @@ def test_calibrate_reports_bad_lines(tmp_path: Path) -> None:
     labelled.write_text(
         '{"hallucinated": true, "risk_components": {"grounding": 0.2}}\n{"risk": 1}\n'
     )
-    policy = tmp_path / "policy.yaml"
-    policy.write_text('id: support\nversion: "1"\n')
-    result = runner.invoke(app, ["calibrate", "--labelled", str(labelled), "--policy", str(policy)])
+    policy = support_policy(tmp_path)
+    result = run_calibrate(labelled, policy)
     assert result.exit_code == 2
     assert f"{labelled}:2 field hallucinated: needs 'hallucinated'" in result.output
 
@@ -272,7 +272,7 @@ def test_calibrate_scores_text_rows_with_the_policys_risk_verifier(tmp_path: Pat
     policy.write_text(
         'id: support\nversion: "1"\nchecks:\n  risk: {max_risk: 0.5, verifier: models/mine}\n'
     )
-    result = runner.invoke(app, ["calibrate", "--labelled", str(labelled), "--policy", str(policy)])
+    result = run_calibrate(labelled, policy)
     assert result.exit_code == 2
     assert str(tmp_path / "models" / "mine") in result.output
 
@@ -289,12 +289,8 @@ def test_a_lock_fitted_on_another_verifiers_scores_is_refused(tmp_path: Path) ->
 
     labelled = tmp_path / "text.jsonl"
     labelled.write_text(_text_rows(40))
-    policy = tmp_path / "policy.yaml"
-    policy.write_text('id: support\nversion: "1"\n')
-    args = ["--alpha", "0.2", "--delta", "0.2"]
-    result = runner.invoke(
-        app, ["calibrate", "--labelled", str(labelled), "--policy", str(policy), *args]
-    )
+    policy = support_policy(tmp_path)
+    result = run_calibrate(labelled, policy, "--alpha", "0.2", "--delta", "0.2")
     assert result.exit_code == 0, result.output
     lock = read_lock(tmp_path / "policy.lock.json")
     assert lock.scored_with == verifier_identity()
@@ -317,12 +313,8 @@ def test_a_lock_from_scored_records_names_no_verifier(tmp_path: Path) -> None:
     labelled.write_text(
         "".join(json.dumps(r) + "\n" for r in labelled_rows(np.random.default_rng(1), 1000))
     )
-    policy = tmp_path / "policy.yaml"
-    policy.write_text('id: support\nversion: "1"\n')
-    args = ["--alpha", "0.1"]
-    result = runner.invoke(
-        app, ["calibrate", "--labelled", str(labelled), "--policy", str(policy), *args]
-    )
+    policy = support_policy(tmp_path)
+    result = run_calibrate(labelled, policy, "--alpha", "0.1")
     assert result.exit_code == 0, result.output
     assert read_lock(tmp_path / "policy.lock.json").scored_with is None
 
@@ -343,9 +335,8 @@ def test_calibrate_bad_labelled_files_exit_2_naming_file_and_line(
     labelled = tmp_path / "labelled.jsonl"
     if content is not None:
         labelled.write_bytes(content)
-    policy = tmp_path / "policy.yaml"
-    policy.write_text('id: support\nversion: "1"\n')
-    result = runner.invoke(app, ["calibrate", "--labelled", str(labelled), "--policy", str(policy)])
+    policy = support_policy(tmp_path)
+    result = run_calibrate(labelled, policy)
     assert result.exit_code == 2
     assert f"error: {labelled}{expected}" in result.output
     assert "Traceback" not in result.output
@@ -356,12 +347,8 @@ def test_calibrate_writes_no_lock_when_nothing_can_be_certified(tmp_path: Path) 
     labelled.write_text(
         "".join(json.dumps(r) + "\n" for r in labelled_rows(np.random.default_rng(5), 20))
     )
-    policy = tmp_path / "policy.yaml"
-    policy.write_text('id: support\nversion: "1"\n')
-    args = ["--no-fit"]
-    result = runner.invoke(
-        app, ["calibrate", "--labelled", str(labelled), "--policy", str(policy), *args]
-    )
+    policy = support_policy(tmp_path)
+    result = run_calibrate(labelled, policy, "--no-fit")
     assert result.exit_code == 2
     assert "45 accepted test-split rows are needed; the lock was not written" in result.output
     assert not (tmp_path / "policy.lock.json").exists()
