@@ -71,7 +71,7 @@ def _fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2) -> np.ndarray:
     reg = l2 * np.eye(len(w))
     reg[-1, -1] = 0.0
     for _ in range(100):
-        p = 1 / (1 + np.exp(-(xb @ w)))
+        p = 0.5 * (1.0 + np.tanh(0.5 * (xb @ w)))  # the sigmoid, without overflow
         g = xb.T @ (p - y) + reg @ w
         h = (xb * (p * (1 - p) + 1e-9)[:, None]).T @ xb + reg + 1e-9 * np.eye(len(w))
         step = np.linalg.solve(h, g)
