@@ -62,7 +62,7 @@ def json_objects(path: Path, required: Sequence[str] = ()) -> Iterator[tuple[int
                         line=n,
                         loc=(key,),
                     )
-            if not encodable(line) or not encodable(json.dumps(row, ensure_ascii=False)):
+            if not encodable(json.dumps(row, ensure_ascii=False)):  # escapes of half a pair
                 raise ConfigError(
                     "a field holds a lone surrogate escape (such as \\ud800), not text",
                     file=str(path),
