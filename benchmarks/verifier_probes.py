@@ -14,6 +14,10 @@
    mentioned light winds.") says nothing about "The Eiffel Tower was completed in 1889.": not
    enough info. The same unrelated sentences repeated beside the fact must not outvote it: the
    fact's claim stays supported and its changed twin contradicted.
+4. A sentence checked against itself. It entails itself, but the model, trained on many
+   near-copies with one number changed, may call it contradicted. The runtime supports such
+   pairs without the model (``guardkit.verifier._quotes``); this group reports how often the
+   model alone would have got them right.
 
 Written for this benchmark, not drawn from any training source.
 
@@ -21,7 +25,9 @@ Written for this benchmark, not drawn from any training source.
 
 Prints, per model, the share of restatement probes whose most likely label is the right one,
 the mean P(supported) of the supported and of the contradicted claims, how the other-subject
-and unrelated claims are labelled, and how often a fact beside unrelated text is judged right.
+and unrelated claims are labelled, how often a fact beside unrelated text is judged right, and
+how often a sentence checked against itself is called supported by the model alone and by the
+runtime.
 """
 
 from __future__ import annotations
@@ -202,6 +208,21 @@ BESIDE: list[tuple[str, str, str]] = [
         "The Hamburg store opens at 11:00 on weekdays.",
     ),
 ]
+# Sentences with numbers and two facts, as help centres write them.
+VERBATIM: list[str] = [
+    "Orders placed before 2 pm ship the same day, and orders after 2 pm ship the next day.",
+    "The gym is open from 6:00 to 22:00 on weekdays and from 8:00 to 20:00 at weekends.",
+    "Tickets cost 12 euros for adults and 6 euros for children under 14.",
+    "The tent weighs 2.3 kilograms and sleeps up to 3 people.",
+    "Parcels over 30 kilograms cannot be sent by standard post, but they can go by freight.",
+    "The printer prints 40 pages a minute and holds 500 sheets of paper.",
+    "Members get 10 percent off every order and free delivery above 50 euros.",
+    "The course runs for 8 weeks, with 2 lessons of 90 minutes each week.",
+    "The lake is 14 kilometres long and up to 120 metres deep.",
+    "Refunds are paid within 14 days, and store credit is issued at once.",
+    "The warranty lasts 3 years for the motor and 1 year for the display.",
+    "Our office in Leeds is open Monday to Thursday from 9:00 to 17:00 and on Friday until 15:00.",
+]
 FILLER = " ".join(f"The weather report for day {i} mentioned light winds." for i in range(40))
 
 
@@ -217,6 +238,9 @@ def measure(folder: Path) -> dict[str, float]:
     beside = verifier.probs_array(
         [(f"{FILLER} {fact}", c) for fact, s, x in BESIDE for c in (s, x)]
     ).argmax(1)
+    itself = [(v, v) for v in VERBATIM]
+    verbatim_model = verifier.model_probs(itself).argmax(1)
+    verbatim_runtime = verifier.probs_array(itself).argmax(1)
     return {
         "probes": float(len(PROBES)),
         "accuracy": float(right.mean()),
@@ -235,6 +259,10 @@ def measure(folder: Path) -> dict[str, float]:
         "beside_filler_probes": float(len(BESIDE)),
         "beside_filler_supported_right": float((beside[0::2] == 0).mean()),
         "beside_filler_contradicted_right": float((beside[1::2] == 1).mean()),
+        "verbatim_probes": float(len(VERBATIM)),
+        "verbatim_model_supported": float((verbatim_model == 0).mean()),
+        "verbatim_model_contradicted": float((verbatim_model == 1).mean()),
+        "verbatim_runtime_supported": float((verbatim_runtime == 0).mean()),
     }
 
 
@@ -257,7 +285,10 @@ def main() -> None:
             f"{r['unrelated_not_enough_info']:.3f} not enough info (right), "
             f"{r['unrelated_contradicted']:.3f} contradicted; fact beside unrelated text: "
             f"{r['beside_filler_supported_right']:.3f} supported, "
-            f"{r['beside_filler_contradicted_right']:.3f} changed twin contradicted (right)"
+            f"{r['beside_filler_contradicted_right']:.3f} changed twin contradicted (right); "
+            f"a sentence against itself: the model alone {r['verbatim_model_supported']:.3f} "
+            f"supported, {r['verbatim_model_contradicted']:.3f} contradicted; the runtime "
+            f"{r['verbatim_runtime_supported']:.3f} supported"
         )
     if args.out:
         args.out.write_text(json.dumps(results, indent=2) + "\n")

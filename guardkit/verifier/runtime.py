@@ -3,7 +3,8 @@
 One :class:`OnnxVerifier` holds one ``InferenceSession`` (thread-safe for concurrent ``run``)
 and one ``tokenizers`` tokenizer; ``predict`` may be called from many threads at once. Inputs are
 windowed (see :mod:`guardkit.verifier._windows`), sorted by length and run in batches padded only
-to the longest input of the batch.
+to the longest input of the batch. A claim that is word for word a sentence of its evidence is
+supported without running the model (see :mod:`guardkit.verifier._quotes`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from tokenizers import Tokenizer
 
 from guardkit._onnx import OneByOne, check_pinned_files, cpu_session, default_threads
 from guardkit.errors import ConfigError, ModelError
+from guardkit.verifier._quotes import states_verbatim
 from guardkit.verifier._windows import Segment, fold, plan_windows
 from guardkit.verifier.manifest import MANIFEST_NAME, read_manifest
 from guardkit.verifier.signals import RESPONSE_SIGNALS, SIGNALS
@@ -137,7 +139,8 @@ class OnnxVerifier:
         """The verdict on a sentence checked against itself: a sound model with its labels in
         the right order says ``supported`` (``guardkit models info`` warns otherwise; loading
         does not refuse, since a weakly adapted model may be what the user wants to inspect)."""
-        return self.predict([("The sky is blue.", "The sky is blue.")])[0].label
+        probs = self.model_probs([("The sky is blue.", "The sky is blue.")])[0]
+        return LABELS[int(np.argmax(probs))]  # the model's own answer, not the verbatim rule
 
     def _encode(self, segs: Sequence[Segment]) -> dict[str, np.ndarray]:
         claim_first = self.manifest.pair_order == "claim_evidence"
@@ -159,10 +162,7 @@ class OnnxVerifier:
 
     def logits(self, pairs: Sequence[tuple[str, str]]) -> tuple[list[Segment], np.ndarray]:
         """Raw model logits for every window of every pair (for calibration and parity checks)."""
-        for i, (evidence, claim) in enumerate(pairs):
-            if not evidence.strip() or not claim.strip():
-                which = "evidence" if not evidence.strip() else "claim"
-                raise ConfigError(f"pair {i}: empty {which}", loc=(i, which))
+        _check_pairs(pairs)
         segs = plan_windows(
             self.tokenizer, pairs, self.manifest.max_length, self._special, self.max_windows
         )
@@ -181,8 +181,19 @@ class OnnxVerifier:
         self, pairs: Sequence[tuple[str, str]], temperature: float | None = None
     ) -> np.ndarray:
         """Calibrated probabilities, shape ``(len(pairs), 3)``, columns in ``LABELS`` order."""
-        if not pairs:
-            return np.zeros((0, 3))
+        _check_pairs(pairs)
+        out = np.zeros((len(pairs), 3))
+        quoted = [states_verbatim(evidence, claim) for evidence, claim in pairs]
+        out[quoted] = (1.0, 0.0, 0.0)  # the evidence says it word for word: see _quotes
+        rest = [i for i, q in enumerate(quoted) if not q]
+        if rest:
+            out[rest] = self.model_probs([pairs[i] for i in rest], temperature)
+        return out
+
+    def model_probs(
+        self, pairs: Sequence[tuple[str, str]], temperature: float | None = None
+    ) -> np.ndarray:
+        """What the model alone says, as :meth:`probs_array` but without the verbatim rule."""
         segs, logits = self.logits(pairs)
         t = self.manifest.calibration.temperature if temperature is None else temperature
         z = logits / t
@@ -201,3 +212,10 @@ class OnnxVerifier:
                 VerdictProbs(supported=s / total, contradicted=c / total, not_enough_info=n / total)
             )
         return out
+
+
+def _check_pairs(pairs: Sequence[tuple[str, str]]) -> None:
+    for i, (evidence, claim) in enumerate(pairs):
+        if not evidence.strip() or not claim.strip():
+            which = "evidence" if not evidence.strip() else "claim"
+            raise ConfigError(f"pair {i}: empty {which}", loc=(i, which))
