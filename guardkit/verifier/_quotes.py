@@ -31,7 +31,7 @@ _BEFORE = re.compile(r"(?:^|\n|[.!?][\"')\]]*[ \t]+)$")
 _AFTER = re.compile(r"^(?:$|\n|[.!?])")
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=64)  # a response's claims are checked against one context in turn
 def _normalized(text: str) -> str:
     """Lower case, straight quotes, runs of spaces as one (line breaks kept as one ``\\n``)."""
     text = unicodedata.normalize("NFKC", text).translate(_QUOTES).lower()
