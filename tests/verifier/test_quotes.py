@@ -13,7 +13,7 @@ RETURNS = (
     "Bikes that have been ridden more than 50 kilometres cannot be returned, "
     "but they can be exchanged within 30 days."
 )
-HELP = f"You can return an unused bike within 30 days. {RETURNS}\nShipping is free"
+HELP = f"You can return an unused bike within 30 days. {RETURNS}\n\nShipping is free"
 
 
 @pytest.mark.parametrize(
@@ -24,7 +24,7 @@ HELP = f"You can return an unused bike within 30 days. {RETURNS}\nShipping is fr
         RETURNS.rstrip("."),
         RETURNS.replace(" ", "  ") + "!",
         "You can return an unused bike within 30 days.",
-        "Shipping is free.",  # a line of its own, no closing full stop in the evidence
+        "Shipping is free.",  # a paragraph of its own, no closing full stop in the evidence
         "you can return an unused bike within 30 days",
     ],
 )
@@ -46,7 +46,7 @@ def test_curly_and_straight_quotes_are_the_same() -> None:
         "return an unused bike within 30 days.",
         "30 days.",
         "...",
-        "You can return an unused bike within 30 days. Shipping is free.",  # across a line break
+        "You can return an unused bike within 30 days. Shipping is free.",  # across paragraphs
     ],
 )
 def test_anything_less_than_a_whole_sentence_is_left_to_the_model(claim: str) -> None:
@@ -55,6 +55,49 @@ def test_anything_less_than_a_whole_sentence_is_left_to_the_model(claim: str) ->
 
 def test_a_number_inside_a_decimal_is_not_a_sentence() -> None:
     assert not states_verbatim("A full charge takes 4.5 hours.", "5 hours.")
+
+
+@pytest.mark.parametrize(
+    ("evidence", "claim"),
+    [
+        # hard-wrapped text: a single line break is a space, the sentence goes on
+        ("Delivery is free\nfor orders over 50 euros.", "Delivery is free."),
+        (
+            "You can return the bike within 30 days\r\nonly if unridden.",
+            "You can return the bike within 30 days.",
+        ),
+        ("If you order over 50 euros,\ndelivery is free.", "Delivery is free."),
+        # a full stop that does not end the sentence
+        ("The price is 4.5 euros.", "The price is 4"),
+        ("This app requires iOS 16.4 or later.", "This app requires iOS 16."),
+        (
+            "Delivery is free in the U.S. only for orders over 50 dollars.",
+            "Delivery is free in the U.S.",
+        ),
+        ("Contact Dr. Smith for refunds.", "Contact Dr."),
+        ("Visit example.com/free for details.", "Visit example"),
+        # a question or a trailing ellipsis is not an assertion of the bare sentence
+        ("Delivery is free? Not anymore.", "Delivery is free."),
+        ("Shipping is free... for the first month.", "Shipping is free"),
+        # framing the rule can see: a colon, an abbreviation, an open quotation
+        ("Myth:\nDelivery is free.", "Delivery is free."),
+        ("Never promise things like e.g. Delivery is free.", "Delivery is free."),
+        ('The ad said: "Order today. Delivery is free." It was withdrawn.', "Delivery is free."),
+        # raised digits are not plain ones
+        ("The limit is 10\u2076 requests.", "The limit is 106 requests."),
+    ],
+)
+def test_what_only_looks_like_a_whole_sentence_is_left_to_the_model(
+    evidence: str, claim: str
+) -> None:
+    assert not states_verbatim(evidence, claim)
+
+
+def test_a_paragraph_of_its_own_is_a_whole_sentence() -> None:
+    assert states_verbatim(
+        "Opening hours\n\nMonday to Friday 9:00 to 18:00", "Monday to Friday 9:00 to 18:00."
+    )
+    assert states_verbatim("Is delivery free? No, it costs 5 euros.", "Is delivery free?")
 
 
 def test_a_later_occurrence_counts_when_the_first_is_inside_a_sentence() -> None:
