@@ -1,4 +1,4 @@
-"""Hand-written probes of two known weaknesses of the verifier.
+"""Hand-written probes of known weaknesses of the verifier.
 
 1. Facts restated from a sentence that says two things. Answers rarely quote their source. They
    restate one fact of a sentence that holds two ("takes 3 days and costs 49 euros" -> "costs

@@ -194,6 +194,8 @@ class OnnxVerifier:
         self, pairs: Sequence[tuple[str, str]], temperature: float | None = None
     ) -> np.ndarray:
         """What the model alone says, as :meth:`probs_array` but without the verbatim rule."""
+        if not pairs:
+            return np.zeros((0, 3))
         segs, logits = self.logits(pairs)
         t = self.manifest.calibration.temperature if temperature is None else temperature
         z = logits / t

@@ -117,8 +117,21 @@ def test_the_runtime_supports_a_quoted_claim_without_the_model(verifier: OnnxVer
     np.testing.assert_allclose(paraphrase, expected[0])
 
 
-def test_identity_verdict_still_asks_the_model(verifier: OnnxVerifier) -> None:
+def test_identity_verdict_still_asks_the_model(
+    verifier: OnnxVerifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`guardkit models info` warns about labels in the wrong order from this verdict, so the
+    verbatim rule must not answer it."""
     assert verifier.identity_verdict() == "supported"
+    swapped = np.array([[0.1, 0.8, 0.1]])
+    monkeypatch.setattr(verifier, "model_probs", lambda pairs, temperature=None: swapped)
+    assert verifier.identity_verdict() == "contradicted"
+    assert verifier.predict([("The sky is blue.", "The sky is blue.")])[0].label == "supported"
+
+
+def test_no_pairs_no_probabilities(verifier: OnnxVerifier) -> None:
+    assert verifier.probs_array([]).shape == (0, 3)
+    assert verifier.model_probs([]).shape == (0, 3)
 
 
 def test_empty_pairs_are_named_by_their_own_index(verifier: OnnxVerifier) -> None:
