@@ -5,7 +5,8 @@
 
 - HaluEval test rows (0-based line i with i % 5 == 0), per task, through ``score_responses``
   exactly as ``guardkit score`` runs them: accuracy and balanced accuracy of ``hallucinated``,
-  AUROC and ECE of ``risk``; and, for reference, the AUROC of response length alone.
+  AUROC and ECE of ``risk``; and, for reference, the AUROC of response length alone and how many
+  claims the context states word for word (supported without the model).
   Contexts: qa = knowledge + question; dialogue = knowledge + dialogue history; summarization =
   document. The first N test rows of each task are used (N per the flags, said in the output).
 - CitInt claims_test with gold evidence: 3-way macro-F1 (NEI claims against their cited abstract).
@@ -37,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from guardkit.verifier import DEFAULT_MODEL, OnnxVerifier  # noqa: E402
+from guardkit.verifier._quotes import states_verbatim  # noqa: E402
 from guardkit.verifier.metrics import auroc, balanced_accuracy, ece, macro_f1  # noqa: E402
 from guardkit.verifier.scoring import score_responses  # noqa: E402
 from guardkit.verifier.training.citint import citint_pairs  # noqa: E402
@@ -60,9 +62,16 @@ def halueval(v: OnnxVerifier, data: Path, limits: dict[str, int]) -> dict[str, d
         risk = np.array([r.risk for r in res])
         flag = np.array([int(r.hallucinated) for r in res])
         length = np.array([len(r.split()) for _, r, _ in items])
+        quoted = sum(
+            states_verbatim(c, claim.claim)
+            for (c, _, _), r in zip(items, res, strict=True)
+            for claim in r.claims
+        )
         out[task] = {
             "rows": limits[task],
             "responses": len(items),
+            "claims": sum(len(r.claims) for r in res),
+            "claims_stated_word_for_word": quoted,
             "accuracy": float((flag == y).mean()),
             "balanced_accuracy": balanced_accuracy(y, flag),
             "auroc": auroc(y, risk),
@@ -230,13 +239,14 @@ def render_markdown(r: dict) -> str:
     if "halueval_test" in r:
         out += [
             "| HaluEval test (i % 5 == 0) | rows | accuracy | balanced acc. | AUROC | ECE "
-            "| length-only AUROC |",
-            "|---|---|---|---|---|---|---|",
+            "| length-only AUROC | claims stated word for word |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for task, m in r["halueval_test"].items():
             out.append(
                 f"| {task} | {m['rows']} | {_f(m['accuracy'])} | {_f(m['balanced_accuracy'])} | "
-                f"{_f(m['auroc'])} | {_f(m['ece'])} | {_f(m['length_only_auroc'])} |"
+                f"{_f(m['auroc'])} | {_f(m['ece'])} | {_f(m['length_only_auroc'])} | "
+                f"{m['claims_stated_word_for_word']} of {m['claims']} |"
             )
         out.append("")
     if "citint_test" in r:
