@@ -7,6 +7,7 @@ ends with exit code 2 and one line ``error: <file:line field>: <message> [<code>
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -17,7 +18,7 @@ import typer
 
 from guardkit._jsonl import encodable
 from guardkit.errors import ConfigError, GuardkitError
-from guardkit.facts import FactIndex, SearchMode
+from guardkit.facts import FactIndex, SearchMode, SkippedDocumentsWarning
 
 __all__ = ["app", "typed_errors"]
 
@@ -57,6 +58,20 @@ def typed_errors() -> Iterator[None]:
         raise typer.Exit(2) from None
 
 
+@contextmanager
+def skipped_documents_shown() -> Iterator[None]:
+    """Each source's skipped documents as one ``warning: ...`` line on stderr (the rest goes
+    ahead: a corpus row without text holds no facts to lose)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SkippedDocumentsWarning)
+        yield
+    for w in caught:
+        if issubclass(w.category, SkippedDocumentsWarning):
+            typer.echo(f"warning: {w.message}", err=True)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
 Sources = Annotated[list[Path], typer.Argument(help="JSONL, CSV, Markdown or text files.")]
 Folder = Annotated[Path, typer.Argument(help="Fact index folder.")]
 
@@ -82,7 +97,7 @@ def build(
     ] = SearchModeChoice.hybrid,
 ) -> None:
     """Build a fact index from SOURCES into a new folder."""
-    with typed_errors():
+    with typed_errors(), skipped_documents_shown():
         index = FactIndex.build(sources, index_type=index_type.value, search_mode=_MODES[mode])
         manifest = index.save(out)
     typer.echo(
@@ -94,7 +109,7 @@ def build(
 @app.command("add")
 def add(folder: Folder, sources: Sources) -> None:
     """Add the documents of SOURCES to an existing index (ids must be new)."""
-    with typed_errors():
+    with typed_errors(), skipped_documents_shown():
         index = FactIndex.load(folder)
         added = index.add(sources)
         manifest = index.save(folder)

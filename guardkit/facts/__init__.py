@@ -8,7 +8,7 @@ for v in checker.verify_text(answer):
 
 from guardkit.facts._embed import Embedder, MiniLMEmbedder, default_embedder
 from guardkit.facts._embed_onnx import OnnxEmbedder
-from guardkit.facts._ingest import Document, read_source
+from guardkit.facts._ingest import Document, SkippedDocumentsWarning, read_source
 from guardkit.facts._lexical import SearchMode
 from guardkit.facts._manifest import IndexManifest
 from guardkit.facts._vectors import AUTO_THRESHOLD, IndexParams
@@ -39,6 +39,7 @@ __all__ = [
     "MiniLMEmbedder",
     "OnnxEmbedder",
     "SearchMode",
+    "SkippedDocumentsWarning",
     "Verdict",
     "VerifySettings",
     "default_embedder",

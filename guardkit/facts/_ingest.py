@@ -6,7 +6,9 @@ a source that cannot be read is a ``FactIndexError`` before anything is embedded
 - ``.jsonl``: one object a line with ``id`` and ``text``; optional ``source``; other keys are kept
   as metadata. ``text`` may be a list of sentences, kept one fact each (fact ``<id>#<n>`` is
   sentence ``n``); ``doc_id`` and ``abstract`` are read as ``id`` and ``text``, so SciFact-style
-  corpora (CitInt's ``corpus.jsonl``) index as they are.
+  corpora (CitInt's ``corpus.jsonl``) index as they are. A document whose text is empty holds
+  no facts: it is skipped with a ``SkippedDocumentsWarning`` naming its line (corpora have
+  such rows); a source with no text at all is an error.
 - ``.csv``: a header with ``id`` and ``text`` columns, the same meaning.
 - ``.md`` / ``.markdown`` / ``.txt``: one document a file, its id the file name. Markdown markup
   (heading hashes, bullets, emphasis, link targets, code blocks) is blanked out with spaces, so
@@ -21,6 +23,7 @@ import csv
 import io
 import json
 import re
+import warnings
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -31,7 +34,14 @@ from guardkit._jsonl import encodable
 from guardkit.errors import FactIndexError, UnknownNameError
 from guardkit.facts._segment import sentence_spans
 
-__all__ = ["Document", "FactRow", "read_source", "read_sources", "split_facts"]
+__all__ = [
+    "Document",
+    "FactRow",
+    "SkippedDocumentsWarning",
+    "read_source",
+    "read_sources",
+    "split_facts",
+]
 
 
 @dataclass(frozen=True)
@@ -83,9 +93,15 @@ _ALIASES = {"id": ("id", "doc_id"), "text": ("text", "abstract")}
 """Key names accepted per field: ``doc_id`` / ``abstract`` read SciFact-style corpora as is."""
 
 
+class SkippedDocumentsWarning(UserWarning):
+    """Documents of a source were left out because they hold no text (the rest was indexed)."""
+
+
 def _field(raw: dict[str, Any], name: str, path: Path, line: int) -> tuple[str, Any]:
+    """The first alias of ``name`` present; an id must also be non-empty (text may be empty)."""
+    empty: tuple[Any, ...] = (None, "", []) if name == "id" else (None,)
     for key in _ALIASES[name]:
-        if raw.get(key) not in (None, "", []):
+        if raw.get(key) not in empty:
             return key, raw[key]
     raise FactIndexError(f"missing {name!r}", file=str(path), line=line, loc=(name,))
 
@@ -117,8 +133,6 @@ def _record(raw: Any, path: Path, line: int) -> Document:
         )
     text_key, value = _field(raw, "text", path, line)
     text, spans = _text_and_spans(value, text_key, path, line)
-    if not text.strip():
-        raise FactIndexError(f"{text_key!r} is blank", file=str(path), line=line, loc=(text_key,))
     for key, given in ((id_key, str(doc_id)), (text_key, text)):
         if not encodable(given):
             raise FactIndexError(
@@ -266,10 +280,23 @@ def read_source(path: str | Path) -> list[Document]:
         raise FactIndexError(
             "the file name is not UTF-8 (it becomes the document id)", file=repr(str(path))
         )
-    docs = [d for d in reader(path) if d.text.strip()]
+    read = list(reader(path))
+    docs = [d for d in read if d.text.strip()]
     if not docs:
         raise FactIndexError("source has no documents with text", file=str(path))
+    if len(docs) < len(read):
+        _warn_skipped(path, [d for d in read if not d.text.strip()])
     return docs
+
+
+def _warn_skipped(path: Path, empty: list[Document]) -> None:
+    lines = [d.origin.rpartition(":")[2] for d in empty]
+    shown = ", ".join(lines[:5]) + (f" and {len(lines) - 5} more" if len(lines) > 5 else "")
+    noun = "document" if len(empty) == 1 else "documents"
+    warnings.warn(
+        SkippedDocumentsWarning(f"{path}: skipped {len(empty)} {noun} without text (line {shown})"),
+        stacklevel=3,
+    )
 
 
 def read_sources(paths: Iterable[str | Path], known_ids: Iterable[str] = ()) -> list[Document]:

@@ -131,7 +131,7 @@ def _hashing_index(tmp_path: Path) -> Path:
         ("unknown_type", "unknown source type '.pdf'; known: .csv, .jsonl, .markdown, .md, .txt"),
         ("csv_extra", "extra.csv:2: row has 3 fields, the header 2 (quote text that holds commas)"),
         ("csv_header", "dup.csv:1: CSV header repeats column(s) text"),
-        ("blank_text", "blank.jsonl:2 field text: 'text' is blank"),
+        ("blank_text", "blank.jsonl: source has no documents with text"),
         ("surrogate", "sur.jsonl:1 field text: 'text' holds a lone surrogate escape"),
         ("deep", "deep.jsonl:1: invalid JSON: nested too deeply"),
         ("empty_text", "error: --text must be non-empty text"),
@@ -153,7 +153,7 @@ def test_bad_input_exits_2_with_one_typed_line(
     (tmp_path / "empty.jsonl").write_text("\n")
     (tmp_path / "extra.csv").write_text("id,text\n2,Refunds take 5 days, not 10.\n")
     (tmp_path / "dup.csv").write_text("id,text,text\n1,a,b\n")
-    (tmp_path / "blank.jsonl").write_text('{"id": "a", "text": "A."}\n{"id": "b", "text": " "}\n')
+    (tmp_path / "blank.jsonl").write_text('{"id": "a", "text": " "}\n{"id": "b", "text": []}\n')
     (tmp_path / "sur.jsonl").write_text('{"id": "a", "text": "Bad \\ud800 here."}\n')
     deep = "[" * 100_000 + "]" * 100_000
     (tmp_path / "deep.jsonl").write_text('{"id": "a", "text": "x", "m": ' + deep + "}\n")
@@ -202,6 +202,26 @@ def test_bad_input_exits_2_with_one_typed_line(
     assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0]
     assert not (tmp_path / "o").exists() and not (tmp_path / "v").exists()
     assert sorted(p.name for p in (tmp_path / "used").iterdir()) == ["keep.txt"]
+
+
+def test_documents_without_text_are_skipped_with_one_warning_line(tmp_path: Path) -> None:
+    # CitInt's corpus.jsonl has such rows ("abstract": []): the rest of the corpus is indexed.
+    source = tmp_path / "corpus.jsonl"
+    rows = [
+        {"doc_id": 1, "abstract": ["Refunds take 5 days."]},
+        {"doc_id": 2, "abstract": []},
+        {"id": "c", "text": "  "},
+        {"id": "d", "text": "Delivery is free."},
+    ]
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = runner.invoke(app, ["index", "build", str(source), "--out", str(tmp_path / "ix")])
+    assert result.exit_code == 0, result.output
+    assert f"warning: {source}: skipped 2 documents without text (line 2, 3)" in result.stderr
+    assert "built" in result.stdout and "2 facts from 2 documents" in result.stdout
+    (tmp_path / "more.jsonl").write_text('{"id": "e", "text": ""}\n{"id": "f", "text": "Hi."}\n')
+    more = str(tmp_path / "more.jsonl")
+    result = runner.invoke(app, ["index", "add", str(tmp_path / "ix"), more])
+    assert result.exit_code == 0 and "skipped 1 document without text (line 1)" in result.stderr
 
 
 def test_help_on_every_new_command() -> None:

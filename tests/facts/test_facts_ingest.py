@@ -1,11 +1,17 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from guardkit.errors import FactIndexError, UnknownNameError
-from guardkit.facts._ingest import read_source, read_sources, split_facts
+from guardkit.facts._ingest import (
+    SkippedDocumentsWarning,
+    read_source,
+    read_sources,
+    split_facts,
+)
 from guardkit.facts._segment import sentence_spans
 
 
@@ -126,7 +132,8 @@ def test_sentence_spans_cover_every_word_whatever_pysbd_returns(text: str) -> No
         ("blank.txt", "  \n\n", "source has no documents with text", None),
         ("bad.jsonl", '{"id": "a", "text": "ok."}\n{"id": "b", "text": \n', "invalid JSON", 2),
         ("noid.jsonl", '{"text": "no id here."}\n', "missing 'id'", 1),
-        ("notext.jsonl", '{"id": "a", "text": ""}\n', "missing 'text'", 1),
+        ("notext.jsonl", '{"id": "a", "title": "no text key"}\n', "missing 'text'", 1),
+        ("blanks.jsonl", '{"id": "a", "text": ""}\n{"id": "b", "text": []}\n', "no doc", None),
         ("list.jsonl", '["a", "b"]\n', "expected an object", 1),
         ("nums.jsonl", '{"id": "a", "text": ["ok.", 3]}\n', "'text' must be a string or a list", 1),
         ("boolid.jsonl", '{"id": true, "text": "ok."}\n', "'id' must be a string or integer", 1),
@@ -187,3 +194,15 @@ def test_a_csv_field_of_one_huge_document_is_read(tmp_path: Path) -> None:
     path.write_text('id,text\n1,"' + "Word after word. " * 12_000 + '"\n')
     (doc,) = read_source(path)
     assert doc.id == "1" and len(doc.text) > 200_000
+
+
+def test_documents_without_text_are_skipped_with_a_warning_naming_their_lines(
+    tmp_path: Path,
+) -> None:
+    rows = [{"id": i, "text": "A fact." if i % 3 else []} for i in range(1, 10)]
+    path = tmp_path / "corpus.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    skipped = r"skipped 3 documents without text \(line 3, 6, 9\)"
+    with pytest.warns(SkippedDocumentsWarning, match=skipped):
+        docs = read_source(path)
+    assert [d.id for d in docs] == ["1", "2", "4", "5", "7", "8"]
