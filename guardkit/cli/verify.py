@@ -2,7 +2,10 @@
 
 With ``--claims``, each input line is an object with ``claim`` (other fields are kept); each
 output line adds ``verdict`` (supported / contradicted / unverifiable), ``confidence`` and
-``evidence`` (``fact_id``, ``source``, ``text``, ``score``). Claims are verified whole, not split.
+``evidence`` (``fact_id``, ``source``, ``text``, ``score``). Claims are verified whole, not split,
+without their citation marks ("[3]", ``<|cit|>``). A line that names the sources its claim cites
+(``sources``: index source names, or ``cited_doc_ids`` as in SciFact-style claim files such as
+CitInt's) is checked against those sources only, unless ``--whole-index`` is given.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from guardkit.cli.index import typed_errors
 from guardkit.errors import ConfigError
 from guardkit.facts import FactIndex
 from guardkit.facts import verify as facts_verify
-from guardkit.facts.claims import Claim
+from guardkit.facts.claims import Claim, without_citation_marks
 from guardkit.facts.verify import ClaimVerdict, ClaimVerifier, VerifySettings
 
 __all__ = ["verify"]
@@ -36,6 +39,13 @@ def verify(
     out: Annotated[Path | None, typer.Option("--out", help="JSONL output (with --claims).")] = None,
     k: Annotated[int, typer.Option("-k", min=1, max=50, help="Evidence facts per claim.")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    whole_index: Annotated[
+        bool,
+        typer.Option(
+            "--whole-index",
+            help="Search the whole index even for claims whose line names the sources they cite.",
+        ),
+    ] = False,
 ) -> None:
     """Verify claims against a fact index: a verdict, a confidence and evidence for each."""
     with typed_errors():
@@ -52,6 +62,7 @@ def verify(
         if claims is not None and out is None:
             raise ConfigError("--claims needs --out FILE.jsonl")
         records = _read_claims(claims) if claims is not None else []
+        cited = [None if whole_index else cites for _, _, cites in records]
         checker = ClaimVerifier(
             FactIndex.load(index), facts_verify.default_verifier(), VerifySettings(top_k=k)
         )
@@ -62,11 +73,14 @@ def verify(
         lines = []
         for lo in range(0, len(records), _BATCH):
             batch = records[lo : lo + _BATCH]
-            verdicts = checker.verify([_whole(r["claim"]) for r in batch])
+            verdicts = checker.verify(
+                [_whole(r["claim"]) for _, r, _ in batch], cited=cited[lo : lo + _BATCH]
+            )
             lines += [
                 json.dumps(_row(r, v), ensure_ascii=False)
-                for r, v in zip(batch, verdicts, strict=True)
+                for (_, r, _), v in zip(batch, verdicts, strict=True)
             ]
+        _warn_unknown_sources(claims, records, cited, checker)
         write_atomic(out, "\n".join(lines) + "\n")
     summary: dict[str, Any] = {"claims": len(records), **_counts(lines), "out": str(out)}
     typer.echo(
@@ -80,15 +94,65 @@ def _counts(lines: list[str]) -> dict[str, int]:
     return {name: verdicts.count(name) for name in names}
 
 
-def _read_claims(path: Path) -> list[dict[str, Any]]:
-    records = [row for _, row in json_objects(path, ("claim",))]
+_CITATION_FIELDS = ("sources", "cited_doc_ids")
+"""Where a claim line names the sources it cites: guardkit's own name, then SciFact's."""
+
+
+def _read_claims(path: Path) -> list[tuple[int, dict[str, Any], set[str] | None]]:
+    """``(line, record, cited sources or None)`` per claim."""
+    records = [(n, row, _cited(row, path, n)) for n, row in json_objects(path, ("claim",))]
     if not records:
         raise ConfigError("no claims in the file", file=str(path))
     return records
 
 
+def _cited(row: dict[str, Any], path: Path, line: int) -> set[str] | None:
+    for field in _CITATION_FIELDS:
+        value = row.get(field)
+        if value is None:
+            continue
+        if not isinstance(value, list) or not all(
+            isinstance(v, str | int) and not isinstance(v, bool) and str(v).strip() for v in value
+        ):
+            raise ConfigError(
+                f"field {field!r} must be a list of source names or ids",
+                file=str(path),
+                line=line,
+                loc=(field,),
+            )
+        return {str(v) for v in value} or None  # an empty list cites nothing
+    return None
+
+
+def _warn_unknown_sources(
+    path: Path | None,
+    records: list[tuple[int, dict[str, Any], set[str] | None]],
+    cited: list[set[str] | None],
+    checker: ClaimVerifier,
+) -> None:
+    """One warning line for claims whose cited sources are all missing from the index."""
+    index = checker.index
+    if index is None or not any(cited):
+        return
+    lines = [
+        n
+        for (n, _, _), cites in zip(records, cited, strict=True)
+        if cites and not index.has_source(cites)
+    ]
+    if lines:
+        shown = ", ".join(map(str, lines[:5])) + (
+            f" and {len(lines) - 5} more" if len(lines) > 5 else ""
+        )
+        typer.echo(
+            f"warning: {path}: {len(lines)} claims cite no source the index holds (line {shown}): "
+            "unverifiable, without evidence",
+            err=True,
+        )
+
+
 def _whole(text: str) -> Claim:
-    return Claim(text=text, start=0, end=len(text), sentence_start=0, sentence_end=len(text))
+    checked = without_citation_marks(text) or text
+    return Claim(text=checked, start=0, end=len(text), sentence_start=0, sentence_end=len(text))
 
 
 def _evidence(v: ClaimVerdict) -> list[dict[str, Any]]:

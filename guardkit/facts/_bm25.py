@@ -254,8 +254,9 @@ class WordIndex:
         if self._dead_postings * 4 > len(self._vids):
             self._compact()
 
-    def search(self, text: str, n: int) -> list[int]:
-        """Vector ids of the ``n`` facts with the highest BM25 score for ``text``, best first."""
+    def search(self, text: str, n: int, among: Sequence[int] | None = None) -> list[int]:
+        """Vector ids of the ``n`` facts with the highest BM25 score for ``text``, best first;
+        of the facts ``among`` only, if given (statistics stay the whole index's)."""
         terms = [
             self._term_ids[t]
             for w in query_words(text)
@@ -275,6 +276,10 @@ class WordIndex:
             idf = max(float(np.log((self._live - len(vids) + 0.5) / (len(vids) + 0.5))), _IDF_FLOOR)
             norm = _K1 * (1 - _B + _B * self._lengths[vids] / average)
             scores[vids] += idf * tfs * (_K1 + 1) / (tfs + norm)
+        if among is not None:
+            keep = np.zeros(len(scores), dtype=bool)
+            keep[np.asarray(among, dtype=np.int64)] = True
+            scores[~keep] = 0.0
         found = np.flatnonzero(scores)
         if len(found) > n:  # the n best, and every fact tied with the last of them
             cut = -np.partition(-scores[found], n - 1)[n - 1]

@@ -55,6 +55,7 @@ class FactStore:
         self._conn = conn
         self._keys = np.zeros(0, dtype=np.int64)
         self._set_keys(conn.execute("SELECT vid, text FROM facts"))
+        self._source_indexed = False
         self._words: WordIndex | None = None
         """Set by ``load_words`` from a saved file, or read from the FTS5 table at the first word
         search (~1 s per 100k facts): opening an index without the file never pays for it."""
@@ -161,6 +162,16 @@ class FactStore:
         )
         return [(str(source), int(vid)) for source, vid in self._conn.execute(query)]
 
+    def vids_of_sources(self, sources: Iterable[str]) -> list[int]:
+        """Vector ids of every fact of these sources, in id order."""
+        if not self._source_indexed:  # built at the first such query: most indexes never ask
+            with self._conn:
+                self._conn.execute("CREATE INDEX IF NOT EXISTS facts_source ON facts(source)")
+            self._source_indexed = True
+        query = f"SELECT vid FROM facts WHERE source IN {_IDS} ORDER BY vid"
+        rows = self._conn.execute(query, (json.dumps(sorted(set(sources))),))
+        return [int(vid) for (vid,) in rows]
+
     def has_any_source(self, sources: Iterable[str]) -> bool:
         query = f"SELECT 1 FROM facts WHERE source IN {_IDS} LIMIT 1"
         return self._conn.execute(query, (json.dumps(sorted(set(sources))),)).fetchone() is not None
@@ -174,9 +185,10 @@ class FactStore:
         keys: list[int] = np.where(known, self._keys[np.where(known, ids, 0)], 0).tolist()
         return keys
 
-    def lexical(self, text: str, n: int) -> list[int]:
-        """Vector ids of the ``n`` facts whose words match ``text`` best (BM25)."""
-        return self._word_index().search(text, n)
+    def lexical(self, text: str, n: int, among: Sequence[int] | None = None) -> list[int]:
+        """Vector ids of the ``n`` facts whose words match ``text`` best (BM25), of ``among``
+        only if given."""
+        return self._word_index().search(text, n, among)
 
     def _word_index(self) -> WordIndex:
         if self._words is None:

@@ -4,6 +4,8 @@ A claim is one assertion that evidence can support or contradict. So: sentences 
 coordinated clauses cut apart ("Refunds take 5 days, and shipping is free" is two claims: one can
 be true while the other is false), and non-assertions dropped (questions, greetings, thanks,
 offers of more help, requests), since no fact can support or contradict "Hope this helps!".
+Citation marks ("[3]", "[1, 4-6]", placeholder tokens such as ``<|cit|>``) are left out of the
+text checked: they point at a source, they state nothing about it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from guardkit.facts._segment import sentence_spans
 
-__all__ = ["Claim", "extract_claims"]
+__all__ = ["Claim", "extract_claims", "without_citation_marks"]
 
 
 class Claim(BaseModel):
@@ -22,7 +24,7 @@ class Claim(BaseModel):
 
     ``text`` is the assertion as checked; it is the span's text, except that a predicate cut
     from its subject gets the subject back ("costs 49 euros" is checked as "Delivery costs 49
-    euros").
+    euros") and citation marks are left out ("[3]", ``<|cit|>``).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -60,8 +62,30 @@ _PRONOUN_FIRST = re.compile(r"^(?:it|they|he|she|we|i|you|there)\b", re.IGNORECA
 _MIN_WORDS = 3
 _MAX_SUBJECT_WORDS = 8
 _RELATIVE = re.compile(r"\b(?:that|which|who|whom|whose|where|when)\b", re.IGNORECASE)
+_PLACEHOLDER = re.compile(r"<\|[A-Za-z_]+\|>")
+_NUMBERED = re.compile(r"\[\s*\d{1,4}(?:\s*[-\u2013,]\s*\d{1,4})*\s*\]")
+_LONE_SEPARATOR = re.compile(r"(?<=[\[(])\s*[,;]\s*|\s*[,;]\s*(?=[\])])")
+_EMPTY_BRACKETS = re.compile(r"\s*(?:\(\s*\)|\[\s*\])")
+_INNER_SPACE = re.compile(r"\s+(?=[.,;:!?)\]])|(?<=[(\[])\s+")
 _Piece = tuple[int, int, str]
 """A clause's span and the subject it shares with the clause before ("" if it has its own)."""
+
+
+def without_citation_marks(text: str) -> str:
+    """``text`` without numbered citations and citation placeholders, and the brackets and
+    separators they leave behind: "as shown before (Lee, 2019; <|cit|>) [3, 4]." reads
+    "as shown before (Lee, 2019)." Author-year citations stay: a regular expression cannot
+    tell them from a parenthesis that states something."""
+    if not (_PLACEHOLDER.search(text) or _NUMBERED.search(text)):
+        return text  # spacing and brackets as written: the verbatim rule compares them
+    out = _PLACEHOLDER.sub(" ", text)
+    for _ in range(3):  # "[<|cit|>, 7]" -> "[, 7]" -> "[7]" -> ""
+        before = out
+        out = _NUMBERED.sub(" ", _LONE_SEPARATOR.sub("", out))
+        out = _EMPTY_BRACKETS.sub("", out)
+        if out == before:
+            break
+    return _INNER_SPACE.sub("", " ".join(out.split()))
 
 
 def _words(text: str) -> int:
@@ -161,11 +185,12 @@ def extract_claims(text: str) -> list[Claim]:
             piece = text[c_start:c_end]
             lead = len(piece) - len(piece.lstrip())
             body = piece.strip()
-            if not body:
+            checked = without_citation_marks(" ".join(f"{subject} {body}".split()))
+            if not body or not checked:
                 continue
             claims.append(
                 Claim(
-                    text=" ".join(f"{subject} {body}".split()),
+                    text=checked,
                     start=c_start + lead,
                     end=c_start + lead + len(body),
                     sentence_start=s_start,

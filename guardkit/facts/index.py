@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -199,6 +199,11 @@ class FactIndex:
     def __len__(self) -> int:
         return self._store.count()
 
+    def has_source(self, sources: Iterable[str]) -> bool:
+        """Whether any fact comes from one of ``sources``."""
+        with self._lock:
+            return self._store.has_any_source(sources)
+
     @property
     def index_params(self) -> IndexParams:
         """The FAISS index kind and settings in use."""
@@ -215,6 +220,7 @@ class FactIndex:
         *,
         mode: SearchMode | None = None,
         vectors: np.ndarray | None = None,
+        within: Sequence[Collection[str] | None] | None = None,
     ) -> list[list[Hit]]:
         """The ``k`` best facts for each text, ranked as ``mode`` says (default ``search_mode``).
 
@@ -223,14 +229,29 @@ class FactIndex:
         ranking alone. Copies of one text (the same sentence in several sources) take one place,
         the best-ranked copy's: five copies of one sentence are one piece of evidence, not five.
         ``vectors``: the texts already embedded by this index's embedder, to skip embedding them
-        again.
+        again. ``within``: per text, the sources its facts must come from (``None``: any), as
+        for a claim that cites its sources; these few facts are ranked exactly, not by HNSW.
         """
         rankers = _MODES[_checked_mode(mode or self.search_mode)]
         if vectors is None:
             vectors = self.embedder.encode(texts)
         if len(vectors) != len(texts):
             raise ConfigError(f"{len(texts)} texts but {len(vectors)} vectors", loc=("vectors",))
-        return self._ranked(texts, vectors, k, rankers)
+        if within is None:
+            return self._ranked(texts, vectors, k, rankers)
+        if len(within) != len(texts):
+            raise ConfigError(f"{len(texts)} texts but {len(within)} source sets", loc=("within",))
+        anywhere = [q for q, sources in enumerate(within) if sources is None]
+        hits = (
+            self._ranked([texts[q] for q in anywhere], vectors[anywhere], k, rankers)
+            if anywhere
+            else []
+        )
+        found = dict(zip(anywhere, hits, strict=True))
+        return [
+            found[q] if sources is None else self._within(texts[q], vectors[q], sources, k, rankers)
+            for q, sources in enumerate(within)
+        ]
 
     def search_vectors(self, vectors: np.ndarray, k: int = 5) -> list[list[Hit]]:
         """The ``k`` facts nearest in meaning to already-embedded queries (dense search only)."""
@@ -268,6 +289,32 @@ class FactIndex:
             [_hit(rows[v], float(s)) for v, s in zip(ids, q_scores, strict=True)]
             for ids, q_scores in zip(best, scores, strict=True)
         ]
+
+    def _within(
+        self,
+        text: str,
+        vector: np.ndarray,
+        sources: Collection[str],
+        k: int,
+        rankers: tuple[_Ranker, ...],
+    ) -> list[Hit]:
+        """The ``k`` best facts of ``sources`` alone: every one of them scored, none missed."""
+        if k < 1:
+            raise ConfigError(f"k must be at least 1, got {k}", loc=("k",))
+        with self._lock:
+            vids = self._store.vids_of_sources(sources)
+            cosines = self._vectors.vectors(vids) @ vector
+            rankings = [
+                self._store.lexical(text, len(vids), among=vids)
+                if ranker is _lexical_ranking
+                else [vids[i] for i in np.argsort(-cosines, kind="stable")]
+                for ranker in rankers
+            ]
+            groups = self._store.sources(vids) if len(rankers) > 1 else None
+            best = self._distinct(fuse(rankings, len(vids), groups=groups), k)
+            rows = self._store.fetch(best)
+        score = dict(zip(vids, cosines.tolist(), strict=True))
+        return [_hit(rows[v], score[v]) for v in best]
 
     def _rank_sources(
         self, dense: list[list[int]], vectors: np.ndarray, sources: dict[int, str], n: int

@@ -4,12 +4,13 @@ A claim is *supported* when some evidence supports it firmly enough, *contradict
 evidence contradicts it more firmly than any supports it, and otherwise *unverifiable*. The
 verdict carries its confidence and the citations a reviewer can follow (fact id, source, text,
 similarity, and what the verifier said about that pair). Evidence comes from a ``FactIndex``,
-from documents passed with the call, or both.
+from documents passed with the call, or both. A claim that cites its sources (a citation
+sentence of a paper, an answer with references) is checked against those sources alone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -94,12 +95,27 @@ class ClaimVerifier:
         """Extract the claims of ``text`` and verify each."""
         return self.verify(extract_claims(text), documents)
 
-    def verify(self, claims: Sequence[Claim], documents: Sequence[str] = ()) -> list[ClaimVerdict]:
-        """One verdict per claim, in order."""
+    def verify(
+        self,
+        claims: Sequence[Claim],
+        documents: Sequence[str] = (),
+        *,
+        cited: Sequence[Collection[str] | None] | None = None,
+    ) -> list[ClaimVerdict]:
+        """One verdict per claim, in order.
+
+        ``cited``: per claim, the index sources it cites (``None``: it cites none). Its index
+        evidence then comes from those sources only, since a citation is correct when the
+        cited source says so, not when some other source does.
+        """
         if not claims:
             return []
+        if cited is not None and len(cited) != len(claims):
+            raise ConfigError(
+                f"{len(claims)} claims but {len(cited)} citation sets", loc=("cited",)
+            )
         vectors = self.embedder.encode([c.text for c in claims])
-        evidence = self._evidence([c.text for c in claims], vectors, documents)
+        evidence = self._evidence([c.text for c in claims], vectors, documents, cited)
         pairs = [
             (hit.text, claim.text)
             for claim, hits in zip(claims, evidence, strict=True)
@@ -115,12 +131,16 @@ class ClaimVerifier:
         ]
 
     def _evidence(
-        self, texts: Sequence[str], vectors: np.ndarray, documents: Sequence[str]
+        self,
+        texts: Sequence[str],
+        vectors: np.ndarray,
+        documents: Sequence[str],
+        cited: Sequence[Collection[str] | None] | None,
     ) -> list[list[Hit]]:
         k, floor = self.settings.top_k, self.settings.min_score
         found: list[list[Hit]] = [[] for _ in range(len(vectors))]
-        if self.index is not None:
-            found = self.index.search_many(texts, k, vectors=vectors)  # its own search_mode
+        if self.index is not None:  # its own search_mode
+            found = self.index.search_many(texts, k, vectors=vectors, within=cited)
         if documents:
             found = [
                 a + b for a, b in zip(found, self._document_hits(vectors, documents), strict=True)
