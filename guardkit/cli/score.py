@@ -1,8 +1,9 @@
 """``guardkit score``: a hallucination risk for each (context, response) line of a JSONL file.
 
-Each input line is an object with ``context`` and ``response`` (other fields are kept); each
-output line adds ``risk`` (calibrated probability that the response states something the context
-does not support) and ``hallucinated`` (``risk`` at or above the model's threshold).
+Each input line is an object with ``context`` (a string, or a list of documents read as one
+text) and ``response`` (other fields are kept); each output line adds ``risk`` (calibrated
+probability that the response states something the context does not support) and
+``hallucinated`` (``risk`` at or above the model's threshold).
 """
 
 from __future__ import annotations
@@ -23,12 +24,28 @@ __all__ = ["read_pairs", "score"]
 _CHUNK = 64
 
 
-def read_pairs(path: Path) -> list[dict[str, Any]]:
-    """Rows of a JSONL file, each checked for non-empty string ``context`` and ``response``."""
-    rows = [row for _, row in json_objects(path, ("context", "response"))]
+def read_pairs(path: Path) -> list[tuple[dict[str, Any], str]]:
+    """``(row, context text)`` per line of a JSONL file with non-empty ``context`` and
+    ``response``; a list of documents as ``context`` is read as one text, documents apart."""
+    rows = [(row, _context(row, path, n)) for n, row in json_objects(path, ("response",))]
     if not rows:
         raise ConfigError("no (context, response) lines in the file", file=str(path))
     return rows
+
+
+def _context(row: dict[str, Any], path: Path, line: int) -> str:
+    def bad(why: str) -> ConfigError:
+        return ConfigError(why, file=str(path), line=line, loc=("context",))
+
+    value = row.get("context")
+    if value is None:
+        raise bad("missing field 'context'")
+    docs = value if isinstance(value, list) else [value]
+    if not all(isinstance(d, str) for d in docs):
+        raise bad("field 'context' must be a string or a list of strings")
+    if not any(d.strip() for d in docs):
+        raise bad("field 'context' must be non-empty text")
+    return "\n\n".join(d.strip() for d in docs if d.strip())
 
 
 def score(
@@ -48,8 +65,8 @@ def score(
         flagged = 0
         for lo in range(0, len(rows), _CHUNK):
             batch = rows[lo : lo + _CHUNK]
-            results = score_responses(verifier, [(r["context"], r["response"]) for r in batch])
-            for row, res in zip(batch, results, strict=True):
+            results = score_responses(verifier, [(ctx, r["response"]) for r, ctx in batch])
+            for (row, _), res in zip(batch, results, strict=True):
                 flagged += res.hallucinated
                 extra = {"risk": round(res.risk, 6), "hallucinated": res.hallucinated}
                 lines.append(json.dumps(row | extra, ensure_ascii=False))

@@ -36,18 +36,40 @@ def test_score_end_to_end(tmp_path: Path) -> None:
     assert "scored 2 responses" in result.output
 
 
+def test_a_list_of_documents_is_one_context(tmp_path: Path) -> None:
+    docs = ["The Eiffel Tower is in Paris.", "  ", "It was completed in 1889 for the World's Fair."]
+    rows = [
+        {"id": "list", "context": docs, "response": "It was completed in 1889."},
+        {
+            "id": "text",
+            "context": f"{docs[0]}\n\n{docs[2]}",
+            "response": "It was completed in 1889.",
+        },
+    ]
+    src, out = _jsonl(tmp_path / "in.jsonl", rows), tmp_path / "out.jsonl"
+    result = runner.invoke(app, ["score", "--pairs", str(src), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(x) for x in out.read_text().splitlines()]
+    assert lines[0]["context"] == docs  # the line as given
+    assert lines[0]["risk"] == lines[1]["risk"] and not lines[0]["hallucinated"]
+
+
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
         ('{"context": "c", "response": "r"}\n{oops\n', ":2: not valid JSON"),
         ('{"context": "c"}\n', ":1 field response: missing field 'response'"),
         ('{"context": "  ", "response": "r"}\n', ":1 field context: field 'context' must be"),
+        ('{"context": ["", " "], "response": "r"}\n', ":1 field context: field 'context' must be"),
+        ('{"context": ["a", 3], "response": "r"}\n', ":1 field context: field 'context' must be a"),
+        ('{"context": {"a": 1}, "response": "r"}\n', ":1 field context: field 'context' must be a"),
+        ('{"response": "r"}\n', ":1 field context: missing field 'context'"),
         ("[1, 2]\n", ":1: each line must be a JSON object"),
         ("\n", ": no (context, response) lines"),
         ('{"context": "caf\xe9", "response": "r"}\n', ":1: not UTF-8 text"),
         (
             '{"context": "The sky \\ud800 is blue.", "response": "r"}\n',
-            ":1 field context: field 'context' holds a lone surrogate",
+            ":1: a field holds a lone surrogate",
         ),
     ],
 )
