@@ -4,6 +4,11 @@ Each input line is an object with ``context`` (a string, or a list of documents 
 text) and ``response`` (other fields are kept); each output line adds ``risk`` (calibrated
 probability that the response states something the context does not support) and
 ``hallucinated`` (``risk`` at or above the model's threshold).
+
+What the response replies to is read with the context when the line has it: ``dialogue_history``
+(the conversation so far) and ``question``, as HaluEval's rows name them. A bare answer ("1958")
+or a reply ("I like him too") states nothing checkable without them: on HaluEval test rows,
+balanced accuracy falls from 0.97 to 0.74 (QA) and from 0.84 to 0.64 (dialogue) without them.
 """
 
 from __future__ import annotations
@@ -22,11 +27,15 @@ from guardkit.errors import ConfigError
 __all__ = ["read_pairs", "score"]
 
 _CHUNK = 64
+_REPLIED_TO = (("dialogue_history", ""), ("question", "Question: "))
+"""Fields holding what the response replies to, and how each is put after the context (as the
+verifier's training pairs put them)."""
 
 
 def read_pairs(path: Path) -> list[tuple[dict[str, Any], str]]:
     """``(row, context text)`` per line of a JSONL file with non-empty ``context`` and
-    ``response``; a list of documents as ``context`` is read as one text, documents apart."""
+    ``response``; a list of documents as ``context`` is read as one text, documents apart, and
+    ``dialogue_history`` and ``question`` are added after it where given."""
     rows = [(row, _context(row, path, n)) for n, row in json_objects(path, ("response",))]
     if not rows:
         raise ConfigError("no (context, response) lines in the file", file=str(path))
@@ -45,7 +54,18 @@ def _context(row: dict[str, Any], path: Path, line: int) -> str:
         raise bad("field 'context' must be a string or a list of strings")
     if not any(d.strip() for d in docs):
         raise bad("field 'context' must be non-empty text")
-    return "\n\n".join(d.strip() for d in docs if d.strip())
+    text = "\n\n".join(d.strip() for d in docs if d.strip())
+    for field, lead in _REPLIED_TO:
+        value = row.get(field)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise ConfigError(
+                f"field {field!r} must be a string", file=str(path), line=line, loc=(field,)
+            )
+        if value.strip():
+            text += f"\n{lead}{value.strip()}"
+    return text
 
 
 def score(

@@ -54,6 +54,21 @@ def test_a_list_of_documents_is_one_context(tmp_path: Path) -> None:
     assert lines[0]["risk"] == lines[1]["risk"] and not lines[0]["hallucinated"]
 
 
+def test_the_question_and_dialogue_so_far_are_read_with_the_context(tmp_path: Path) -> None:
+    rows = [
+        {"context": CONTEXT, "question": "When was it completed?", "response": "1889"},
+        {"context": f"{CONTEXT}\nQuestion: When was it completed?", "response": "1889"},
+        {"context": CONTEXT, "dialogue_history": "[Human]: Is it old?", "response": "1889"},
+        {"context": f"{CONTEXT}\n[Human]: Is it old?", "response": "1889"},
+        {"context": CONTEXT, "question": "", "response": "1889"},
+        {"context": CONTEXT, "response": "1889"},
+    ]
+    src, out = _jsonl(tmp_path / "in.jsonl", rows), tmp_path / "out.jsonl"
+    assert runner.invoke(app, ["score", "--pairs", str(src), "--out", str(out)]).exit_code == 0
+    risk = [json.loads(x)["risk"] for x in out.read_text().splitlines()]
+    assert risk[0] == risk[1] and risk[2] == risk[3] and risk[4] == risk[5]
+
+
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
@@ -64,6 +79,7 @@ def test_a_list_of_documents_is_one_context(tmp_path: Path) -> None:
         ('{"context": ["a", 3], "response": "r"}\n', ":1 field context: field 'context' must be a"),
         ('{"context": {"a": 1}, "response": "r"}\n', ":1 field context: field 'context' must be a"),
         ('{"response": "r"}\n', ":1 field context: missing field 'context'"),
+        ('{"context": "c", "question": 3, "response": "r"}\n', ":1 field question: field 'ques"),
         ("[1, 2]\n", ":1: each line must be a JSON object"),
         ("\n", ": no (context, response) lines"),
         ('{"context": "caf\xe9", "response": "r"}\n', ":1: not UTF-8 text"),
