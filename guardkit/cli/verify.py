@@ -3,9 +3,9 @@
 With ``--claims``, each input line is an object with ``claim`` (other fields are kept); each
 output line adds ``verdict`` (supported / contradicted / unverifiable), ``confidence`` and
 ``evidence`` (``fact_id``, ``source``, ``text``, ``score``). Claims are verified whole, not split,
-without their citation marks ("[3]", ``<|cit|>``). A line that names the sources its claim cites
-(``sources``: index source names, or ``cited_doc_ids`` as in SciFact-style claim files such as
-CitInt's) is checked against those sources only, unless ``--whole-index`` is given.
+without their citation marks ("[3]", ``<|cit|>``). A line that names what its claim cites
+(``sources`` or ``cited_doc_ids``, as in SciFact-style claim files such as CitInt's: document ids
+or source names of the index) is checked against those documents only, unless ``--whole-index``.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def verify(
         bool,
         typer.Option(
             "--whole-index",
-            help="Search the whole index even for claims whose line names the sources they cite.",
+            help="Search the whole index even for claims whose line names what they cite.",
         ),
     ] = False,
 ) -> None:
@@ -95,7 +95,7 @@ def _counts(lines: list[str]) -> dict[str, int]:
 
 
 _CITATION_FIELDS = ("sources", "cited_doc_ids")
-"""Where a claim line names the sources it cites: guardkit's own name, then SciFact's."""
+"""Where a claim line names the documents it cites: guardkit's own name, then SciFact's."""
 
 
 def _read_claims(path: Path) -> list[tuple[int, dict[str, Any], set[str] | None]]:
@@ -130,21 +130,21 @@ def _warn_unknown_sources(
     cited: list[set[str] | None],
     checker: ClaimVerifier,
 ) -> None:
-    """One warning line for claims whose cited sources are all missing from the index."""
+    """One warning line for claims whose cited documents are all missing from the index."""
     index = checker.index
     if index is None or not any(cited):
         return
     lines = [
         n
         for (n, _, _), cites in zip(records, cited, strict=True)
-        if cites and not index.has_source(cites)
+        if cites and not index.holds_any(cites)
     ]
     if lines:
         shown = ", ".join(map(str, lines[:5])) + (
             f" and {len(lines) - 5} more" if len(lines) > 5 else ""
         )
         typer.echo(
-            f"warning: {path}: {len(lines)} claims cite no source the index holds (line {shown}): "
+            f"warning: {path}: {len(lines)} claims cite nothing the index holds (line {shown}): "
             "unverifiable, without evidence",
             err=True,
         )

@@ -162,15 +162,15 @@ class FactStore:
         )
         return [(str(source), int(vid)) for source, vid in self._conn.execute(query)]
 
-    def vids_of_sources(self, sources: Iterable[str]) -> list[int]:
-        """Vector ids of every fact of these sources, in id order."""
+    def vids_of(self, names: Iterable[str]) -> list[int]:
+        """Vector ids of every fact whose document id or source is one of ``names``, in order."""
         if not self._source_indexed:  # built at the first such query: most indexes never ask
             with self._conn:
                 self._conn.execute("CREATE INDEX IF NOT EXISTS facts_source ON facts(source)")
             self._source_indexed = True
-        query = f"SELECT vid FROM facts WHERE source IN {_IDS} ORDER BY vid"
-        rows = self._conn.execute(query, (json.dumps(sorted(set(sources))),))
-        return [int(vid) for (vid,) in rows]
+        query = f"SELECT vid FROM facts WHERE source IN {_IDS} OR doc_id IN {_IDS} ORDER BY vid"
+        wanted = json.dumps(sorted(set(names)))
+        return [int(vid) for (vid,) in self._conn.execute(query, (wanted, wanted))]
 
     def has_any_source(self, sources: Iterable[str]) -> bool:
         query = f"SELECT 1 FROM facts WHERE source IN {_IDS} LIMIT 1"

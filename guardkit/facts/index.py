@@ -199,10 +199,10 @@ class FactIndex:
     def __len__(self) -> int:
         return self._store.count()
 
-    def has_source(self, sources: Iterable[str]) -> bool:
-        """Whether any fact comes from one of ``sources``."""
+    def holds_any(self, names: Iterable[str]) -> bool:
+        """Whether any fact comes from a document or source named in ``names``."""
         with self._lock:
-            return self._store.has_any_source(sources)
+            return bool(self._store.vids_of(names))
 
     @property
     def index_params(self) -> IndexParams:
@@ -229,8 +229,9 @@ class FactIndex:
         ranking alone. Copies of one text (the same sentence in several sources) take one place,
         the best-ranked copy's: five copies of one sentence are one piece of evidence, not five.
         ``vectors``: the texts already embedded by this index's embedder, to skip embedding them
-        again. ``within``: per text, the sources its facts must come from (``None``: any), as
-        for a claim that cites its sources; these few facts are ranked exactly, not by HNSW.
+        again. ``within``: per text, the documents or sources (ids or source names) its facts
+        must come from (``None``: any), as for a claim that cites them; these few facts are
+        ranked exactly, not by HNSW.
         """
         rankers = _MODES[_checked_mode(mode or self.search_mode)]
         if vectors is None:
@@ -298,11 +299,12 @@ class FactIndex:
         k: int,
         rankers: tuple[_Ranker, ...],
     ) -> list[Hit]:
-        """The ``k`` best facts of ``sources`` alone: every one of them scored, none missed."""
+        """The ``k`` best facts of the documents or sources named in ``sources`` alone: every
+        one of them scored, none missed."""
         if k < 1:
             raise ConfigError(f"k must be at least 1, got {k}", loc=("k",))
         with self._lock:
-            vids = self._store.vids_of_sources(sources)
+            vids = self._store.vids_of(sources)
             cosines = self._vectors.vectors(vids) @ vector
             rankings = [
                 self._store.lexical(text, len(vids), among=vids)

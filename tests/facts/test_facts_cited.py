@@ -84,6 +84,14 @@ def test_search_within_sources_returns_only_their_facts(
         )
 
 
+def test_search_within_matches_document_ids_and_source_names(hashing: HashingEmbedder) -> None:
+    index = FactIndex(embedder=hashing)
+    index.add_documents(Document(doc, text, f"journal/{doc}") for doc, text in PAPERS)
+    by_doc, by_source = index.search_many(["Drug X"] * 2, 5, within=[{"p2"}, {"journal/p3"}])
+    assert {h.doc_id for h in by_doc} == {"p2"} and {h.doc_id for h in by_source} == {"p3"}
+    assert index.holds_any(["p1", "nope"]) and not index.holds_any(["nope"])
+
+
 def test_search_within_skips_deleted_facts_and_checks_lengths(hashing: HashingEmbedder) -> None:
     index = _index(hashing, "hnsw")
     index.delete(["p2"])
@@ -144,10 +152,10 @@ def test_verify_claims_reads_cited_sources_from_each_line(
     assert {e["source"] for e in lines[1]["evidence"]} <= {"3"}
     assert any(e["source"] == "3" for e in lines[2]["evidence"])  # cites nothing: whole index
     assert lines[3]["evidence"] == [] and lines[3]["verdict"] == "unverifiable"
-    assert "1 claims cite no source the index holds (line 4)" in result.stderr
+    assert "1 claims cite nothing the index holds (line 4)" in result.stderr
 
     whole = runner.invoke(app, [*args[:-1], str(tmp_path / "whole.jsonl"), "--whole-index"])
-    assert whole.exit_code == 0 and "cite no source" not in whole.stderr
+    assert whole.exit_code == 0 and "cite nothing" not in whole.stderr
     first = json.loads((tmp_path / "whole.jsonl").read_text().splitlines()[0])
     assert first["evidence"][0]["source"] == "1"
 
