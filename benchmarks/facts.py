@@ -180,11 +180,17 @@ def f1_table(gold: list[str], pred: list[str]) -> dict:
     return {"macro_f1": sum(per.values()) / 3, "accuracy": acc, **per, **pred_counts}
 
 
-def decide(v: ClaimVerdict, sup_t: float, con_t: float, min_score: float) -> str:
+def decide(
+    v: ClaimVerdict,
+    sup_t: float,
+    con_t: float,
+    min_score: float,
+    con_min_score: float = VerifySettings().contradict_min_score,
+) -> str:
     """The check's verdict rule, replayed offline so thresholds can be searched on dev."""
     cites = [c for c in v.citations if c.score >= min_score]
     sup = max((c.supported for c in cites), default=0.0)
-    con = max((c.contradicted for c in cites), default=0.0)
+    con = max((c.contradicted for c in cites if c.score >= con_min_score), default=0.0)
     if con >= con_t and con > sup:
         return "contradicted"
     return "supported" if sup >= sup_t else "unverifiable"

@@ -4,7 +4,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import LexicalVerifier
+from conftest import HashingEmbedder, LexicalVerifier
 
 import guardkit
 from guardkit import Outcome, Policy, PolicyError
@@ -12,6 +12,7 @@ from guardkit.checks import CheckContext
 from guardkit.checks.facts import FactsCheck, FactsCheckConfig
 from guardkit.facts import FactIndex
 from guardkit.facts.verify import ClaimVerifier, VerifySettings
+from guardkit.verifier.types import VerdictProbs
 
 RIGHT = "Items can be returned within 30 days of delivery."
 WRONG = "Items can be returned within 60 days of delivery."
@@ -182,3 +183,29 @@ def test_a_fact_found_twice_takes_one_place_and_is_verified_once(saved_index: Pa
     assert texts.count(fact) == 1 and len(texts) == 3  # the copy's place went to other evidence
     assert len(counting.seen) == len(set(counting.seen))
     assert verdict.verdict == "supported"
+
+
+class _AlwaysContradicts:
+    """Says every pair contradicts, as the shipped verifier often does for unrelated evidence."""
+
+    def predict(self, pairs: Any) -> list[VerdictProbs]:
+        return [VerdictProbs(supported=0.05, contradicted=0.9, not_enough_info=0.05)] * len(pairs)
+
+
+def test_only_evidence_about_the_same_thing_can_contradict(hashing: HashingEmbedder) -> None:
+    claim = "Express shipping costs 15 dollars."
+    same_thing, other_thing = "Express shipping costs 20 dollars.", "Laptops carry a warranty."
+    scores = hashing.encode([claim, same_thing, other_thing])
+    assert scores[0] @ scores[1] > 0.45 > scores[0] @ scores[2]
+
+    def verdict(documents: list[str], **settings: float) -> str:
+        checker = ClaimVerifier(
+            None, _AlwaysContradicts(), VerifySettings(**settings), embedder=hashing
+        )
+        return checker.verify_text(claim, documents)[0].verdict
+
+    assert verdict([other_thing]) == "unverifiable"
+    assert verdict([other_thing, same_thing]) == "contradicted"
+    assert verdict([other_thing], contradict_min_score=-1.0, min_score=-1.0) == "contradicted"
+    config = FactsCheckConfig(contradict_min_score=0.1)  # the policy's facts section sets it
+    assert config.settings().contradict_min_score == 0.1
