@@ -46,6 +46,9 @@ class Record(BaseModel):
     output_tokens: int = Field(0, ge=0)
     cost: float | None = Field(None, ge=0.0)
     output: Any = None
+    """The returned output as the policy's ``records.content`` lets it be kept: as is
+    (``store``), its raw text redacted (``redact``), or not at all (``hash``: the report holds
+    its hash)."""
     expected_match: bool | None = None
     hallucinated: bool | None = None
     latency_ms: float = Field(0.0, ge=0.0)
@@ -87,6 +90,13 @@ def _risk(report: GuardReport) -> tuple[float | None, RiskComponents | None, flo
     return float(details["risk"]), components, None if threshold is None else float(threshold)
 
 
+def _kept(value: Any, report: GuardReport) -> Any:
+    mode = report.content.mode if report.content is not None else "hash"
+    if value is None or mode == "store":
+        return value
+    return report.content.output if report.content is not None and mode == "redact" else None
+
+
 def _from_report(item: Numbered, report: GuardReport, output: Any, latency_ms: float) -> Record:
     run = sorted({c.check for a in report.attempts for c in a.checks})
     failed = sorted(
@@ -111,7 +121,7 @@ def _from_report(item: Numbered, report: GuardReport, output: Any, latency_ms: f
         input_tokens=report.usage.input_tokens,
         output_tokens=report.usage.output_tokens,
         cost=report.cost,
-        output=value,
+        output=_kept(value, report),
         expected_match=_matches(value, item.case.expected) if report.reliable else None,
         hallucinated=item.case.hallucinated,
         latency_ms=latency_ms,

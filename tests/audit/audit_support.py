@@ -21,6 +21,7 @@ actions:
   error: {type: reask, max_attempts: 2, then: raise}
 costs:
   test-model: {input_per_1k: 0.001, output_per_1k: 0.002}
+records: {content: store}
 """
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from audit_support import completion, write_jsonl
 from typer.testing import CliRunner
 
 from guardkit.audit import read_records
@@ -202,3 +203,32 @@ def test_a_suite_with_no_usable_case_is_an_error(
     assert code == 2 and "the suite has no usable cases; line 1: not JSON" in output
     assert len(output.strip().splitlines()) == 1  # no progress bar before the error
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("mode", "kept"),
+    [
+        ("store", {"answer": "Mail jo@example.com or call +49 170 1234567."}),
+        ("redact", '{"answer": "Mail [EMAIL] or call [PHONE]."}'),
+        ("hash", None),
+    ],
+)
+def test_records_keep_the_output_as_the_policy_says(
+    mode: str, kept: object, policy_file: Path, tmp_path: Path
+) -> None:
+    policy = policy_file.read_text().replace(
+        "records: {content: store}", f"records: {{content: {mode}}}"
+    )
+    (tmp_path / f"{mode}.yaml").write_text(policy)
+    text = json.dumps({"answer": "Mail jo@example.com or call +49 170 1234567."})
+    suite = write_jsonl(tmp_path / "s.jsonl", [{"id": "c0", "input": "Contact?"}])
+    responses = write_jsonl(tmp_path / "r.jsonl", [{"id": "c0", "responses": [completion(text)]}])
+    out = tmp_path / mode
+    code, output = audit(
+        suite, "--policy", tmp_path / f"{mode}.yaml", "--responses", responses, "--out", out
+    )
+    assert code == 0, output
+    (record,) = read_records(out / "records.jsonl")
+    assert record.reliable and record.output == kept
+    raw = (out / "records.jsonl").read_text()
+    assert ("jo@example.com" in raw) is (mode == "store")
