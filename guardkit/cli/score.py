@@ -59,12 +59,17 @@ def _context(row: dict[str, Any], path: Path, line: int) -> str:
         value = row.get(field)
         if value is None:
             continue
-        if not isinstance(value, str):
+        parts = value if isinstance(value, list) else [value]  # a history may be its turns
+        if not all(isinstance(p, str) for p in parts):
             raise ConfigError(
-                f"field {field!r} must be a string", file=str(path), line=line, loc=(field,)
+                f"field {field!r} must be a string or a list of strings",
+                file=str(path),
+                line=line,
+                loc=(field,),
             )
-        if value.strip():
-            text += f"\n{lead}{value.strip()}"
+        said = "\n".join(p.strip() for p in parts if p.strip())
+        if said:
+            text += f"\n{lead}{said}"
     return text
 
 

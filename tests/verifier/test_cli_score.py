@@ -60,13 +60,15 @@ def test_the_question_and_dialogue_so_far_are_read_with_the_context(tmp_path: Pa
         {"context": f"{CONTEXT}\nQuestion: When was it completed?", "response": "1889"},
         {"context": CONTEXT, "dialogue_history": "[Human]: Is it old?", "response": "1889"},
         {"context": f"{CONTEXT}\n[Human]: Is it old?", "response": "1889"},
+        {"context": CONTEXT, "dialogue_history": ["[Human]: Is it", " old?"], "response": "1889"},
+        {"context": f"{CONTEXT}\n[Human]: Is it\nold?", "response": "1889"},
         {"context": CONTEXT, "question": "", "response": "1889"},
         {"context": CONTEXT, "response": "1889"},
     ]
     src, out = _jsonl(tmp_path / "in.jsonl", rows), tmp_path / "out.jsonl"
     assert runner.invoke(app, ["score", "--pairs", str(src), "--out", str(out)]).exit_code == 0
     risk = [json.loads(x)["risk"] for x in out.read_text().splitlines()]
-    assert risk[0] == risk[1] and risk[2] == risk[3] and risk[4] == risk[5]
+    assert risk[0] == risk[1] and risk[2] == risk[3] and risk[4] == risk[5] and risk[6] == risk[7]
 
 
 @pytest.mark.parametrize(
@@ -80,6 +82,10 @@ def test_the_question_and_dialogue_so_far_are_read_with_the_context(tmp_path: Pa
         ('{"context": {"a": 1}, "response": "r"}\n', ":1 field context: field 'context' must be a"),
         ('{"response": "r"}\n', ":1 field context: missing field 'context'"),
         ('{"context": "c", "question": 3, "response": "r"}\n', ":1 field question: field 'ques"),
+        (
+            '{"context": "c", "dialogue_history": [1], "response": "r"}\n',
+            ":1 field dialogue_history: field 'dialogue_history' must be a string or a list",
+        ),
         ("[1, 2]\n", ":1: each line must be a JSON object"),
         ("\n", ": no (context, response) lines"),
         ('{"context": "caf\xe9", "response": "r"}\n', ":1: not UTF-8 text"),
