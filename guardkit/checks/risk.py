@@ -38,9 +38,10 @@ __all__ = ["RiskCheck", "RiskCheckConfig"]
 
 _FEEDBACK = (
     "Your previous answer contained statements that the provided documents do not support "
-    "(risk {risk:.2f} > {threshold:.2f}). Answer again using only facts stated in the documents; "
-    "say so when they do not contain the answer."
+    "(risk {risk:.2f} > {threshold:.2f}).{worst}\nAnswer again using only facts stated in the "
+    "documents; say so when they do not contain the answer."
 )
+_WORST = '\nThe least supported:\n- "{sentence}"'
 
 
 class RiskCheckConfig(BaseModel):
@@ -109,7 +110,7 @@ class RiskCheck:
     def run(self, ctx: CheckContext) -> CheckResult:
         facts = next((r for r in ctx.results if r.check == "facts"), None)
         grounds = evidence(ctx.documents, last_question(ctx.messages))
-        components = self.scorer.components(ctx.text, grounds, facts, ctx.attempt - 1)
+        components, worst = self.scorer.components(ctx.text, grounds, facts, ctx.attempt - 1)
         risk = self.model.risk(components)
         threshold = self.config.threshold
         passed = risk <= threshold
@@ -119,8 +120,12 @@ class RiskCheck:
             "components": components.model_dump(),
             "judged": components.judged,
             "guarantee": self.guarantee,
+            "least_supported": worst,
         }
-        feedback = None if passed else _FEEDBACK.format(risk=risk, threshold=max(threshold, 0.0))
+        feedback = None
+        if not passed:
+            quoted = _WORST.format(sentence=worst) if worst else ""
+            feedback = _FEEDBACK.format(risk=risk, threshold=max(threshold, 0.0), worst=quoted)
         return CheckResult(
             check=self.name, passed=passed, score=1.0 - risk, details=details, feedback=feedback
         )

@@ -93,7 +93,14 @@ class RiskScorer:
         """Unsupported probability per (text, documents): the least supported of the text's
         sentences (the verifier's own ``split_claims``); ``None`` where there is nothing to judge
         against (no documents, or no verifier) or nothing to judge (empty text)."""
-        out: list[float | None] = [None] * len(items)
+        return [None if w is None else w[0] for w in self.least_supported(items)]
+
+    def least_supported(
+        self, items: Sequence[tuple[str, list[str]]]
+    ) -> list[tuple[float, str] | None]:
+        """Per (text, documents): the least supported sentence and its unsupported probability
+        (what a reask quotes), ``None`` as for ``grounding``."""
+        out: list[tuple[float, str] | None] = [None] * len(items)
         if self.verifier is None:
             return out
         from guardkit.verifier.scoring import split_claims  # pysbd: loaded only when used
@@ -106,20 +113,25 @@ class RiskScorer:
                 claims = split_claims(text)
                 owners += [i] * len(claims)
                 pairs += [(evidence, c) for c in claims]
-        for i, probs in zip(owners, self.verifier.predict(pairs) if pairs else [], strict=True):
+        probs = self.verifier.predict(pairs) if pairs else []
+        for i, (_, claim), p in zip(owners, pairs, probs, strict=True):
             previous = out[i]
-            out[i] = probs.unsupported if previous is None else max(previous, probs.unsupported)
+            if previous is None or p.unsupported > previous[0]:
+                out[i] = (p.unsupported, claim)
         return out
 
     def components(
         self, text: str, evidence: list[str], facts: CheckResult | None, repairs: int
-    ) -> RiskComponents:
-        """The components of one candidate, grounded against ``evidence`` (see ``evidence``)."""
-        return RiskComponents(
+    ) -> tuple[RiskComponents, str | None]:
+        """The components of one candidate, grounded against ``evidence`` (see ``evidence``),
+        and its least supported sentence (``None`` when not grounded)."""
+        worst = self.least_supported([(text, evidence)])[0]
+        components = RiskComponents(
             facts=facts_unsupported(facts),
-            grounding=self.grounding([(text, evidence)])[0],
+            grounding=None if worst is None else worst[0],
             repairs=repairs,
         )
+        return components, None if worst is None else worst[1]
 
     def many(self, items: Sequence[tuple[str, list[str]]]) -> list[RiskComponents]:
         """Components of many first-attempt outputs judged by grounding alone (calibration)."""

@@ -146,13 +146,27 @@ def test_case_reasons_name_the_error_or_the_claims() -> None:
         checks_failed=["facts"],
         report={"attempts": [{"checks": [{"check": "schema", "passed": True}, facts]}]},
     )
+    risk_feedback = (
+        "Your previous answer contained statements that the provided documents do not support "
+        '(risk 0.94 > 0.60).\nThe least supported:\n- "It sells elephants."\nAnswer again.'
+    )
+    flagged = Record(
+        id="c",
+        **{**base, "outcome": "flagged"},
+        checks_failed=["risk"],
+        report={
+            "attempts": [
+                {"checks": [{"check": "risk", "passed": False, "feedback": risk_feedback}]}
+            ]
+        },
+    )
     crashed = Record(
         id="b",
         **{**base, "outcome": "failed"},
         error=ErrorInfo(type="APIConnectionError", message="connection refused", retryable=True),
     )
     report = build_report(
-        [refused, crashed],
+        [refused, crashed, flagged],
         policy=PolicyRef(id="p", version="1", sha256="0" * 64),
         currency="USD",
         source="responses",
@@ -166,6 +180,7 @@ def test_case_reasons_name_the_error_or_the_claims() -> None:
         'facts: Contradicted by the references: - "It costs <b>9</b> euros.": '
         'the reference says "It costs 49 euros."',
         "APIConnectionError: connection refused",
+        'risk: The least supported: - "It sells elephants."',
     ]
     page = render_html(report)
     assert "&lt;b&gt;9&lt;/b&gt;" in page and "<b>9</b>" not in page  # escaped

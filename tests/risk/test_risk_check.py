@@ -69,6 +69,31 @@ def test_risk_check_accepts_grounded_and_rejects_ungrounded(double_verifier: Non
     assert unjudged.report.attempts[0].checks[0].details["risk"] == 1.0
 
 
+def test_a_failed_risk_check_quotes_its_least_supported_sentence(double_verifier: None) -> None:
+    policy = guardkit.Policy.model_validate(
+        {
+            "id": "p",
+            "version": "1",
+            "checks": {"risk": {"max_risk": 0.3}},
+            "actions": {"risk": "flag"},
+        }
+    )
+
+    @guardkit.guard(policy, sinks=[])
+    def answer(text: str) -> str:
+        return text
+
+    docs = ["The store opens at nine and closes at five."]
+    result = answer("The store opens at nine. It sells purple elephants.", guardkit_documents=docs)
+    (check,) = result.report.checks
+    assert check.details["least_supported"] == "It sells purple elephants."
+    assert check.feedback is not None
+    assert '\nThe least supported:\n- "It sells purple elephants."\n' in check.feedback
+    unjudged = answer("Anything at all")  # nothing to ground against: nothing to quote
+    assert unjudged.report.checks[0].details["least_supported"] is None
+    assert "least supported" not in (unjudged.report.checks[0].feedback or "")
+
+
 def test_facts_verdicts_feed_the_score() -> None:
     config = risk_check.RiskCheckConfig(max_risk=0.5, grounding=False)
     check = risk_check.RiskCheck(config, risk_check.RiskScorer(None))
