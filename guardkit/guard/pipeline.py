@@ -205,8 +205,11 @@ class _Call:
             function=self.plan.function,
             model=self.model,
             policy=self.plan.policy_ref,
-            attempts=self.attempts,
-            checks=checks,
+            attempts=[
+                a.model_copy(update={"checks": self.plan.content.findings(a.checks)})
+                for a in self.attempts
+            ],
+            checks=self.plan.content.findings(checks),
             actions=self.actions,
             outcome=outcome,
             stages_ms=stages,

@@ -1,6 +1,10 @@
 """What of a call's raw input and output is kept in its report, per policy: hashes only (the
 default), a redacted copy, or the text as is.
 
+The checks' findings quote the output (the claims a facts check judged, the sentence a risk
+check found least supported, the reask that quotes them): a reviewer needs them, so they are
+kept in every mode, with the same redaction unless the policy stores content as is.
+
 Redaction is pattern-based: e-mail addresses, phone numbers, IBANs, payment card numbers and IP
 addresses, plus any patterns the policy adds. It lowers exposure; it is no anonymisation proof.
 """
@@ -12,6 +16,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from guardkit.checks import CheckResult
 from guardkit.records.chain import canonical_json
 from guardkit.reports.model import RecordedContent
 
@@ -44,6 +49,35 @@ class ContentRecorder:
         for name, pattern in self._patterns:
             text = pattern.sub(f"[{name}]", text)
         return text
+
+    def scrub(self, value: Any) -> Any:
+        """``value`` with every string in it redacted, unless content is stored as is."""
+        if self.mode == "store":
+            return value
+        if isinstance(value, str):
+            return self.redact(value)
+        if isinstance(value, list | tuple):
+            return type(value)(self.scrub(v) for v in value)
+        if isinstance(value, dict):
+            return {k: self.scrub(v) for k, v in value.items()}
+        return value
+
+    def findings(self, results: Sequence[CheckResult]) -> list[CheckResult]:
+        """Check results as a report may keep them: their quotes of the output scrubbed."""
+        if self.mode == "store":
+            return list(results)
+        return [
+            r.model_copy(
+                update={
+                    "feedback": self.scrub(r.feedback),
+                    "details": self.scrub(r.details),
+                    "errors": [
+                        e.model_copy(update={"message": self.redact(e.message)}) for e in r.errors
+                    ],
+                }
+            )
+            for r in results
+        ]
 
     def record(self, messages: list[dict[str, Any]] | None, output: str | None) -> RecordedContent:
         """The content part of a report."""

@@ -206,3 +206,32 @@ def test_hash_mode_keeps_no_text(tmp_path: Path) -> None:
     [record] = list(open_store(tmp_path / "calls.db").records())
     assert not isinstance(record, str)
     assert record.data["content"]["output"] is None and "secret" not in json.dumps(record.data)
+
+
+@pytest.mark.parametrize(("mode", "kept"), [("hash", False), ("redact", False), ("store", True)])
+def test_findings_that_quote_the_output_are_redacted_unless_stored(
+    mode: str, kept: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from risk.risk_support import WordOverlapVerifier
+
+    from guardkit.checks import risk as risk_check
+
+    monkeypatch.setattr(risk_check, "load_grounding_verifier", lambda folder: WordOverlapVerifier())
+    policy = guardkit.Policy.model_validate(
+        {
+            "id": "p",
+            "version": "1",
+            "checks": {"risk": {"max_risk": 0.3}},
+            "actions": {"risk": {"type": "reask", "max_attempts": 2, "then": "flag"}},
+            "records": {"content": mode},
+        }
+    )
+
+    @guardkit.guard(policy, sinks=[])
+    def ask(**_: object) -> str:
+        return "The shop opens at nine. Mail ada@example.com about purple elephants."
+
+    report = ask(guardkit_documents=["The shop opens at nine."]).report
+    quoted = report.checks[0].details["least_supported"]
+    assert ("ada@example.com" in quoted) is kept and ("[EMAIL]" in quoted) is not kept
+    assert ("ada@example.com" in report.model_dump_json()) is kept  # attempts and feedback too
