@@ -180,17 +180,21 @@ def f1_table(gold: list[str], pred: list[str]) -> dict:
     return {"macro_f1": sum(per.values()) / 3, "accuracy": acc, **per, **pred_counts}
 
 
-def decide(
-    v: ClaimVerdict,
-    sup_t: float,
-    con_t: float,
-    min_score: float,
-    con_min_score: float = VerifySettings().contradict_min_score,
-) -> str:
-    """The check's verdict rule, replayed offline so thresholds can be searched on dev."""
+_D = VerifySettings()
+DEFAULT_RULE = (
+    _D.support_threshold,
+    _D.contradict_threshold,
+    max(_D.min_score, _D.verdict_min_score),
+)
+"""The shipped verdict rule's settings, as ``decide`` takes them."""
+
+
+def decide(v: ClaimVerdict, sup_t: float, con_t: float, min_score: float) -> str:
+    """The check's verdict rule, replayed offline so thresholds can be searched on dev:
+    evidence below ``min_score`` does not decide (the product's ``verdict_min_score``)."""
     cites = [c for c in v.citations if c.score >= min_score]
     sup = max((c.supported for c in cites), default=0.0)
-    con = max((c.contradicted for c in cites if c.score >= con_min_score), default=0.0)
+    con = max((c.contradicted for c in cites), default=0.0)
     if con >= con_t and con > sup:
         return "contradicted"
     return "supported" if sup >= sup_t else "unverifiable"
@@ -229,7 +233,7 @@ def verdict_block(checker: ClaimVerifier, dev: list[dict], test: list[dict], hit
     return {
         "tuned_on_dev": t,
         "test_tuned": f1_table(gold, tuned),
-        "test_defaults_0.5_0.5_0.2": f1_table(gold, [decide(v, 0.5, 0.5, 0.2) for v in test_v]),
+        "test_defaults": f1_table(gold, [decide(v, *DEFAULT_RULE) for v in test_v]),
     }
 
 
@@ -445,7 +449,7 @@ def foolmetwice(data: Path, work: Path, out: dict, verdicts_too: bool, verifier:
         )
         top5 = {s: [h[:5] for h in found] for s, found in hits.items()}
         block = verdict_block(checker, splits["dev"][1], test_claims, top5)
-        for table in ("test_tuned", "test_defaults_0.5_0.5_0.2"):
+        for table in ("test_tuned", "test_defaults"):
             t = block[table]  # no claim is unverifiable in FM2: macro-F1 over the two classes
             t["macro_f1_two_classes"] = (t["f1_supported"] + t["f1_contradicted"]) / 2
         out["fm2"]["verdicts"] = block

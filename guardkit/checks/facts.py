@@ -47,8 +47,9 @@ class FactsCheckConfig(BaseModel):
     min_score: float = Field(0.2, ge=-1.0, le=1.0)
     support_threshold: float = Field(0.5, gt=0.0, le=1.0)
     contradict_threshold: float = Field(0.5, gt=0.0, le=1.0)
-    contradict_min_score: float = Field(0.45, ge=-1.0, le=1.0)
-    """Evidence less similar to a claim than this cannot contradict it (see ``VerifySettings``)."""
+    verdict_min_score: float = Field(0.5, ge=-1.0, le=1.0)
+    """Evidence less similar to a claim than this does not decide its verdict (see
+    ``VerifySettings``)."""
     verifier: Path | None = None
     """Verifier model folder (``guardkit models export`` or ``train``); the shipped model when
     unset. Loaded, and its files' hashes checked, when the guard is built."""
@@ -71,7 +72,7 @@ class FactsCheckConfig(BaseModel):
             min_score=self.min_score,
             support_threshold=self.support_threshold,
             contradict_threshold=self.contradict_threshold,
-            contradict_min_score=self.contradict_min_score,
+            verdict_min_score=self.verdict_min_score,
         )
 
 

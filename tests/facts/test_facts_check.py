@@ -185,27 +185,39 @@ def test_a_fact_found_twice_takes_one_place_and_is_verified_once(saved_index: Pa
     assert verdict.verdict == "supported"
 
 
-class _AlwaysContradicts:
-    """Says every pair contradicts, as the shipped verifier often does for unrelated evidence."""
+class _Says:
+    """Gives every pair the same reading, as the shipped verifier often does for unrelated
+    evidence (its numbers and names read as a contradiction, its wording as support)."""
+
+    def __init__(self, supported: float, contradicted: float) -> None:
+        self.probs = VerdictProbs(
+            supported=supported,
+            contradicted=contradicted,
+            not_enough_info=1.0 - supported - contradicted,
+        )
 
     def predict(self, pairs: Any) -> list[VerdictProbs]:
-        return [VerdictProbs(supported=0.05, contradicted=0.9, not_enough_info=0.05)] * len(pairs)
+        return [self.probs] * len(pairs)
 
 
-def test_only_evidence_about_the_same_thing_can_contradict(hashing: HashingEmbedder) -> None:
+@pytest.mark.parametrize(
+    ("reading", "verdict"), [((0.05, 0.9), "contradicted"), ((0.9, 0.05), "supported")]
+)
+def test_only_evidence_about_the_same_thing_decides(
+    reading: tuple[float, float], verdict: str, hashing: HashingEmbedder
+) -> None:
     claim = "Express shipping costs 15 dollars."
     same_thing, other_thing = "Express shipping costs 20 dollars.", "Laptops carry a warranty."
-    scores = hashing.encode([claim, same_thing, other_thing])
-    assert scores[0] @ scores[1] > 0.45 > scores[0] @ scores[2]
+    vectors = hashing.encode([claim, same_thing, other_thing])
+    assert vectors[0] @ vectors[1] > 0.5 > vectors[0] @ vectors[2]
 
-    def verdict(documents: list[str], **settings: float) -> str:
-        checker = ClaimVerifier(
-            None, _AlwaysContradicts(), VerifySettings(**settings), embedder=hashing
-        )
-        return checker.verify_text(claim, documents)[0].verdict
+    def judged(documents: list[str], **settings: float) -> tuple[str, list[str]]:
+        checker = ClaimVerifier(None, _Says(*reading), VerifySettings(**settings), embedder=hashing)
+        (v,) = checker.verify_text(claim, documents)
+        return v.verdict, [c.text for c in v.citations]
 
-    assert verdict([other_thing]) == "unverifiable"
-    assert verdict([other_thing, same_thing]) == "contradicted"
-    assert verdict([other_thing], contradict_min_score=-1.0, min_score=-1.0) == "contradicted"
-    config = FactsCheckConfig(contradict_min_score=0.1)  # the policy's facts section sets it
-    assert config.settings().contradict_min_score == 0.1
+    assert judged([other_thing], min_score=-1.0) == ("unverifiable", [other_thing])  # shown
+    assert judged([other_thing, same_thing], min_score=-1.0) == (verdict, [same_thing, other_thing])
+    assert judged([other_thing], verdict_min_score=-1.0, min_score=-1.0)[0] == verdict
+    config = FactsCheckConfig(verdict_min_score=0.1)  # the policy's facts section sets it
+    assert config.settings().verdict_min_score == 0.1
