@@ -47,8 +47,10 @@ class Citation(BaseModel):
     text: str
     score: float = Field(ge=-1.0, le=1.0)
     """Cosine similarity of the fact to the claim."""
-    supported: float = Field(ge=0.0, le=1.0)
-    contradicted: float = Field(ge=0.0, le=1.0)
+    supported: float | None = Field(None, ge=0.0, le=1.0)
+    """The verifier's reading; ``None`` for evidence below ``verdict_min_score``, which decides
+    nothing and is not sent to the verifier."""
+    contradicted: float | None = Field(None, ge=0.0, le=1.0)
 
 
 class ClaimVerdict(BaseModel):
@@ -123,17 +125,19 @@ class ClaimVerifier:
             )
         vectors = self.embedder.encode([c.text for c in claims])
         evidence = self._evidence([c.text for c in claims], vectors, documents, cited)
+        floor = self.settings.verdict_min_score
+        # Only evidence that can decide is verified, and a fact found twice (the index and the
+        # call's documents) once.
         pairs = [
             (hit.text, claim.text)
             for claim, hits in zip(claims, evidence, strict=True)
             for hit in hits
+            if hit.score >= floor
         ]
-        # The same fact often comes twice (the index and the call's documents): verify it once.
         unique = list(dict.fromkeys(pairs))
         known = dict(zip(unique, self.verifier.predict(unique) if unique else [], strict=True))
-        probs = iter(known[pair] for pair in pairs)
         return [
-            self._judge(claim, [(hit, next(probs)) for hit in hits])
+            self._judge(claim, [(hit, known.get((hit.text, claim.text))) for hit in hits])
             for claim, hits in zip(claims, evidence, strict=True)
         ]
 
@@ -185,7 +189,7 @@ class ClaimVerifier:
             )
         return out
 
-    def _judge(self, claim: Claim, scored: list[tuple[Hit, VerdictProbs]]) -> ClaimVerdict:
+    def _judge(self, claim: Claim, scored: list[tuple[Hit, VerdictProbs | None]]) -> ClaimVerdict:
         s = self.settings
         cites = [
             Citation(
@@ -193,25 +197,21 @@ class ClaimVerifier:
                 source=h.source,
                 text=h.text,
                 score=h.score,
-                supported=p.supported,
-                contradicted=p.contradicted,
+                supported=None if p is None else p.supported,
+                contradicted=None if p is None else p.contradicted,
             )
             for h, p in scored
         ]
-
-        def decides(c: Citation) -> bool:
-            return c.score >= s.verdict_min_score
-
-        deciding = [c for c in cites if decides(c)]
-        sup = max((c.supported for c in deciding), default=0.0)
-        con = max((c.contradicted for c in deciding), default=0.0)
+        deciding = [c for c in cites if c.score >= s.verdict_min_score]
+        sup = max((c.supported or 0.0 for c in deciding), default=0.0)
+        con = max((c.contradicted or 0.0 for c in deciding), default=0.0)
         if con >= s.contradict_threshold and con > sup:
             verdict: Verdict = "contradicted"
             confidence = con
-            cites.sort(key=lambda c: (not decides(c), -c.contradicted))
+            cites.sort(key=lambda c: (c not in deciding, -(c.contradicted or 0.0)))
         elif sup >= s.support_threshold:
             verdict, confidence = "supported", sup
-            cites.sort(key=lambda c: (not decides(c), -c.supported))
+            cites.sort(key=lambda c: (c not in deciding, -(c.supported or 0.0)))
         else:
             verdict, confidence = "unverifiable", 1.0 - max(sup, con)
         return ClaimVerdict(claim=claim, verdict=verdict, confidence=confidence, citations=cites)

@@ -196,7 +196,10 @@ class _Says:
             not_enough_info=1.0 - supported - contradicted,
         )
 
+        self.seen: list[tuple[str, str]] = []
+
     def predict(self, pairs: Any) -> list[VerdictProbs]:
+        self.seen += pairs
         return [self.probs] * len(pairs)
 
 
@@ -217,6 +220,11 @@ def test_only_evidence_about_the_same_thing_decides(
         return v.verdict, [c.text for c in v.citations]
 
     assert judged([other_thing], min_score=-1.0) == ("unverifiable", [other_thing])  # shown
+    says = _Says(*reading)
+    (alone,) = ClaimVerifier(
+        None, says, VerifySettings(min_score=-1.0), embedder=hashing
+    ).verify_text(claim, [other_thing])
+    assert says.seen == [] and alone.citations[0].supported is None  # never sent to the model
     assert judged([other_thing, same_thing], min_score=-1.0) == (verdict, [same_thing, other_thing])
     assert judged([other_thing], verdict_min_score=-1.0, min_score=-1.0)[0] == verdict
     config = FactsCheckConfig(verdict_min_score=0.1)  # the policy's facts section sets it
