@@ -582,21 +582,38 @@ def scale(
 def e2e(big: FactIndex, test: list[dict], out: dict, verifier_dir: Path) -> None:
     texts = [c["text"] for c in test if c["gold"] == "supported"][:5]
     answer = " ".join(t if t.endswith(".") else t + "." for t in texts)
-    config = FactsCheckConfig(top_k=5)
-    check = FactsCheck(config, ClaimVerifier(big, load_verifier(verifier_dir), config.settings()))
     ctx = CheckContext(text=answer, value=answer, attempt=1)
-    check.run(ctx)
-    totals, n_claims = [], 0
+    verifier_model = load_verifier(verifier_dir)
+    # As shipped, and with every listed fact verified (no verdict floor), runs interleaved.
+    checks = {}
+    for name, config in (
+        ("shipped", FactsCheckConfig(top_k=5)),
+        ("every_pair", FactsCheckConfig(top_k=5, verdict_min_score=-1.0)),
+    ):
+        checks[name] = FactsCheck(config, ClaimVerifier(big, verifier_model, config.settings()))
+        checks[name].run(ctx)
+    totals: dict[str, list[float]] = {name: [] for name in checks}
+    verified, n_claims = {}, 0
     for _ in range(20):
-        t0 = time.perf_counter()
-        n_claims = len(check.run(ctx).details["claims"])
-        totals.append((time.perf_counter() - t0) * 1000)
+        for name, check in checks.items():
+            t0 = time.perf_counter()
+            claims = check.run(ctx).details["claims"]
+            totals[name].append((time.perf_counter() - t0) * 1000)
+            n_claims = len(claims)
+            verified[name] = sum(
+                c["supported"] is not None for claim in claims for c in claim["citations"]
+            )
     emb, verifier = default_embedder(), load_verifier(verifier_dir)
     vec = emb.encode(texts)
+    # The claims' own top 5 facts: pairs of a claim with itself would be settled by the
+    # verbatim rule without the model.
+    found = big.search_many(texts, 5, vectors=vec)
+    pairs = [(h.text, t) for t, hits in zip(texts, found, strict=True) for h in hits]
     stages = {
         "embed_5_claims": lambda: emb.encode(texts),
         "search_5_claims_k5": lambda: big.search_vectors(vec, 5),
-        "verifier_25_pairs": lambda: verifier.predict([(t, t) for t in texts] * 5),
+        "hybrid_search_5_claims_k5": lambda: big.search_many(texts, 5, vectors=vec),
+        "verifier_25_pairs": lambda: verifier.predict(pairs),
     }
     stage_ms = {}
     for name, fn in stages.items():
@@ -608,8 +625,13 @@ def e2e(big: FactIndex, test: list[dict], out: dict, verifier_dir: Path) -> None
         stage_ms[name] = statistics.median(runs)
     out["facts_check_100k"] = {
         "claims": n_claims,
-        "p50_ms": pct(totals, 50),
-        "p99_ms": pct(totals, 99),
+        "p50_ms": pct(totals["shipped"], 50),
+        "p99_ms": pct(totals["shipped"], 99),
+        "pairs_verified": verified["shipped"],
+        "every_pair": {
+            "p50_ms": pct(totals["every_pair"], 50),
+            "pairs_verified": verified["every_pair"],
+        },
         "stage_p50_ms": stage_ms,
     }
 
