@@ -60,7 +60,7 @@ _MUST_MATCH = {
     "suite_sha256": "suite",
     "policy_sha256": "policy",
     "source": "source",
-    "source_sha256": "recorded responses",
+    "source_sha256": "recorded responses file",
 }
 
 

@@ -113,8 +113,15 @@ class LocalModel:
     def from_pretrained(cls, folder: str, **kwargs: Any) -> LocalModel:
         """A transformers model folder (safetensors + tokenizer), loaded offline."""
         from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers.utils import logging as hf_logging
 
-        model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
+        shown = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # a bar per load, mid-audit
+        try:
+            model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
+        finally:
+            if shown:
+                hf_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
         return cls(model, AutoTokenizer.from_pretrained(folder), **kwargs)
 
     def generate(
