@@ -56,6 +56,18 @@ def _lock(policy: Policy) -> RiskLock | None:
     return config.locked if isinstance(config, RiskCheckConfig) else None
 
 
+def _references(policy: Policy) -> str | None:
+    """One hash of the manifests of every fact index and verifier folder the policy's checks
+    name (``None`` when they name none: the shipped models go with the guardkit version)."""
+    found = []
+    for name, config in sorted(policy.check_configs.items()):
+        for role in ("index", "verifier"):
+            folder = getattr(config, role, None)
+            if isinstance(folder, Path) and (folder / "manifest.json").is_file():
+                found.append(f"{name}.{role}:{file_sha256(folder / 'manifest.json')}")
+    return hashlib.sha256("\n".join(found).encode()).hexdigest() if found else None
+
+
 def _state(config: AuditConfig, policy: Policy) -> AuditState:
     lock = _lock(policy)
     policy_hash = policy.sha256
@@ -69,6 +81,7 @@ def _state(config: AuditConfig, policy: Policy) -> AuditState:
         policy_sha256=policy_hash,
         source=config.source.describe(),
         source_sha256=file_sha256(responses) if responses else None,
+        references_sha256=_references(policy),
         started_at=config.started_at,
     )
 

@@ -4,7 +4,8 @@ Records are appended as cases finish and made durable in batches (write, flush, 
 can only tear the last line, and a torn line is cut off when the audit resumes, so every record
 in the file is whole, none is lost for good (an unflushed case simply runs again) and none is
 written twice (cases already recorded are skipped). An audit resumes only against the same
-suite, policy and source, compared by sha256.
+suite, policy, source, fact index and verifier folders, compared by sha256 (a policy names an
+index or a model by its path, which a rebuild leaves unchanged).
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ class AuditState(BaseModel):
     policy_sha256: str
     source: str
     source_sha256: str | None = None
+    references_sha256: str | None = None
+    """The manifests of the fact index and verifier folders the policy names."""
     started_at: datetime
     guardkit_version: str = __version__
 
@@ -61,12 +64,15 @@ _MUST_MATCH = {
     "policy_sha256": "policy",
     "source": "source",
     "source_sha256": "recorded responses file",
+    "references_sha256": "fact index or verifier model",
 }
 
 
 def _refuse(old: AuditState, new: AuditState) -> None:
     for field, what in _MUST_MATCH.items():
         before, now = getattr(old, field), getattr(new, field)
+        if field == "references_sha256" and before is None:
+            continue  # started by a guardkit that did not record them
         if before != now:
             raise AuditStateError(
                 f"cannot resume: the {what} differs from the one this audit started with "

@@ -214,3 +214,28 @@ def test_kill_9_mid_audit_then_resume(policy_file: Path, tmp_path: Path) -> None
         assert final[: len(partial)] == partial
     finally:
         server.stop()
+
+
+def test_resume_refuses_an_index_rebuilt_at_the_same_path(tmp_path: Path) -> None:
+    from audit_support import completion
+
+    from guardkit.facts import FactIndex
+
+    facts = write_jsonl(tmp_path / "facts.jsonl", [{"id": "a", "text": "Refunds take ten days."}])
+    FactIndex.build([facts]).save(tmp_path / "index")
+    policy = tmp_path / "policy.yaml"
+    policy.write_text('id: p\nversion: "1"\nchecks:\n  facts: {min_support_rate: 0.0}\n')
+    suite = write_jsonl(
+        tmp_path / "suite.jsonl", [{"id": "c", "input": "How long do refunds take?"}]
+    )
+    responses = write_jsonl(
+        tmp_path / "responses.jsonl", [{"id": "c", "response": completion("Ten days.")}]
+    )
+    out = tmp_path / "out"
+    args = (suite, "--policy", policy, "--responses", responses, "--index", tmp_path / "index")
+    assert audit(*args, "--out", out)[0] == 0
+    assert audit(*args, "--out", out, "--resume")[0] == 0  # the same index: nothing to redo
+    more = write_jsonl(tmp_path / "more.jsonl", [{"id": "b", "text": "Delivery is free."}])
+    assert runner.invoke(app, ["index", "add", str(tmp_path / "index"), str(more)]).exit_code == 0
+    code, output = audit(*args, "--out", out, "--resume")
+    assert code == 2 and "cannot resume: the fact index or verifier model differs" in output
