@@ -6,10 +6,13 @@ The rule, the same everywhere:
   a run of whole tokens mapped back to the original characters. Nothing is dropped.
 - A claim longer than half the window is cut into pieces the same way (no overlap).
 - Per claim piece, the window that supports it most wins, unless a window contradicts it
-  outright (contradicted is that window's most likely label) and more firmly than the best
-  support. Evidence supports a claim if *some* part of it does, and contradicts it if some part
-  plainly does; a part that says "not enough info" outvotes nothing, so unrelated text in a long
-  document cannot turn a supported claim into a contradicted one.
+  outright (contradicted is that window's most likely label), more firmly than the best
+  support, and shares at least as many of the claim's words as the supporting window does.
+  Evidence supports a claim if *some* part of it does, and contradicts it if some part about
+  the same thing plainly does; a part that says "not enough info" outvotes nothing, and a part
+  about something else (fewer of the claim's words) cannot overrule the part that supports it:
+  the model reads unrelated sentences' numbers and names as contradictions, and long contexts
+  (many documents) fell to chance before this rule.
 - Per claim, the least supported piece wins (a claim is only as supported as its weakest part).
 - With ``max_windows`` set and more windows than that, only the ``max_windows`` windows sharing
   the most words with the claim piece are scored (a retrieval step: on 2 CPU cores a long document
@@ -28,6 +31,10 @@ from tokenizers import Tokenizer
 __all__ = ["Segment", "fold", "plan_windows"]
 
 _WORD = re.compile(r"\w+")
+_STOP = frozenset(
+    """the a an of to in on at by for with from as is are was were be and or but it its this
+    that""".split()
+)
 _MARGIN = 4  # tokens kept free: re-tokenising a cut text can shift a token or two
 
 
@@ -88,17 +95,26 @@ def plan_windows(
     return out
 
 
+def _content_words(text: str) -> set[str]:
+    return {w.lower() for w in _WORD.findall(text)} - _STOP
+
+
 def fold(segments: Sequence[Segment], probs: np.ndarray, n_pairs: int) -> np.ndarray:
     """Fold per-segment probabilities (supported, contradicted, nei) into one row per pair."""
     supporting: dict[tuple[int, int], int] = {}
-    contradicting: dict[tuple[int, int], int] = {}
     for i, seg in enumerate(segments):
         key = (seg.pair, seg.piece)
         j = supporting.get(key)
         if j is None or probs[i, 0] > probs[j, 0]:
             supporting[key] = i
+    shared = [len(_content_words(s.claim) & _content_words(s.evidence)) for s in segments]
+    contradicting: dict[tuple[int, int], int] = {}
+    for i, seg in enumerate(segments):
+        key = (seg.pair, seg.piece)
+        if probs[i].argmax() != 1 or shared[i] < shared[supporting[key]]:
+            continue
         j = contradicting.get(key)
-        if probs[i].argmax() == 1 and (j is None or probs[i, 1] > probs[j, 1]):
+        if j is None or probs[i, 1] > probs[j, 1]:
             contradicting[key] = i
     result = np.full((n_pairs, 3), np.nan, dtype=np.float64)
     for key, i in supporting.items():

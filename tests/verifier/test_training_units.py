@@ -359,6 +359,21 @@ def test_fold_ignores_windows_that_lean_not_enough_info() -> None:
     assert fold(segs, probs, 1)[0].tolist() == [0.06, 0.50, 0.44]
 
 
+def test_a_window_about_something_else_cannot_overrule_the_support() -> None:
+    from guardkit.verifier._windows import Segment, fold
+
+    claim = "The Eiffel Tower was completed in 1889."
+    fact = "The Eiffel Tower in Paris was completed in 1889 for the World's Fair."
+    filler = "The weather report for day 12 mentioned light winds and 30 degrees."
+    segs = [Segment(0, 0, filler, claim), Segment(0, 0, fact, claim)]
+    probs = np.array([[0.04, 0.70, 0.26], [0.23, 0.30, 0.47]])
+    assert fold(segs, probs, 1)[0].tolist() == [0.23, 0.30, 0.47]
+    # a window sharing as many of the claim's words still contradicts
+    other = "No: the Eiffel Tower was not completed in 1889 but in 1925."
+    segs = [Segment(0, 0, other, claim), Segment(0, 0, fact, claim)]
+    assert fold(segs, probs, 1)[0].tolist() == [0.04, 0.70, 0.26]
+
+
 def test_whole_response_aggregation_must_clearly_win() -> None:
     from guardkit.verifier.training.calibrate import WHOLE_RESPONSE_MARGIN, choose_aggregation
 
