@@ -2,8 +2,9 @@
 
 With ``--claims``, each input line is an object with ``claim`` (other fields are kept); each
 output line adds ``verdict`` (supported / contradicted / unverifiable), ``confidence`` and
-``evidence`` (``fact_id``, ``source``, ``text``, ``score``). Claims are verified whole, not split,
-without their citation marks ("[3]", ``<|cit|>``). A line that names what its claim cites
+``evidence`` (``fact_id``, ``source``, ``text``, ``score``, and the verifier's ``supported`` and
+``contradicted``). Claims are verified whole, not split, without their citation marks ("[3]",
+``<|cit|>``). A line that names what its claim cites
 (``sources`` or ``cited_doc_ids``, as in SciFact-style claim files such as CitInt's: document ids
 or source names of the index) is checked against those documents only, unless ``--whole-index``.
 """
@@ -156,8 +157,17 @@ def _whole(text: str) -> Claim:
 
 
 def _evidence(v: ClaimVerdict) -> list[dict[str, Any]]:
+    """The evidence, the facts that decided first; ``supported`` and ``contradicted`` are the
+    verifier's reading (``null`` for facts too far from the claim to decide)."""
     return [
-        {"fact_id": c.fact_id, "source": c.source, "text": c.text, "score": round(c.score, 6)}
+        {
+            "fact_id": c.fact_id,
+            "source": c.source,
+            "text": c.text,
+            "score": round(c.score, 6),
+            "supported": None if c.supported is None else round(c.supported, 6),
+            "contradicted": None if c.contradicted is None else round(c.contradicted, 6),
+        }
         for c in v.citations
     ]
 

@@ -86,7 +86,8 @@ def test_verify_claims_file_adds_verdicts_keeping_fields(saved_index: Path, tmp_
         (3, "unverifiable"),
     ]
     assert lines[1]["gold"] == "x" and 0.0 <= lines[1]["confidence"] <= 1.0
-    assert set(lines[0]["evidence"][0]) == {"fact_id", "source", "text", "score"}
+    keys = {"fact_id", "source", "text", "score", "supported", "contradicted"}
+    assert set(lines[0]["evidence"][0]) == keys
     assert lines[0]["evidence"][0]["fact_id"] == "returns#0"
 
 
