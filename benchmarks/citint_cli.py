@@ -22,9 +22,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
-_LABELS = ("supported", "contradicted", "unverifiable")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from facts import LABELS, f1_table  # benchmarks/facts.py: the same macro-F1 as its verdicts
 
 
 def _gold(row: dict) -> tuple[str, set[str]]:
@@ -33,19 +36,6 @@ def _gold(row: dict) -> tuple[str, set[str]]:
     verdict = {"SUPPORT": "supported", "REFUTE": "contradicted"}.get(single, "unverifiable")
     facts = {f"{d}#{i}" for d, ev in row["evidence"].items() for e in ev for i in e["sentences"]}
     return verdict, facts
-
-
-def _macro_f1(gold: list[str], pred: list[str]) -> dict[str, float]:
-    out = {}
-    for label in _LABELS:
-        tp = sum(g == p == label for g, p in zip(gold, pred, strict=True))
-        fp = sum(p == label != g for g, p in zip(gold, pred, strict=True))
-        fn = sum(g == label != p for g, p in zip(gold, pred, strict=True))
-        prec, rec = tp / max(1, tp + fp), tp / max(1, tp + fn)
-        out[f"f1_{label}"] = 2 * prec * rec / max(1e-9, prec + rec)
-    out["macro_f1"] = sum(out.values()) / 3
-    out["accuracy"] = sum(g == p for g, p in zip(gold, pred, strict=True)) / len(gold)
-    return out
 
 
 def score(data: Path, claims: Path, out_lines: Path) -> dict:
@@ -75,9 +65,8 @@ def score(data: Path, claims: Path, out_lines: Path) -> dict:
         "claims": len(rows),
         "claims_with_gold_evidence": len(found[5]),
         **{f"recall@{k}": sum(v) / max(1, len(v)) for k, v in found.items()},
-        **_macro_f1(gold, pred),
-        "predicted": {label: pred.count(label) for label in _LABELS},
-        "gold": {label: gold.count(label) for label in _LABELS},
+        **f1_table(gold, pred),
+        "gold": {label: gold.count(label) for label in LABELS},
     }
     return result
 
