@@ -46,9 +46,8 @@ class Record(BaseModel):
     output_tokens: int = Field(0, ge=0)
     cost: float | None = Field(None, ge=0.0)
     output: Any = None
-    """The returned output as the policy's ``records.content`` lets it be kept: as is
-    (``store``), its raw text redacted (``redact``), or not at all (``hash``: the report holds
-    its hash)."""
+    """The returned output when the policy keeps content as is (``records.content: store``);
+    otherwise left out: the report holds the model's text hashed or redacted."""
     expected_match: bool | None = None
     hallucinated: bool | None = None
     latency_ms: float = Field(0.0, ge=0.0)
@@ -91,10 +90,7 @@ def _risk(report: GuardReport) -> tuple[float | None, RiskComponents | None, flo
 
 
 def _kept(value: Any, report: GuardReport) -> Any:
-    mode = report.content.mode if report.content is not None else "hash"
-    if value is None or mode == "store":
-        return value
-    return report.content.output if report.content is not None and mode == "redact" else None
+    return value if report.content is not None and report.content.mode == "store" else None
 
 
 def _from_report(item: Numbered, report: GuardReport, output: Any, latency_ms: float) -> Record:

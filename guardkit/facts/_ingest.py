@@ -98,11 +98,14 @@ class SkippedDocumentsWarning(UserWarning):
 
 
 def _field(raw: dict[str, Any], name: str, path: Path, line: int) -> tuple[str, Any]:
-    """The first alias of ``name`` present; an id must also be non-empty (text may be empty)."""
-    empty: tuple[Any, ...] = (None, "", []) if name == "id" else (None,)
-    for key in _ALIASES[name]:
-        if raw.get(key) not in empty:
+    """The first alias of ``name`` with a value; else, for text, the first one present even if
+    empty (the document is skipped), and an error if there is none."""
+    present = [key for key in _ALIASES[name] if raw.get(key) is not None]
+    for key in present:
+        if raw[key] not in ("", []):
             return key, raw[key]
+    if present and name == "text":
+        return present[0], raw[present[0]]
     raise FactIndexError(f"missing {name!r}", file=str(path), line=line, loc=(name,))
 
 

@@ -63,10 +63,13 @@ _MIN_WORDS = 3
 _MAX_SUBJECT_WORDS = 8
 _RELATIVE = re.compile(r"\b(?:that|which|who|whom|whose|where|when)\b", re.IGNORECASE)
 _PLACEHOLDER = re.compile(r"<\|[A-Za-z_]+\|>")
-_NUMBERED = re.compile(r"\[\s*\d{1,4}(?:\s*[-\u2013,]\s*\d{1,4})*\s*\]")
-_LONE_SEPARATOR = re.compile(r"(?<=[\[(])\s*[,;]\s*|\s*[,;]\s*(?=[\])])")
-_EMPTY_BRACKETS = re.compile(r"\s*(?:\(\s*\)|\[\s*\])")
-_INNER_SPACE = re.compile(r"\s+(?=[.,;:!?)\]])|(?<=[(\[])\s+")
+_NUMBERED = re.compile(r"\[\s*[1-9]\d{0,3}(?:\s*[-\u2013,]\s*[1-9]\d{0,3})*\s*\]")
+"""Citation numbers start at 1: "[0, 1]" is an interval, not two references."""
+_MARK = "\x00"  # where a citation mark was, until the brackets it emptied are gone
+_MARKS_IN_SQUARE = re.compile(r"\[[\s,;\d\-\u2013\x00]*\x00[\s,;\d\-\u2013\x00]*\]")
+_MARKS_IN_ROUND = re.compile(r"\([\s,;\x00]*\x00[\s,;\x00]*\)")
+_SEPARATED_MARK = re.compile(r"\s*[,;]\s*\x00(?=\s*\))|(?<=\()\s*\x00\s*[,;]\s*")
+_SPACED_MARK = re.compile(r"\s*\x00")
 _Piece = tuple[int, int, str]
 """A clause's span and the subject it shares with the clause before ("" if it has its own)."""
 
@@ -75,17 +78,14 @@ def without_citation_marks(text: str) -> str:
     """``text`` without numbered citations and citation placeholders, and the brackets and
     separators they leave behind: "as shown before (Lee, 2019; <|cit|>) [3, 4]." reads
     "as shown before (Lee, 2019)." Author-year citations stay: a regular expression cannot
-    tell them from a parenthesis that states something."""
+    tell them from a parenthesis that states something. Text without marks is returned as
+    written (the verbatim rule compares spacing and brackets)."""
     if not (_PLACEHOLDER.search(text) or _NUMBERED.search(text)):
-        return text  # spacing and brackets as written: the verbatim rule compares them
-    out = _PLACEHOLDER.sub(" ", text)
-    for _ in range(3):  # "[<|cit|>, 7]" -> "[, 7]" -> "[7]" -> ""
-        before = out
-        out = _NUMBERED.sub(" ", _LONE_SEPARATOR.sub("", out))
-        out = _EMPTY_BRACKETS.sub("", out)
-        if out == before:
-            break
-    return _INNER_SPACE.sub("", " ".join(out.split()))
+        return text
+    out = _NUMBERED.sub(_MARK, _PLACEHOLDER.sub(_MARK, text))
+    out = _MARKS_IN_ROUND.sub(_MARK, _MARKS_IN_SQUARE.sub(_MARK, out))
+    out = _SPACED_MARK.sub("", _SEPARATED_MARK.sub(_MARK, out))
+    return " ".join(out.split())
 
 
 def _words(text: str) -> int:
@@ -179,7 +179,7 @@ def extract_claims(text: str) -> list[Claim]:
     """The atomic claims of ``text`` in order, non-assertions left out."""
     claims: list[Claim] = []
     for s_start, s_end in sentence_spans(text):
-        if not _is_assertion(text[s_start:s_end]):
+        if not _is_assertion(without_citation_marks(text[s_start:s_end])):
             continue
         for c_start, c_end, subject in _clauses(text, s_start, s_end):
             piece = text[c_start:c_end]

@@ -230,8 +230,8 @@ class FactIndex:
         the best-ranked copy's: five copies of one sentence are one piece of evidence, not five.
         ``vectors``: the texts already embedded by this index's embedder, to skip embedding them
         again. ``within``: per text, the documents or sources (ids or source names) its facts
-        must come from (``None``: any), as for a claim that cites them; these few facts are
-        ranked exactly, not by HNSW.
+        must come from (``None`` or empty: any), as for a claim that cites them; these few facts
+        are ranked exactly, not by HNSW.
         """
         rankers = _MODES[_checked_mode(mode or self.search_mode)]
         if vectors is None:
@@ -242,6 +242,13 @@ class FactIndex:
             return self._ranked(texts, vectors, k, rankers)
         if len(within) != len(texts):
             raise ConfigError(f"{len(texts)} texts but {len(within)} source sets", loc=("within",))
+        for q, sources in enumerate(within):
+            if isinstance(sources, str):
+                raise ConfigError(
+                    f"within[{q}] must be a collection of names, not the string {sources!r}",
+                    loc=("within", q),
+                )
+        within = [sources or None for sources in within]  # naming nothing: no restriction
         anywhere = [q for q, sources in enumerate(within) if sources is None]
         hits = (
             self._ranked([texts[q] for q in anywhere], vectors[anywhere], k, rankers)

@@ -113,8 +113,8 @@ class ClaimVerifier:
     ) -> list[ClaimVerdict]:
         """One verdict per claim, in order.
 
-        ``cited``: per claim, the documents it cites, by document id or source name (``None``:
-        it cites none). Its index evidence then comes from those only, since a citation is
+        ``cited``: per claim, the documents it cites, by document id or source name (``None``
+        or empty: it cites none). Its index evidence then comes from those only, since a citation is
         correct when the cited document says so, not when some other one does.
         """
         if not claims:

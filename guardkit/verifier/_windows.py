@@ -6,13 +6,14 @@ The rule, the same everywhere:
   a run of whole tokens mapped back to the original characters. Nothing is dropped.
 - A claim longer than half the window is cut into pieces the same way (no overlap).
 - Per claim piece, the window that supports it most wins, unless a window contradicts it
-  outright (contradicted is that window's most likely label), more firmly than the best
-  support, and shares at least as many of the claim's words as the supporting window does.
-  Evidence supports a claim if *some* part of it does, and contradicts it if some part about
-  the same thing plainly does; a part that says "not enough info" outvotes nothing, and a part
-  about something else (fewer of the claim's words) cannot overrule the part that supports it:
-  the model reads unrelated sentences' numbers and names as contradictions, and long contexts
-  (many documents) fell to chance before this rule.
+  outright (contradicted is that window's most likely label) and more firmly than the best
+  support; when the best window does support the claim (its most likely label), the
+  contradicting window must also share at least as many of the claim's words. Evidence
+  supports a claim if *some* part of it does, and contradicts it if some part plainly does; a
+  part that says "not enough info" outvotes nothing, and a part about something else (fewer of
+  the claim's words) cannot overrule a part that supports it: the model reads unrelated
+  sentences' numbers and names as contradictions, and long contexts (many documents) fell to
+  chance before this rule.
 - Per claim, the least supported piece wins (a claim is only as supported as its weakest part).
 - With ``max_windows`` set and more windows than that, only the ``max_windows`` windows sharing
   the most words with the claim piece are scored (a retrieval step: on 2 CPU cores a long document
@@ -111,7 +112,8 @@ def fold(segments: Sequence[Segment], probs: np.ndarray, n_pairs: int) -> np.nda
     contradicting: dict[tuple[int, int], int] = {}
     for i, seg in enumerate(segments):
         key = (seg.pair, seg.piece)
-        if probs[i].argmax() != 1 or shared[i] < shared[supporting[key]]:
+        best = supporting[key]
+        if probs[i].argmax() != 1 or (probs[best].argmax() == 0 and shared[i] < shared[best]):
             continue
         j = contradicting.get(key)
         if j is None or probs[i, 1] > probs[j, 1]:

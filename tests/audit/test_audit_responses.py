@@ -224,7 +224,7 @@ def test_a_suite_with_no_usable_case_is_an_error(
     ("mode", "kept"),
     [
         ("store", {"answer": "Mail jo@example.com or call +49 170 1234567."}),
-        ("redact", '{"answer": "Mail [EMAIL] or call [PHONE]."}'),
+        ("redact", None),  # the report keeps the model's text redacted
         ("hash", None),
     ],
 )

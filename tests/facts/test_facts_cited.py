@@ -45,6 +45,8 @@ def _index(hashing: HashingEmbedder, kind: str = "flat") -> FactIndex:
         # nothing to remove: the text stays exactly as written
         ("Prices ( in euros ) are 4 , then 5.", "Prices ( in euros ) are 4 , then 5."),
         ("Dates [sic] are kept.", "Dates [sic] are kept."),
+        ("The probability lies in [0, 1].", "The probability lies in [0, 1]."),  # an interval
+        ("Call f() twice [2].", "Call f() twice."),  # brackets the marks did not empty stay
     ],
 )
 def test_citation_marks_are_left_out(text: str, checked: str) -> None:
@@ -59,6 +61,7 @@ def test_extracted_claims_are_checked_without_marks_but_keep_their_spans() -> No
         "Coffee improves alertness.",
     ]
     assert text[claims[0].start : claims[0].end] == "Drug X lowers blood pressure [1]."
+    assert extract_claims("See [1].") == []  # a citation's digits do not make a fragment a claim
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -98,6 +101,10 @@ def test_search_within_skips_deleted_facts_and_checks_lengths(hashing: HashingEm
     assert index.search_many(["Drug X"], 3, within=[{"p2"}]) == [[]]
     with pytest.raises(ConfigError, match="2 texts but 1 source sets"):
         index.search_many(["a", "b"], 3, within=[None])
+    with pytest.raises(ConfigError, match="a collection of names, not the string 'p2'"):
+        index.search_many(["a"], 3, within=["p2"])
+    anywhere = index.search_many(["Drug X"], 3)
+    assert index.search_many(["Drug X"], 3, within=[set()]) == anywhere  # cites nothing
 
 
 def test_a_claim_citing_a_source_is_judged_by_it(hashing: HashingEmbedder) -> None:

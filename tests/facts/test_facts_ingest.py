@@ -206,3 +206,12 @@ def test_documents_without_text_are_skipped_with_a_warning_naming_their_lines(
     with pytest.warns(SkippedDocumentsWarning, match=skipped):
         docs = read_source(path)
     assert [d.id for d in docs] == ["1", "2", "4", "5", "7", "8"]
+
+
+def test_an_empty_text_field_gives_way_to_a_filled_alias(tmp_path: Path) -> None:
+    path = tmp_path / "corpus.jsonl"
+    path.write_text(
+        json.dumps({"doc_id": 1, "text": "", "abstract": ["Sentence one here."]}) + "\n"
+    )
+    (doc,) = read_source(path)
+    assert doc.id == "1" and doc.text == "Sentence one here."

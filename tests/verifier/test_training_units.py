@@ -366,11 +366,15 @@ def test_a_window_about_something_else_cannot_overrule_the_support() -> None:
     fact = "The Eiffel Tower in Paris was completed in 1889 for the World's Fair."
     filler = "The weather report for day 12 mentioned light winds and 30 degrees."
     segs = [Segment(0, 0, filler, claim), Segment(0, 0, fact, claim)]
+    probs = np.array([[0.04, 0.70, 0.26], [0.55, 0.30, 0.15]])
+    assert fold(segs, probs, 1)[0].tolist() == [0.55, 0.30, 0.15]
+    # a best window that does not support the claim protects nothing
     probs = np.array([[0.04, 0.70, 0.26], [0.23, 0.30, 0.47]])
-    assert fold(segs, probs, 1)[0].tolist() == [0.23, 0.30, 0.47]
+    assert fold(segs, probs, 1)[0].tolist() == [0.04, 0.70, 0.26]
     # a window sharing as many of the claim's words still contradicts
     other = "No: the Eiffel Tower was not completed in 1889 but in 1925."
     segs = [Segment(0, 0, other, claim), Segment(0, 0, fact, claim)]
+    probs = np.array([[0.04, 0.70, 0.26], [0.55, 0.30, 0.15]])
     assert fold(segs, probs, 1)[0].tolist() == [0.04, 0.70, 0.26]
 
 
