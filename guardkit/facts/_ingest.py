@@ -81,8 +81,9 @@ def _decode(path: Path) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - data.rfind(b"\n", 0, exc.start)  # 1-based, as JSONL readers say
         raise FactIndexError(
-            f"not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start}",
+            f"not UTF-8 text: byte 0x{data[exc.start]:02x} (byte {column} of the line)",
             file=str(path),
             line=line,
             hint="re-encode the file as UTF-8",

@@ -113,7 +113,7 @@ def _hashing_index(tmp_path: Path) -> Path:
     [
         (
             "latin1",
-            "latin.txt:1: not UTF-8 text: byte 0xe9 at offset 3 "
+            "latin.txt:1: not UTF-8 text: byte 0xe9 (byte 4 of the line) "
             "(hint: re-encode the file as UTF-8) [index_invalid]",
         ),
         ("empty", "empty.jsonl: source has no documents with text [index_invalid]"),
