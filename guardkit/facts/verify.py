@@ -202,16 +202,19 @@ class ClaimVerifier:
             )
             for h, p in scored
         ]
-        deciding = [c for c in cites if c.score >= s.verdict_min_score]
-        sup = max((c.supported or 0.0 for c in deciding), default=0.0)
-        con = max((c.contradicted or 0.0 for c in deciding), default=0.0)
+
+        def far(c: Citation) -> bool:
+            return c.score < s.verdict_min_score  # listed, but decides nothing
+
+        sup = max((c.supported or 0.0 for c in cites if not far(c)), default=0.0)
+        con = max((c.contradicted or 0.0 for c in cites if not far(c)), default=0.0)
         if con >= s.contradict_threshold and con > sup:
             verdict: Verdict = "contradicted"
             confidence = con
-            cites.sort(key=lambda c: (c not in deciding, -(c.contradicted or 0.0)))
+            cites.sort(key=lambda c: (far(c), -(c.contradicted or 0.0)))
         elif sup >= s.support_threshold:
             verdict, confidence = "supported", sup
-            cites.sort(key=lambda c: (c not in deciding, -(c.supported or 0.0)))
+            cites.sort(key=lambda c: (far(c), -(c.supported or 0.0)))
         else:
             verdict, confidence = "unverifiable", 1.0 - max(sup, con)
         return ClaimVerdict(claim=claim, verdict=verdict, confidence=confidence, citations=cites)
