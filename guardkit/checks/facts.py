@@ -9,6 +9,11 @@ Policy section (the index and verifier paths are relative to the policy file)::
     actions:
       facts: {type: reask, max_attempts: 2, then: {type: filter, then: flag}}
 
+An answer that cites the call's documents by number ("[2]", "[1, 3]": counted from 1 in the
+order they were passed, as RAG prompts list them) has each citing claim checked against the
+documents it cites alone: a statement pinned on a document that does not say it fails like a
+wrong statement (``citations: any`` ignores the numbers).
+
 Remedies offered to actions: ``feedback`` quotes the contradicting evidence (for ``reask``);
 ``filtered_text`` is the output without the sentences holding unsupported claims (for
 ``filter``); ``details`` lists every claim with its verdict, confidence and citations.
@@ -18,12 +23,13 @@ The index and the verifier are loaded when the guard is built, never per call.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from guardkit.checks import CheckContext, CheckResult, CheckSetup, policy_relative, register_check
 from guardkit.facts._manifest import MANIFEST
-from guardkit.facts.claims import extract_claims
+from guardkit.facts.claims import Claim, extract_claims
 from guardkit.facts.index import FactIndex
 from guardkit.facts.verify import ClaimVerdict, ClaimVerifier, VerifySettings, default_verifier
 
@@ -50,6 +56,9 @@ class FactsCheckConfig(BaseModel):
     verdict_min_score: float = Field(0.5, ge=-1.0, le=1.0)
     """Evidence less similar to a claim than this does not decide its verdict (see
     ``VerifySettings``)."""
+    citations: Literal["cited", "any"] = "cited"
+    """``cited``: a claim citing the call's documents by number is checked against those
+    documents alone; ``any``: every claim against all the evidence, citation numbers ignored."""
     verifier: Path | None = None
     """Verifier model folder (``guardkit models export`` or ``train``); the shipped model when
     unset. Loaded, and its files' hashes checked, when the guard is built."""
@@ -86,7 +95,9 @@ class FactsCheck:
         self.verifier = verifier
 
     def run(self, ctx: CheckContext) -> CheckResult:
-        verdicts = self.verifier.verify(extract_claims(ctx.text), ctx.documents)
+        claims = extract_claims(ctx.text)
+        cited = self._cited(claims, len(ctx.documents))
+        verdicts = self.verifier.verify(claims, ctx.documents, cited=cited)
         counts = {
             v: sum(1 for x in verdicts if x.verdict == v)
             for v in ("supported", "contradicted", "unverifiable")
@@ -108,10 +119,17 @@ class FactsCheck:
             check=self.name,
             passed=False,
             score=rate,
-            feedback=_feedback(verdicts),
+            feedback=_feedback(verdicts, len(ctx.documents) if cited is not None else None),
             filtered_text=_filtered(ctx.text, verdicts),
             details=details,
         )
+
+    def _cited(self, claims: list[Claim], n_documents: int) -> list[set[str]] | None:
+        """Per claim, the documents it cites (``document[i]``, 0-based as passed), or ``None``
+        when numbers are not read: ``citations: any``, no documents, or no claim cites."""
+        if self.config.citations == "any" or not n_documents or not any(c.cites for c in claims):
+            return None
+        return [{f"document[{n - 1}]" for n in c.cites} for c in claims]
 
 
 def _evidence_sources(verifier: ClaimVerifier, documents: list[str]) -> list[str]:
@@ -127,7 +145,19 @@ def _quote(text: str) -> str:
     return text if len(text) <= _QUOTE_CHARS else text[: _QUOTE_CHARS - 3] + "..."
 
 
-def _feedback(verdicts: list[ClaimVerdict]) -> str:
+def _citing(v: ClaimVerdict, n_documents: int | None) -> str:
+    """What an unsupported claim's citation marks point at, for the reask."""
+    if n_documents is None or not v.claim.cites:
+        return ""
+    marks = ", ".join(str(n) for n in v.claim.cites)
+    missing = [n for n in v.claim.cites if n > n_documents]
+    if missing:
+        return f" (cites [{marks}], but only {n_documents} documents were given)"
+    which = "which does not" if len(v.claim.cites) == 1 else "none of which"
+    return f" (cites [{marks}], {which} say so)"
+
+
+def _feedback(verdicts: list[ClaimVerdict], n_documents: int | None = None) -> str:
     lines = ["Some statements in your previous answer are not backed by the reference facts."]
     contradicted = [v for v in verdicts if v.verdict == "contradicted"]
     unverifiable = [v for v in verdicts if v.verdict == "unverifiable"]
@@ -141,7 +171,7 @@ def _feedback(verdicts: list[ClaimVerdict]) -> str:
             )
     if unverifiable:
         lines.append("Not supported by any reference:")
-        lines += [f'- "{_quote(v.claim.text)}"' for v in unverifiable]
+        lines += [f'- "{_quote(v.claim.text)}"{_citing(v, n_documents)}' for v in unverifiable]
     lines.append(
         "Answer again using only statements the references support, correcting the "
         "contradicted ones; leave out what the references do not cover."

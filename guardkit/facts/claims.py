@@ -5,7 +5,8 @@ coordinated clauses cut apart ("Refunds take 5 days, and shipping is free" is tw
 be true while the other is false), and non-assertions dropped (questions, greetings, thanks,
 offers of more help, requests), since no fact can support or contradict "Hope this helps!".
 Citation marks ("[3]", "[1, 4-6]", placeholder tokens such as ``<|cit|>``) are left out of the
-text checked: they point at a source, they state nothing about it.
+text checked: they point at a source, they state nothing about it. The numbers a claim cites are
+kept beside it (``Claim.cites``), so a check can hold the claim to the documents it names.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from guardkit.facts._segment import sentence_spans
 
-__all__ = ["Claim", "extract_claims", "without_citation_marks"]
+__all__ = ["Claim", "cited_numbers", "extract_claims", "without_citation_marks"]
 
 
 class Claim(BaseModel):
@@ -35,6 +36,10 @@ class Claim(BaseModel):
     sentence_start: int = Field(ge=0)
     """Span of the sentence the claim came from: filtering removes whole sentences."""
     sentence_end: int = Field(ge=0)
+    cites: tuple[int, ...] = ()
+    """The numbered references it cites ("[2]", "[1, 4-6]"), ascending: those in its own
+    clause, else those of its sentence ("Refunds take 5 days, and shipping is free [1]" cites
+    [1] in both claims). Placeholder marks carry no number and are not counted."""
 
 
 _NON_ASSERTION = re.compile(
@@ -55,9 +60,11 @@ _FINITE = re.compile(
 )
 _VERB_FIRST = re.compile(
     r"^(?:is|are|was|were|has|have|had|can|could|will|would|may|might|must|should|does|do|"
-    r"did|not|also|then|\w+ed|\w+ing)\b",
+    r"did|not|also|then|\w+ed|\w+ing(?!\s+(?:is|are|was|were|has|had|can|will|may|costs?|takes?)\b))\b",
     re.IGNORECASE,
 )
+"""Verb-first: no subject of its own. An -ing word followed by a verb is the subject
+("shipping is free"), not a predicate ("including the battery")."""
 _PRONOUN_FIRST = re.compile(r"^(?:it|they|he|she|we|i|you|there)\b", re.IGNORECASE)
 _MIN_WORDS = 3
 _MAX_SUBJECT_WORDS = 8
@@ -65,6 +72,10 @@ _RELATIVE = re.compile(r"\b(?:that|which|who|whom|whose|where|when)\b", re.IGNOR
 _PLACEHOLDER = re.compile(r"<\|[A-Za-z_]+\|>")
 _NUMBERED = re.compile(r"\[\s*[1-9]\d{0,3}(?:\s*[-\u2013,]\s*[1-9]\d{0,3})*\s*\]")
 """Citation numbers start at 1: "[0, 1]" is an interval, not two references."""
+_RANGE = re.compile(r"(\d+)(?:\s*[-\u2013]\s*(\d+))?")
+_MAX_RANGE = 100
+"""A range "[3-7]" names each number in it; a wider one is not a citation but a span of text."""
+_LEADING = re.compile(rf"(?:\s*{_NUMBERED.pattern})+")
 _MARK = "\x00"  # where a citation mark was, until the brackets it emptied are gone
 _MARKS_IN_SQUARE = re.compile(r"\[[\s,;\d\-\u2013\x00]*\x00[\s,;\d\-\u2013\x00]*\]")
 _MARKS_IN_ROUND = re.compile(r"\([\s,;\x00]*\x00[\s,;\x00]*\)")
@@ -86,6 +97,18 @@ def without_citation_marks(text: str) -> str:
     out = _MARKS_IN_ROUND.sub(_MARK, _MARKS_IN_SQUARE.sub(_MARK, out))
     out = _SPACED_MARK.sub("", _SEPARATED_MARK.sub(_MARK, out))
     return " ".join(out.split())
+
+
+def cited_numbers(text: str) -> tuple[int, ...]:
+    """The reference numbers the numbered citation marks of ``text`` name, ascending:
+    "[1, 4-6]" names 1, 4, 5 and 6."""
+    found: set[int] = set()
+    for mark in _NUMBERED.finditer(text):
+        for low, high in _RANGE.findall(mark.group()):
+            first, last = int(low), int(high or low)
+            if first <= last <= first + _MAX_RANGE:
+                found.update(range(first, last + 1))
+    return tuple(sorted(found))
 
 
 def _words(text: str) -> int:
@@ -175,12 +198,24 @@ def _clauses(text: str, start: int, end: int) -> list[_Piece]:
     return out
 
 
+def _leading_marks(text: str, start: int) -> int:
+    """Length of the citation marks opening the sentence at ``start``: in "It holds. [1] Next
+    one." the segmenter gives "[1]" to the second sentence, but it cites the first."""
+    m = _LEADING.match(text, start)
+    return m.end() - start if m else 0
+
+
 def extract_claims(text: str) -> list[Claim]:
     """The atomic claims of ``text`` in order, non-assertions left out."""
     claims: list[Claim] = []
-    for s_start, s_end in sentence_spans(text):
+    spans = sentence_spans(text)
+    leads = [_leading_marks(text, start) for start, _ in spans]
+    for n, (s_start, s_end) in enumerate(spans):
         if not _is_assertion(without_citation_marks(text[s_start:s_end])):
             continue
+        own = s_start + leads[n]  # marks before this point cite the sentence before
+        after = text[spans[n + 1][0] : spans[n + 1][0] + leads[n + 1]] if n + 1 < len(spans) else ""
+        sentence_cites = cited_numbers(f"{text[own:s_end]} {after}")
         for c_start, c_end, subject in _clauses(text, s_start, s_end):
             piece = text[c_start:c_end]
             lead = len(piece) - len(piece.lstrip())
@@ -195,6 +230,7 @@ def extract_claims(text: str) -> list[Claim]:
                     end=c_start + lead + len(body),
                     sentence_start=s_start,
                     sentence_end=s_end,
+                    cites=cited_numbers(text[max(c_start, own) : c_end]) or sentence_cites,
                 )
             )
     return claims

@@ -114,8 +114,9 @@ class ClaimVerifier:
         """One verdict per claim, in order.
 
         ``cited``: per claim, the documents it cites, by document id or source name (``None``
-        or empty: it cites none). Its index evidence then comes from those only, since a citation is
-        correct when the cited document says so, not when some other one does.
+        or empty: it cites none); the call's documents are ``document[0]``, ``document[1]``, ...
+        Its evidence then comes from those only, since a citation is correct when the cited
+        document says so, not when some other one does.
         """
         if not claims:
             return []
@@ -153,13 +154,20 @@ class ClaimVerifier:
         if self.index is not None:  # its own search_mode
             found = self.index.search_many(texts, k, vectors=vectors, within=cited)
         if documents:
-            found = [
-                a + b for a, b in zip(found, self._document_hits(vectors, documents), strict=True)
-            ]
+            from_documents = self._document_hits(vectors, documents, cited)
+            found = [a + b for a, b in zip(found, from_documents, strict=True)]
         return [_best_distinct(hits, floor, k) for hits in found]
 
-    def _document_hits(self, vectors: np.ndarray, documents: Sequence[str]) -> list[list[Hit]]:
-        """The call's documents, cut into facts and embedded now (they change every call)."""
+    def _document_hits(
+        self,
+        vectors: np.ndarray,
+        documents: Sequence[str],
+        cited: Sequence[Collection[str] | None] | None,
+    ) -> list[list[Hit]]:
+        """The call's documents, cut into facts and embedded now (they change every call).
+
+        Document ``i`` is ``document[i]``; a claim citing some of them gets evidence from those.
+        """
         rows = [
             row
             for i, text in enumerate(documents)
@@ -169,10 +177,12 @@ class ClaimVerifier:
         if not rows:
             return [[] for _ in range(len(vectors))]
         sims = vectors @ self.embedder.encode([r.text for r in rows]).T
-        k = min(self.settings.top_k, len(rows))
         out = []
-        for q in sims:
-            best = np.argsort(-q)[:k]
+        for i, q in enumerate(sims):
+            names = cited[i] if cited is not None else None
+            if names:
+                q = np.where([r.doc_id in names or r.source in names for r in rows], q, -np.inf)
+            best = [j for j in np.argsort(-q)[: self.settings.top_k] if np.isfinite(q[j])]
             out.append(
                 [
                     Hit(

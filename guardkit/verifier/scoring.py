@@ -168,9 +168,14 @@ def score_responses(
             if not isinstance(text, str) or not text.strip():
                 raise ConfigError(f"item {i}: empty {name}", loc=(i, name))
     m = verifier.manifest
-    raws, scored = raw_risks(verifier, items, aggregations=(m.aggregation,))
+    # A response without a single word ("...", an emoji) states nothing the context could fail
+    # to support: its risk is 0, and the model, which has never seen such text, is not asked.
+    wordy = [i for i, (_, resp) in enumerate(items) if _ALNUM.search(resp)]
+    out = [ResponseScore(risk=0.0, hallucinated=False, claims=[]) for _ in items]
+    if not wordy:
+        return out
+    raws, scored = raw_risks(verifier, [items[i] for i in wordy], aggregations=(m.aggregation,))
     risks = calibrate_risk(raws[m.aggregation], m.calibration, raws)
-    return [
-        ResponseScore(risk=float(r), hallucinated=bool(r >= m.threshold), claims=c)
-        for r, c in zip(risks, scored, strict=True)
-    ]
+    for i, r, c in zip(wordy, risks, scored, strict=True):
+        out[i] = ResponseScore(risk=float(r), hallucinated=bool(r >= m.threshold), claims=c)
+    return out

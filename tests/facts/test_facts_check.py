@@ -97,6 +97,66 @@ def test_documents_given_with_the_call_are_evidence() -> None:
     assert ungrounded.report.checks[0].details["unverifiable"] == 1
 
 
+MUSEUM = "The museum opens at 9 am on weekdays."
+ENTRY = "Entry to the museum is free on Sundays."
+
+
+@pytest.mark.parametrize("citations", ["cited", "any"])
+def test_a_claim_citing_the_calls_documents_is_held_to_them(citations: str) -> None:
+    """[2] names the second document passed: under ``cited`` a statement pinned on a document
+    that does not say it is unverifiable, even though another document does say it."""
+    policy = _policy(None, "flag", citations=citations)
+    documents = [f"Welcome! {MUSEUM} {ENTRY}", "The cafe sells cake."]
+
+    @guardkit.guard(policy, sinks=[])
+    def ask(answer: str) -> str:
+        return answer
+
+    right = ask(f"{MUSEUM} [1] {ENTRY} [1]", guardkit_documents=documents)
+    assert right.outcome is Outcome.RELIABLE
+    claims = right.report.checks[0].details["claims"]
+    assert [c["claim"]["cites"] for c in claims] == [[1], [1]]
+    assert {c["citations"][0]["source"] for c in claims} == {"document[0]"}
+
+    wrong = ask(f"{MUSEUM} [1] {ENTRY} [2]", guardkit_documents=documents)
+    if citations == "any":
+        assert wrong.outcome is Outcome.RELIABLE
+        return
+    assert wrong.outcome is Outcome.FLAGGED
+    check = wrong.report.checks[0]
+    assert [c["verdict"] for c in check.details["claims"]] == ["supported", "unverifiable"]
+    assert all(c["source"] == "document[1]" for c in check.details["claims"][1]["citations"])
+    assert f'- "{ENTRY}" (cites [2], which does not say so)' in (check.feedback or "")
+
+
+def test_a_citation_beyond_the_documents_given_is_named() -> None:
+    @guardkit.guard(_policy(None, "flag"), sinks=[])
+    def ask() -> str:
+        return f"{MUSEUM} [1] {ENTRY} [1, 3]"
+
+    result = ask(guardkit_documents=[f"{MUSEUM} {ENTRY}"])
+    check = result.report.checks[0]
+    assert [c["verdict"] for c in check.details["claims"]] == ["supported", "supported"]
+    result = ask(guardkit_documents=[MUSEUM, ENTRY])  # [1, 3]: the first does not say it
+    check = result.report.checks[0]
+    assert check.details["claims"][1]["verdict"] == "unverifiable"
+    assert "(cites [1, 3], but only 2 documents were given)" in (check.feedback or "")
+
+
+def test_citation_numbers_restrict_index_evidence_too(saved_index: Path) -> None:
+    """A claim citing a document gets no evidence from the index: the citation says where
+    the statement comes from. Claims citing nothing keep the index and every document."""
+
+    @guardkit.guard(_policy(saved_index, "flag", min_support_rate=1.0), sinks=[])
+    def ask(answer: str) -> str:
+        return answer
+
+    assert ask(f"{RIGHT} [1]", guardkit_documents=[MUSEUM]).outcome is Outcome.FLAGGED
+    assert ask(RIGHT, guardkit_documents=[MUSEUM]).outcome is Outcome.RELIABLE
+    # no documents with the call: the numbers cannot point anywhere and are not read
+    assert ask(f"{RIGHT} [1]").outcome is Outcome.RELIABLE
+
+
 def test_thresholds_decide(saved_index: Path) -> None:
     index = FactIndex.load(saved_index)
     text = f"{RIGHT} Express shipping costs 15 dollars. Laptops are made of cheese."

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from guardkit.cli import app
 from guardkit.errors import ConfigError
 from guardkit.facts import ClaimVerifier, Document, FactIndex, IndexParams, SearchMode
-from guardkit.facts.claims import extract_claims, without_citation_marks
+from guardkit.facts.claims import cited_numbers, extract_claims, without_citation_marks
 
 runner = CliRunner()
 MODES: tuple[SearchMode, ...] = ("hybrid", "dense", "lexical")
@@ -51,6 +51,40 @@ def _index(hashing: HashingEmbedder, kind: str = "flat") -> FactIndex:
 )
 def test_citation_marks_are_left_out(text: str, checked: str) -> None:
     assert without_citation_marks(text) == checked
+
+
+@pytest.mark.parametrize(
+    ("text", "numbers"),
+    [
+        ("It holds [2].", (2,)),
+        ("It holds [1, 4-6] and [3][9].", (1, 3, 4, 5, 6, 9)),
+        ("It holds [7\u20138].", (7, 8)),
+        ("It lies in [0, 1].", ()),  # an interval, not references
+        ("Pages [3-500] of the book.", ()),  # a span of text, not 498 references
+        ("See <|cit|>.", ()),  # placeholders name no number
+    ],
+)
+def test_cited_numbers(text: str, numbers: tuple[int, ...]) -> None:
+    assert cited_numbers(text) == numbers
+
+
+def test_a_claim_cites_the_marks_of_its_clause_else_of_its_sentence() -> None:
+    claims = extract_claims(
+        "Refunds take 5 days [2], and shipping is free [1]. "
+        "The frame has a warranty, and the battery has one too [1, 3]. Delivery takes two days."
+    )
+    assert [(c.text, c.cites) for c in claims] == [
+        ("Refunds take 5 days", (2,)),
+        ("shipping is free.", (1,)),
+        ("The frame has a warranty", (1, 3)),
+        ("the battery has one too.", (1, 3)),
+        ("Delivery takes two days.", ()),
+    ]
+    # A mark after the full stop opens the next sentence, but cites the one it follows.
+    assert [c.cites for c in extract_claims("It opens at 9. [2] Entry is free. [1, 3]")] == [
+        (2,),
+        (1, 3),
+    ]
 
 
 def test_extracted_claims_are_checked_without_marks_but_keep_their_spans() -> None:

@@ -55,6 +55,15 @@ from guardkit.facts.claims import extract_claims
             "Bikes that have been ridden cannot be returned and cost 10 euros to exchange.",
             ["Bikes that have been ridden cannot be returned and cost 10 euros to exchange."],
         ),
+        # An -ing word followed by a verb is a subject, not a predicate.
+        (
+            "Refunds take 5 days, and shipping is free.",
+            ["Refunds take 5 days", "shipping is free."],
+        ),
+        (
+            "The kit includes a pump, including the valve.",
+            ["The kit includes a pump, including the valve."],
+        ),
         (
             "Sure! Please contact support. What is your order number? It costs 3.5 dollars.",
             ["It costs 3.5 dollars."],

@@ -36,6 +36,17 @@ def test_score_end_to_end(tmp_path: Path) -> None:
     assert "scored 2 responses" in result.output
 
 
+def test_a_response_without_words_states_nothing(tmp_path: Path) -> None:
+    rows = [{"context": CONTEXT, "response": r} for r in ("...", "\U0001f642", "?!")]
+    rows.append(ROWS[1])  # scored beside them as it would be alone
+    src, out = _jsonl(tmp_path / "in.jsonl", rows), tmp_path / "out.jsonl"
+    result = runner.invoke(app, ["score", "--pairs", str(src), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [(x["risk"], x["hallucinated"]) for x in lines[:3]] == [(0.0, False)] * 3
+    assert lines[3]["hallucinated"] and lines[3]["risk"] > 0.5
+
+
 def test_a_list_of_documents_is_one_context(tmp_path: Path) -> None:
     docs = ["The Eiffel Tower is in Paris.", "  ", "It was completed in 1889 for the World's Fair."]
     rows = [
