@@ -1,8 +1,8 @@
 """``guardkit score``: a hallucination risk for each (context, response) line of a JSONL file.
 
-Each input line is an object with ``context`` (a string, or a list of documents read as one
-text) and ``response`` (other fields are kept); each output line adds ``risk`` (calibrated
-probability that the response states something the context does not support) and
+Each input line is an object with ``context`` (a string, or a list of documents, each read
+apart from the others) and ``response`` (other fields are kept); each output line adds ``risk``
+(calibrated probability that the response states something the context does not support) and
 ``hallucinated`` (``risk`` at or above the model's threshold).
 
 What the response replies to is read with the context when the line has it: ``dialogue_history``
@@ -23,6 +23,7 @@ from guardkit._files import write_atomic
 from guardkit._jsonl import json_objects
 from guardkit.cli.index import typed_errors
 from guardkit.errors import ConfigError
+from guardkit.verifier._windows import join_documents
 
 __all__ = ["read_pairs", "score"]
 
@@ -34,8 +35,8 @@ verifier's training pairs put them)."""
 
 def read_pairs(path: Path) -> list[tuple[dict[str, Any], str]]:
     """``(row, context text)`` per line of a JSONL file with non-empty ``context`` and
-    ``response``; a list of documents as ``context`` is read as one text, documents apart, and
-    ``dialogue_history`` and ``question`` are added after it where given."""
+    ``response``; a list of documents as ``context`` is joined by ``join_documents`` (windowed
+    apart), and ``dialogue_history`` and ``question`` follow each document where given."""
     rows = [(row, _context(row, path, n)) for n, row in json_objects(path, ("response",))]
     if not rows:
         raise ConfigError("no (context, response) lines in the file", file=str(path))
@@ -54,7 +55,7 @@ def _context(row: dict[str, Any], path: Path, line: int) -> str:
         raise bad("field 'context' must be a string or a list of strings")
     if not any(d.strip() for d in docs):
         raise bad("field 'context' must be non-empty text")
-    text = "\n\n".join(d.strip() for d in docs if d.strip())
+    said_before: list[str] = []
     for field, lead in _REPLIED_TO:
         value = row.get(field)
         if value is None:
@@ -69,8 +70,8 @@ def _context(row: dict[str, Any], path: Path, line: int) -> str:
             )
         said = "\n".join(p.strip() for p in parts if p.strip())
         if said:
-            text += f"\n{lead}{said}"
-    return text
+            said_before.append(f"{lead}{said}")
+    return join_documents(docs, "\n".join(said_before))
 
 
 def score(

@@ -58,12 +58,12 @@ def facts_unsupported(result: CheckResult | None) -> float | None:
 
 
 def evidence(documents: Sequence[str], question: str | None) -> list[str]:
-    """What an answer is grounded against: the documents, then the question (``Question: ...``),
-    as guardkit's verifier was trained, so a bare answer ("Delhi") can be judged; no documents,
-    no evidence (a question alone supports nothing)."""
+    """What an answer is grounded against: each document followed by the question
+    (``Question: ...``), as guardkit's verifier was trained, so a bare answer ("Delhi") can be
+    judged; no documents, no evidence (a question alone supports nothing)."""
     docs = [d for d in documents if d.strip()]
-    if docs and question and question.strip():
-        docs.append(f"Question: {question.strip()}")
+    if question and question.strip():
+        return [f"{d}\nQuestion: {question.strip()}" for d in docs]
     return docs
 
 
@@ -103,12 +103,12 @@ class RiskScorer:
         out: list[tuple[float, str] | None] = [None] * len(items)
         if self.verifier is None:
             return out
-        from guardkit.verifier.scoring import split_claims  # pysbd: loaded only when used
+        from guardkit.verifier import join_documents, split_claims  # loaded only when used
 
         owners: list[int] = []
         pairs: list[tuple[str, str]] = []
         for i, (text, docs) in enumerate(items):
-            evidence = "\n".join(d for d in docs if d.strip())
+            evidence = join_documents(docs)  # each document windowed on its own
             if text.strip() and evidence:
                 claims = split_claims(text)
                 owners += [i] * len(claims)

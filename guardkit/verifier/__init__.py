@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from guardkit.verifier._windows import join_documents
 from guardkit.verifier.runtime import OnnxVerifier
 from guardkit.verifier.scoring import ClaimScore, ResponseScore, score_responses, split_claims
 from guardkit.verifier.types import LABELS as LABELS
@@ -28,6 +29,7 @@ __all__ = [
     "ResponseScore",
     "VerdictProbs",
     "Verifier",
+    "join_documents",
     "load_verifier",
     "score_responses",
     "split_claims",

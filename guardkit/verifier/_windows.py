@@ -4,6 +4,10 @@ The rule, the same everywhere:
 
 - Evidence longer than the window is cut into overlapping token windows (a quarter overlap), each
   a run of whole tokens mapped back to the original characters. Nothing is dropped.
+- Evidence made of several documents (joined by :func:`join_documents`) is windowed document by
+  document: no window mixes two of them. The model reads a passage far worse beside unrelated
+  ones (FEVER-Symmetric claims with their evidence passage among 20 others: AUROC 0.80 alone,
+  0.68 in shared windows, 0.75 windowed apart; ``benchmarks/long_context.py``).
 - A claim longer than half the window is cut into pieces the same way (no overlap).
 - Per claim piece, the window that supports it most wins, unless a window contradicts it
   outright (contradicted is that window's most likely label) and more firmly than the best
@@ -29,7 +33,10 @@ from dataclasses import dataclass
 import numpy as np
 from tokenizers import Tokenizer
 
-__all__ = ["Segment", "fold", "plan_windows"]
+__all__ = ["DOCUMENT_BREAK", "Segment", "fold", "join_documents", "plan_windows"]
+
+DOCUMENT_BREAK = "\x1d"
+"""Between the documents of one evidence text (ASCII's group separator: no text holds it)."""
 
 _WORD = re.compile(r"\w+")
 _STOP = frozenset(
@@ -59,6 +66,14 @@ def _spans(tokenizer: Tokenizer, text: str, size: int, stride: int, fits: int) -
     return [text[offsets[s][0] : offsets[s + size - 1][1]] for s in starts]
 
 
+def join_documents(documents: Sequence[str], tail: str = "") -> str:
+    """One evidence text of several documents, each windowed on its own, ``tail`` (what the
+    response replies to: ``Question: ...``) after each document so that every window has it.
+    One document gives ``document`` or ``document + "\n" + tail``, as before there were several."""
+    docs = [d.strip() for d in documents if d.strip()]
+    return DOCUMENT_BREAK.join(f"{d}\n{tail}" if tail else d for d in docs)
+
+
 def _most_relevant(windows: list[str], claim: str, keep: int) -> list[str]:
     words = {w.lower() for w in _WORD.findall(claim)}
     scores = [len(words & {w.lower() for w in _WORD.findall(win)}) for win in windows]
@@ -86,9 +101,14 @@ def plan_windows(
             key = (evidence, size)
             if key not in ev_cache:
                 # uncut evidence needs no margin: a pair that fits the model is one window
-                ev_cache[key] = _spans(
-                    tokenizer, evidence, size, max(1, (size * 3) // 4), size + _MARGIN
-                )
+                docs = [d for d in evidence.split(DOCUMENT_BREAK) if d.strip()] or [evidence]
+                ev_cache[key] = [
+                    window
+                    for doc in docs
+                    for window in _spans(
+                        tokenizer, doc, size, max(1, (size * 3) // 4), size + _MARGIN
+                    )
+                ]
             windows = ev_cache[key]
             if max_windows is not None and len(windows) > max_windows:
                 windows = _most_relevant(windows, piece, max_windows)

@@ -281,7 +281,7 @@ def test_text_rows_are_scored_against_documents_and_question(tmp_path: Path) -> 
 
     rows = read_labelled(labelled, grounder)
     assert seen == [
-        ("Delhi", ["The head office is in Delhi.", "Question: Where is the head office?"]),
+        ("Delhi", ["The head office is in Delhi.\nQuestion: Where is the head office?"]),
         ("Mumbai", ["The head office is in Delhi."]),
     ]
     assert rows[0].components.grounding is not None and rows[0].components.grounding < 0.1

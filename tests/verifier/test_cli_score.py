@@ -7,6 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from guardkit.cli import app
+from guardkit.verifier import join_documents
 
 runner = CliRunner()
 
@@ -47,13 +48,13 @@ def test_a_response_without_words_states_nothing(tmp_path: Path) -> None:
     assert lines[3]["hallucinated"] and lines[3]["risk"] > 0.5
 
 
-def test_a_list_of_documents_is_one_context(tmp_path: Path) -> None:
+def test_a_list_of_documents_is_read_document_by_document(tmp_path: Path) -> None:
     docs = ["The Eiffel Tower is in Paris.", "  ", "It was completed in 1889 for the World's Fair."]
     rows = [
         {"id": "list", "context": docs, "response": "It was completed in 1889."},
         {
             "id": "text",
-            "context": f"{docs[0]}\n\n{docs[2]}",
+            "context": join_documents([docs[0], docs[2]]),
             "response": "It was completed in 1889.",
         },
     ]
@@ -66,6 +67,7 @@ def test_a_list_of_documents_is_one_context(tmp_path: Path) -> None:
 
 
 def test_the_question_and_dialogue_so_far_are_read_with_the_context(tmp_path: Path) -> None:
+    rome = "Rome is in Italy."
     rows = [
         {"context": CONTEXT, "question": "When was it completed?", "response": "1889"},
         {"context": f"{CONTEXT}\nQuestion: When was it completed?", "response": "1889"},
@@ -73,13 +75,15 @@ def test_the_question_and_dialogue_so_far_are_read_with_the_context(tmp_path: Pa
         {"context": f"{CONTEXT}\n[Human]: Is it old?", "response": "1889"},
         {"context": CONTEXT, "dialogue_history": ["[Human]: Is it", " old?"], "response": "1889"},
         {"context": f"{CONTEXT}\n[Human]: Is it\nold?", "response": "1889"},
+        {"context": [CONTEXT, rome], "question": "When?", "response": "1889"},
+        {"context": join_documents([CONTEXT, rome], "Question: When?"), "response": "1889"},
         {"context": CONTEXT, "question": "", "response": "1889"},
         {"context": CONTEXT, "response": "1889"},
     ]
     src, out = _jsonl(tmp_path / "in.jsonl", rows), tmp_path / "out.jsonl"
     assert runner.invoke(app, ["score", "--pairs", str(src), "--out", str(out)]).exit_code == 0
     risk = [json.loads(x)["risk"] for x in out.read_text().splitlines()]
-    assert risk[0] == risk[1] and risk[2] == risk[3] and risk[4] == risk[5] and risk[6] == risk[7]
+    assert all(risk[i] == risk[i + 1] for i in range(0, len(rows), 2))
 
 
 @pytest.mark.parametrize(

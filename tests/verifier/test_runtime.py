@@ -5,7 +5,14 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from guardkit.errors import ConfigError
-from guardkit.verifier import LABELS, OnnxVerifier, VerdictProbs, Verifier, load_verifier
+from guardkit.verifier import (
+    LABELS,
+    OnnxVerifier,
+    VerdictProbs,
+    Verifier,
+    join_documents,
+    load_verifier,
+)
 from guardkit.verifier._windows import plan_windows
 
 ENTAILED = [
@@ -191,3 +198,20 @@ def test_a_pair_scores_the_same_whatever_it_is_batched_with(verifier: OnnxVerifi
     filler = ("A long note about the weather, the trains and the price of bread in 1990. " * 5, "x")
     together = verifier.predict([filler, *pairs, filler])[1:-1]
     assert alone == together
+
+
+def test_documents_are_windowed_apart(verifier: OnnxVerifier) -> None:
+    """Joined by ``join_documents``, no window mixes two documents, and what the response
+    replies to follows each; one document reads as it always did."""
+    tok, width = verifier.tokenizer, verifier.manifest.max_length
+    docs = ["The Eiffel Tower is in Paris.", " ", "Rome is in Italy."]
+    claim = "The Eiffel Tower is in Paris."
+    joined = join_documents(docs, "Question: Where?")
+    windows = [s.evidence for s in plan_windows(tok, [(joined, claim)], width, verifier._special)]
+    assert windows == [f"{docs[0]}\nQuestion: Where?", f"{docs[2]}\nQuestion: Where?"]
+    assert join_documents([" Paris. "], "Question: Where?") == "Paris.\nQuestion: Where?"
+    assert join_documents(["Paris."]) == "Paris."
+    # windowed apart, the unrelated document does not dilute the one that says it
+    (apart,) = verifier.predict([(join_documents(docs), claim)])
+    (alone,) = verifier.predict([(docs[0], claim)])
+    assert apart == alone
