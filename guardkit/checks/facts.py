@@ -29,9 +29,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from guardkit.checks import CheckContext, CheckResult, CheckSetup, policy_relative, register_check
 from guardkit.facts._manifest import MANIFEST
-from guardkit.facts.claims import Claim, extract_claims
+from guardkit.facts.claims import extract_claims
 from guardkit.facts.index import FactIndex
-from guardkit.facts.verify import ClaimVerdict, ClaimVerifier, VerifySettings, default_verifier
+from guardkit.facts.verify import (
+    ClaimVerdict,
+    ClaimVerifier,
+    VerifySettings,
+    default_verifier,
+    document_citations,
+)
 
 __all__ = ["FactsCheck", "FactsCheckConfig"]
 
@@ -96,7 +102,9 @@ class FactsCheck:
 
     def run(self, ctx: CheckContext) -> CheckResult:
         claims = extract_claims(ctx.text)
-        cited = self._cited(claims, len(ctx.documents))
+        cited = None
+        if self.config.citations == "cited":
+            cited = document_citations(claims, len(ctx.documents))
         verdicts = self.verifier.verify(claims, ctx.documents, cited=cited)
         counts = {
             v: sum(1 for x in verdicts if x.verdict == v)
@@ -123,13 +131,6 @@ class FactsCheck:
             filtered_text=_filtered(ctx.text, verdicts),
             details=details,
         )
-
-    def _cited(self, claims: list[Claim], n_documents: int) -> list[set[str]] | None:
-        """Per claim, the documents it cites (``document[i]``, 0-based as passed), or ``None``
-        when numbers are not read: ``citations: any``, no documents, or no claim cites."""
-        if self.config.citations == "any" or not n_documents or not any(c.cites for c in claims):
-            return None
-        return [{f"document[{n - 1}]" for n in c.cites} for c in claims]
 
 
 def _evidence_sources(verifier: ClaimVerifier, documents: list[str]) -> list[str]:

@@ -4,7 +4,9 @@ With ``--claims``, each input line is an object with ``claim`` (other fields are
 output line adds ``verdict`` (supported / contradicted / unverifiable), ``confidence`` and
 ``evidence`` (``fact_id``, ``source``, ``text``, ``score``, and the verifier's ``supported`` and
 ``contradicted``). Claims are verified whole, not split, without their citation marks ("[3]",
-``<|cit|>``). A line that names what its claim cites
+``<|cit|>``). ``--document FILE`` (repeatable) adds documents to check against, as a RAG
+answer's context, with or without an index; in ``--text``, a claim citing them by number ("[2]":
+the second ``--document``) is checked against those it cites. A line that names what its claim cites
 (``sources`` or ``cited_doc_ids``, as in SciFact-style claim files such as CitInt's: document ids
 or source names of the index) is checked against those documents only, unless ``--whole-index``.
 """
@@ -32,7 +34,15 @@ _BATCH = 256
 
 
 def verify(
-    index: Annotated[Path, typer.Option("--index", help="Fact index folder.")],
+    index: Annotated[Path | None, typer.Option("--index", help="Fact index folder.")] = None,
+    document: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--document",
+            help="A text file to check against, as RAG context (repeatable); "
+            "in --text, [n] cites the n-th.",
+        ),
+    ] = None,
     text: Annotated[str | None, typer.Option("--text", help="Text whose claims to verify.")] = None,
     claims: Annotated[
         Path | None, typer.Option("--claims", help="JSONL file, one {'claim': ...} a line.")
@@ -48,10 +58,14 @@ def verify(
         ),
     ] = False,
 ) -> None:
-    """Verify claims against a fact index: a verdict, a confidence and evidence for each."""
+    """Verify claims against a fact index and/or documents: a verdict, a confidence and
+    evidence for each."""
     with typed_errors():
         if (text is None) == (claims is None):
             raise ConfigError("give exactly one of --text or --claims")
+        if index is None and not document:
+            raise ConfigError("give --index DIR, --document FILE or both")
+        documents = [_read_document(path) for path in document or []]
         if text is not None and (not text.strip() or not encodable(text)):
             raise ConfigError("--text must be non-empty text")
         if out is not None:
@@ -65,17 +79,21 @@ def verify(
         records = _read_claims(claims) if claims is not None else []
         cited = [None if whole_index else cites for _, _, cites in records]
         checker = ClaimVerifier(
-            FactIndex.load(index), facts_verify.default_verifier(), VerifySettings(top_k=k)
+            FactIndex.load(index) if index is not None else None,
+            facts_verify.default_verifier(),
+            VerifySettings(top_k=k),
         )
         if text is not None:
-            _print_text(checker.verify_text(text), as_json)
+            _print_text(checker.verify_text(text, documents), as_json)
             return
         assert out is not None
         lines = []
         for lo in range(0, len(records), _BATCH):
             batch = records[lo : lo + _BATCH]
             verdicts = checker.verify(
-                [_whole(r["claim"]) for _, r, _ in batch], cited=cited[lo : lo + _BATCH]
+                [_whole(r["claim"]) for _, r, _ in batch],
+                documents,
+                cited=cited[lo : lo + _BATCH],
             )
             lines += [
                 json.dumps(_row(r, v), ensure_ascii=False)
@@ -151,6 +169,21 @@ def _warn_unknown_sources(
         )
 
 
+def _read_document(path: Path) -> str:
+    """A ``--document`` file's text (UTF-8), refused with its name if unreadable or empty."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the document: {exc.strerror}", file=str(path)) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text (byte {exc.start})", file=str(path)) from None
+    if not text.strip():
+        raise ConfigError("the document is empty", file=str(path))
+    return text
+
+
 def _whole(text: str) -> Claim:
     checked = without_citation_marks(text) or text
     return Claim(text=checked, start=0, end=len(text), sentence_start=0, sentence_end=len(text))
@@ -190,6 +223,7 @@ def _print_text(verdicts: list[ClaimVerdict], as_json: bool) -> None:
                         "claim": v.claim.text,
                         "start": v.claim.start,
                         "end": v.claim.end,
+                        "cites": list(v.claim.cites),
                         "verdict": v.verdict,
                         "confidence": v.confidence,
                         "evidence": _evidence(v),

@@ -32,6 +32,7 @@ __all__ = [
     "Verdict",
     "VerifySettings",
     "default_verifier",
+    "document_citations",
 ]
 
 Verdict = Literal["supported", "contradicted", "unverifiable"]
@@ -100,9 +101,14 @@ class ClaimVerifier:
             embedder = index.embedder if index is not None else default_embedder()
         self.embedder = embedder
 
-    def verify_text(self, text: str, documents: Sequence[str] = ()) -> list[ClaimVerdict]:
-        """Extract the claims of ``text`` and verify each."""
-        return self.verify(extract_claims(text), documents)
+    def verify_text(
+        self, text: str, documents: Sequence[str] = (), *, citations: bool = True
+    ) -> list[ClaimVerdict]:
+        """Extract the claims of ``text`` and verify each; with ``citations``, a claim citing
+        ``documents`` by number is checked against those (see :func:`document_citations`)."""
+        claims = extract_claims(text)
+        cited = document_citations(claims, len(documents)) if citations else None
+        return self.verify(claims, documents, cited=cited)
 
     def verify(
         self,
@@ -228,6 +234,16 @@ class ClaimVerifier:
         else:
             verdict, confidence = "unverifiable", 1.0 - max(sup, con)
         return ClaimVerdict(claim=claim, verdict=verdict, confidence=confidence, citations=cites)
+
+
+def document_citations(claims: Sequence[Claim], n_documents: int) -> list[set[str]] | None:
+    """Per claim, the documents its citation numbers name: "[2]" is the second document passed,
+    ``document[1]`` (an empty set: it cites none); ``None`` when there are no documents or no
+    claim cites any, so nothing is restricted. A number beyond the documents names one that
+    does not exist: the claim then has no evidence, as a citation of nothing deserves."""
+    if not n_documents or not any(c.cites for c in claims):
+        return None
+    return [{f"document[{n - 1}]" for n in c.cites} for c in claims]
 
 
 def _best_distinct(hits: Sequence[Hit], floor: float, k: int) -> list[Hit]:

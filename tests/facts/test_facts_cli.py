@@ -101,6 +101,57 @@ def test_verify_text(saved_index: Path) -> None:
     assert plain.output.startswith("supported    0.90  Items can be returned")
 
 
+def test_verify_text_against_documents_reads_their_numbers(
+    saved_index: Path, tmp_path: Path
+) -> None:
+    museum, cafe = tmp_path / "museum.txt", tmp_path / "cafe.txt"
+    museum.write_text("The museum opens at 9 am on weekdays.\n")
+    cafe.write_text("The cafe sells cake.\n")
+    docs = ["--document", str(museum), "--document", str(cafe)]
+    text = "The museum opens at 9 am on weekdays [1]. The cafe sells cake [1]."
+    result = runner.invoke(app, ["verify", *docs, "--text", text, "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert [(r["cites"], r["verdict"]) for r in rows] == [
+        ([1], "supported"),
+        ([1], "unverifiable"),  # the cafe sentence is in the second document, not the first
+    ]
+    assert rows[0]["evidence"][0]["source"] == "document[0]"
+    right = runner.invoke(app, ["verify", *docs, "--text", text.replace("cake [1]", "cake [2]")])
+    assert right.output.count("supported") == 2
+    # documents beside an index: a claim citing nothing is checked against both
+    both = runner.invoke(
+        app,
+        ["verify", "--index", str(saved_index), *docs, "--json", "--text",
+         "Items can be returned within 30 days of delivery. The cafe sells cake."],
+    )  # fmt: skip
+    assert [r["verdict"] for r in json.loads(both.stdout)] == ["supported", "supported"]
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (None, "cannot read the document"),
+        (b"\xff\xfe oops", "not UTF-8 text (byte 0)"),
+        (b"  \n", "the document is empty"),
+    ],
+)
+def test_a_bad_document_exits_2_naming_it(
+    tmp_path: Path, content: bytes | None, expected: str
+) -> None:
+    doc = tmp_path / "doc.txt"
+    if content is not None:
+        doc.write_bytes(content)
+    result = runner.invoke(app, ["verify", "--document", str(doc), "--text", "It opens at 9."])
+    assert result.exit_code == 2
+    assert f"{doc}: {expected}" in result.output
+
+
+def test_verify_needs_an_index_or_documents() -> None:
+    result = runner.invoke(app, ["verify", "--text", "It opens at 9."])
+    assert result.exit_code == 2 and "give --index DIR, --document FILE or both" in result.output
+
+
 def _hashing_index(tmp_path: Path) -> Path:
     index = FactIndex(embedder=HashingEmbedder())
     index.add_documents([Document("a", "Some fact about widgets.", "a")])
