@@ -22,6 +22,7 @@ The index and the verifier are loaded when the guard is built, never per call.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -29,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from guardkit.checks import CheckContext, CheckResult, CheckSetup, policy_relative, register_check
 from guardkit.facts._manifest import MANIFEST
-from guardkit.facts.claims import extract_claims
+from guardkit.facts.claims import extract_claims, without_citation_marks
 from guardkit.facts.index import FactIndex
 from guardkit.facts.verify import (
     ClaimVerdict,
@@ -42,6 +43,7 @@ from guardkit.facts.verify import (
 __all__ = ["FactsCheck", "FactsCheckConfig"]
 
 _QUOTE_CHARS = 300
+_WORDY = re.compile(r"[^\W_]")
 
 
 class FactsCheckConfig(BaseModel):
@@ -153,7 +155,8 @@ def _citing(v: ClaimVerdict, n_documents: int | None) -> str:
     marks = ", ".join(str(n) for n in v.claim.cites)
     missing = [n for n in v.claim.cites if n > n_documents]
     if missing:
-        return f" (cites [{marks}], but only {n_documents} documents were given)"
+        given = "1 document was" if n_documents == 1 else f"{n_documents} documents were"
+        return f" (cites [{marks}], but only {given} given)"
     which = "which does not" if len(v.claim.cites) == 1 else "none of which"
     return f" (cites [{marks}], {which} say so)"
 
@@ -195,7 +198,7 @@ def _filtered(text: str, verdicts: list[ClaimVerdict]) -> str | None:
         cursor = max(cursor, end)
     kept.append(text[cursor:])
     out = " ".join(" ".join(piece.split()) for piece in kept if piece.strip())
-    return out or None
+    return out if _WORDY.search(without_citation_marks(out)) else None  # not marks alone
 
 
 def _build(config: FactsCheckConfig, setup: CheckSetup) -> FactsCheck:

@@ -58,9 +58,13 @@ _FINITE = re.compile(
     r"\w+ed)\b",
     re.IGNORECASE,
 )
+_AUXILIARY = (
+    "is|are|was|were|has|have|had|can|could|will|would|may|might|must|shall|should|does|do|did|"
+    "costs?|takes?"
+)
 _VERB_FIRST = re.compile(
     r"^(?:is|are|was|were|has|have|had|can|could|will|would|may|might|must|should|does|do|"
-    r"did|not|also|then|\w+ed|\w+ing(?!\s+(?:is|are|was|were|has|had|can|will|may|costs?|takes?)\b))\b",
+    r"did|not|also|then|\w+ed|\w+ing(?!\s+(?:" + _AUXILIARY + r")\b))\b",
     re.IGNORECASE,
 )
 """Verb-first: no subject of its own. An -ing word followed by a verb is the subject
@@ -73,6 +77,8 @@ _PLACEHOLDER = re.compile(r"<\|[A-Za-z_]+\|>")
 _NUMBERED = re.compile(r"\[\s*[1-9]\d{0,3}(?:\s*[-\u2013,]\s*[1-9]\d{0,3})*\s*\]")
 """Citation numbers start at 1: "[0, 1]" is an interval, not two references."""
 _RANGE = re.compile(r"(\d+)(?:\s*[-\u2013]\s*(\d+))?")
+_MAX_REFERENCE = 999
+"""Above this a bracketed number is a year ("[2019]"), not the 2019th reference."""
 _MAX_RANGE = 100
 """A range "[3-7]" names each number in it; a wider one is not a citation but a span of text."""
 _LEADING = re.compile(rf"(?:\s*{_NUMBERED.pattern})+")
@@ -106,7 +112,7 @@ def cited_numbers(text: str) -> tuple[int, ...]:
     for mark in _NUMBERED.finditer(text):
         for low, high in _RANGE.findall(mark.group()):
             first, last = int(low), int(high or low)
-            if first <= last <= first + _MAX_RANGE:
+            if first <= last <= min(first + _MAX_RANGE, _MAX_REFERENCE):
                 found.update(range(first, last + 1))
     return tuple(sorted(found))
 
@@ -199,23 +205,38 @@ def _clauses(text: str, start: int, end: int) -> list[_Piece]:
 
 
 def _leading_marks(text: str, start: int) -> int:
-    """Length of the citation marks opening the sentence at ``start``: in "It holds. [1] Next
-    one." the segmenter gives "[1]" to the second sentence, but it cites the first."""
+    """Length of the citation marks opening the sentence at ``start``."""
     m = _LEADING.match(text, start)
     return m.end() - start if m else 0
+
+
+def _sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans, the citation marks that open a sentence given to the one before: in
+    "It holds. [1] Next one." the segmenter gives "[1]" to the second sentence, but it cites
+    the first (and goes with it when that sentence is filtered out)."""
+    spans = sentence_spans(text)
+    out = []
+    for n, (start, end) in enumerate(spans):
+        if n:
+            start += _leading_marks(text, start)
+            while start < end and text[start].isspace():
+                start += 1
+        if n + 1 < len(spans):
+            following = spans[n + 1][0]
+            marks = _leading_marks(text, following)
+            end = following + marks if marks else end
+        if end > start:
+            out.append((start, end))
+    return out
 
 
 def extract_claims(text: str) -> list[Claim]:
     """The atomic claims of ``text`` in order, non-assertions left out."""
     claims: list[Claim] = []
-    spans = sentence_spans(text)
-    leads = [_leading_marks(text, start) for start, _ in spans]
-    for n, (s_start, s_end) in enumerate(spans):
-        if not _is_assertion(without_citation_marks(text[s_start:s_end])):
+    for s_start, s_end in _sentences(text):
+        sentence = text[s_start:s_end]
+        if not _is_assertion(without_citation_marks(sentence)):
             continue
-        own = s_start + leads[n]  # marks before this point cite the sentence before
-        after = text[spans[n + 1][0] : spans[n + 1][0] + leads[n + 1]] if n + 1 < len(spans) else ""
-        sentence_cites = cited_numbers(f"{text[own:s_end]} {after}")
         for c_start, c_end, subject in _clauses(text, s_start, s_end):
             piece = text[c_start:c_end]
             lead = len(piece) - len(piece.lstrip())
@@ -230,7 +251,7 @@ def extract_claims(text: str) -> list[Claim]:
                     end=c_start + lead + len(body),
                     sentence_start=s_start,
                     sentence_end=s_end,
-                    cites=cited_numbers(text[max(c_start, own) : c_end]) or sentence_cites,
+                    cites=cited_numbers(body) or cited_numbers(sentence),
                 )
             )
     return claims

@@ -11,6 +11,7 @@ sentence of a paper, an answer with references) is checked against those sources
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Literal
@@ -36,6 +37,8 @@ __all__ = [
 ]
 
 Verdict = Literal["supported", "contradicted", "unverifiable"]
+_CALL_DOCUMENT = re.compile(r"document\[\d+\]\Z")
+"""How the documents passed with a call are named: ``document[0]``, ``document[1]``, ..."""
 
 
 class Citation(BaseModel):
@@ -158,7 +161,20 @@ class ClaimVerifier:
         k, floor = self.settings.top_k, self.settings.min_score
         found: list[list[Hit]] = [[] for _ in range(len(vectors))]
         if self.index is not None:  # its own search_mode
-            found = self.index.search_many(texts, k, vectors=vectors, within=cited)
+            # A claim citing only the call's documents gets nothing from the index, even
+            # from an index document that happens to be called "document[0]".
+            names = [set(c or ()) for c in cited] if cited is not None else None
+            within = [{n for n in c if not _CALL_DOCUMENT.match(n)} for c in names or []]
+            asks = [q for q in range(len(texts)) if names is None or within[q] or not names[q]]
+            if asks:
+                hits = self.index.search_many(
+                    [texts[q] for q in asks],
+                    k,
+                    vectors=vectors[asks],
+                    within=None if names is None else [within[q] for q in asks],
+                )
+                for q, h in zip(asks, hits, strict=True):
+                    found[q] = h
         if documents:
             from_documents = self._document_hits(vectors, documents, cited)
             found = [a + b for a, b in zip(found, from_documents, strict=True)]

@@ -5,9 +5,10 @@ The rule, the same everywhere:
 - Evidence longer than the window is cut into overlapping token windows (a quarter overlap), each
   a run of whole tokens mapped back to the original characters. Nothing is dropped.
 - Evidence made of several documents (joined by :func:`join_documents`) is windowed document by
-  document: no window mixes two of them. The model reads a passage far worse beside unrelated
-  ones (FEVER-Symmetric claims with their evidence passage among 20 others: AUROC 0.80 alone,
-  0.68 in shared windows, 0.75 windowed apart; ``benchmarks/long_context.py``).
+  document, and also as the documents joined: a claim may need two of them. The model reads a
+  passage far worse beside unrelated ones (FEVER-Symmetric claims with their evidence passage
+  among 20 others: AUROC 0.80 alone, 0.68 joined only, 0.75 with each document's own windows;
+  ``benchmarks/long_context.py``).
 - A claim longer than half the window is cut into pieces the same way (no overlap).
 - Per claim piece, the window that supports it most wins, unless a window contradicts it
   outright (contradicted is that window's most likely label) and more firmly than the best
@@ -20,8 +21,9 @@ The rule, the same everywhere:
   chance before this rule.
 - Per claim, the least supported piece wins (a claim is only as supported as its weakest part).
 - With ``max_windows`` set and more windows than that, only the ``max_windows`` windows sharing
-  the most words with the claim piece are scored (a retrieval step: on 2 CPU cores a long document
-  would otherwise cost dozens of model calls per sentence). ``None`` scores every window.
+  the most content words with the claim piece are scored, the shorter first among equals (a
+  retrieval step: on 2 CPU cores a long document would otherwise cost dozens of model calls per
+  sentence). ``None`` scores every window.
 """
 
 from __future__ import annotations
@@ -67,18 +69,35 @@ def _spans(tokenizer: Tokenizer, text: str, size: int, stride: int, fits: int) -
 
 
 def join_documents(documents: Sequence[str], tail: str = "") -> str:
-    """One evidence text of several documents, each windowed on its own, ``tail`` (what the
-    response replies to: ``Question: ...``) after each document so that every window has it.
-    One document gives ``document`` or ``document + "\n" + tail``, as before there were several."""
+    """One evidence text of several documents, which the verifier windows one by one as well
+    as together, ``tail`` (what the response replies to: ``Question: ...``) after each document
+    (a document longer than a window has it in its last window only, as one document always
+    had). One document gives ``document`` or ``document + "\n" + tail``, as before there were
+    several. The documents are joined by ``DOCUMENT_BREAK`` (``"\x1d"``): a verifier of one's
+    own receives that character between them."""
     docs = [d.strip() for d in documents if d.strip()]
     return DOCUMENT_BREAK.join(f"{d}\n{tail}" if tail else d for d in docs)
 
 
 def _most_relevant(windows: list[str], claim: str, keep: int) -> list[str]:
-    words = {w.lower() for w in _WORD.findall(claim)}
-    scores = [len(words & {w.lower() for w in _WORD.findall(win)}) for win in windows]
-    best = sorted(range(len(windows)), key=lambda i: -scores[i])[:keep]
+    """The ``keep`` windows sharing the most of the claim's content words, the shorter first
+    among equals (a document alone before the documents joined around it)."""
+    words = _content_words(claim)
+    scores = [(-len(words & _content_words(win)), len(win)) for win in windows]
+    best = sorted(range(len(windows)), key=scores.__getitem__)[:keep]
     return [windows[i] for i in sorted(best)]
+
+
+def _windows(tokenizer: Tokenizer, evidence: str, size: int) -> list[str]:
+    """The windows of ``evidence`` for a claim leaving ``size`` tokens: each document's own,
+    and, for several documents, also those of the documents joined (a claim may need two)."""
+    stride, fits = max(1, (size * 3) // 4), size + _MARGIN  # uncut evidence needs no margin
+    docs = [d for d in evidence.split(DOCUMENT_BREAK) if d.strip()]
+    if len(docs) < 2:
+        return _spans(tokenizer, evidence, size, stride, fits)
+    apart = [w for doc in docs for w in _spans(tokenizer, doc, size, stride, fits)]
+    joined = _spans(tokenizer, "\n\n".join(docs), size, stride, fits)
+    return apart + [w for w in joined if w not in apart]
 
 
 def plan_windows(
@@ -100,15 +119,7 @@ def plan_windows(
             size = max(16, budget - n_claim)
             key = (evidence, size)
             if key not in ev_cache:
-                # uncut evidence needs no margin: a pair that fits the model is one window
-                docs = [d for d in evidence.split(DOCUMENT_BREAK) if d.strip()] or [evidence]
-                ev_cache[key] = [
-                    window
-                    for doc in docs
-                    for window in _spans(
-                        tokenizer, doc, size, max(1, (size * 3) // 4), size + _MARGIN
-                    )
-                ]
+                ev_cache[key] = _windows(tokenizer, evidence, size)
             windows = ev_cache[key]
             if max_windows is not None and len(windows) > max_windows:
                 windows = _most_relevant(windows, piece, max_windows)

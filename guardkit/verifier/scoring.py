@@ -37,7 +37,7 @@ __all__ = [
     "split_claims",
 ]
 
-_ALNUM = re.compile(r"\w")
+_ALNUM = re.compile(r"[^\W_]")  # a letter or digit: "___" is no word
 _EPS = 1e-6
 AGGREGATIONS: tuple[str, ...] = ("max_claim", "whole_and_max_claim")
 

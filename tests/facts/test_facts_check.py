@@ -10,7 +10,7 @@ import guardkit
 from guardkit import Outcome, Policy, PolicyError
 from guardkit.checks import CheckContext
 from guardkit.checks.facts import FactsCheck, FactsCheckConfig
-from guardkit.facts import FactIndex
+from guardkit.facts import Document, FactIndex
 from guardkit.facts.verify import ClaimVerifier, VerifySettings
 from guardkit.verifier.types import VerdictProbs
 
@@ -141,6 +141,48 @@ def test_a_citation_beyond_the_documents_given_is_named() -> None:
     check = result.report.checks[0]
     assert check.details["claims"][1]["verdict"] == "unverifiable"
     assert "(cites [1, 3], but only 2 documents were given)" in (check.feedback or "")
+
+
+def test_filter_takes_a_sentences_marks_along() -> None:
+    """A mark after the full stop belongs to the sentence before: filtering that sentence out
+    removes its mark, and a filtered answer of marks alone is no answer."""
+
+    @guardkit.guard(_policy(None, "filter", min_support_rate=1.0), sinks=[])
+    def ask(answer: str) -> str:
+        return answer
+
+    docs = [MUSEUM, "The cafe sells cake."]
+    kept = ask(f"{MUSEUM} [1] The museum has a zoo. [2]", guardkit_documents=docs)
+    assert kept.outcome is Outcome.REPAIRED and kept.output == f"{MUSEUM} [1]"
+    with pytest.raises(guardkit.GuardFailed):  # nothing left to return: filter gives up
+        ask("The museum has a zoo. [2]", guardkit_documents=docs)
+
+
+def test_one_document_given_is_named_in_the_singular() -> None:
+    @guardkit.guard(_policy(None, "flag"), sinks=[])
+    def ask() -> str:
+        return f"{ENTRY} [2]"
+
+    check = ask(guardkit_documents=[ENTRY]).report.checks[0]
+    assert "(cites [2], but only 1 document was given)" in (check.feedback or "")
+
+
+def test_an_index_document_named_like_a_call_document_is_not_cited(tmp_path: Path) -> None:
+    """ "[1]" names the first document passed with the call, never an index document that
+    happens to have the id ``document[0]``."""
+    index = FactIndex()
+    index.add_documents([Document("document[0]", ENTRY, "document[0]")])
+    index.save(tmp_path / "ix")
+
+    @guardkit.guard(_policy(tmp_path / "ix", "flag", min_support_rate=1.0), sinks=[])
+    def ask() -> str:
+        return f"{ENTRY} [1]"
+
+    result = ask(guardkit_documents=[MUSEUM])
+    (claim,) = result.report.checks[0].details["claims"]
+    assert claim["verdict"] == "unverifiable"
+    assert all(c["fact_id"].startswith("document[0]#") for c in claim["citations"])
+    assert ask().outcome is Outcome.RELIABLE  # without documents the index answers
 
 
 def test_citation_numbers_restrict_index_evidence_too(saved_index: Path) -> None:

@@ -62,6 +62,8 @@ def test_citation_marks_are_left_out(text: str, checked: str) -> None:
         ("It lies in [0, 1].", ()),  # an interval, not references
         ("Pages [3-500] of the book.", ()),  # a span of text, not 498 references
         ("See <|cit|>.", ()),  # placeholders name no number
+        ("It opened in 2019 [2019].", ()),  # a year, not the 2019th reference
+        ("It holds [998-1001].", ()),
     ],
 )
 def test_cited_numbers(text: str, numbers: tuple[int, ...]) -> None:
@@ -80,11 +82,18 @@ def test_a_claim_cites_the_marks_of_its_clause_else_of_its_sentence() -> None:
         ("the battery has one too.", (1, 3)),
         ("Delivery takes two days.", ()),
     ]
-    # A mark after the full stop opens the next sentence, but cites the one it follows.
-    assert [c.cites for c in extract_claims("It opens at 9. [2] Entry is free. [1, 3]")] == [
-        (2,),
-        (1, 3),
+    # A mark after the full stop opens the next sentence, but cites the one it follows, and
+    # its sentence's span covers it (filtering the sentence out takes its marks along).
+    text = "It opens at 9. [2] Entry is free. [1, 3]"
+    claims = extract_claims(text)
+    assert [c.cites for c in claims] == [(2,), (1, 3)]
+    assert [text[c.sentence_start : c.sentence_end] for c in claims] == [
+        "It opens at 9. [2]",
+        "Entry is free. [1, 3]",
     ]
+    plain = "Refunds take 5 days. Shipping is free."  # without marks, spans are the sentences'
+    spans = [plain[c.sentence_start : c.sentence_end] for c in extract_claims(plain)]
+    assert spans == ["Refunds take 5 days.", "Shipping is free."]
 
 
 def test_extracted_claims_are_checked_without_marks_but_keep_their_spans() -> None:

@@ -61,6 +61,10 @@ from guardkit.facts.claims import extract_claims
             ["Refunds take 5 days", "shipping is free."],
         ),
         (
+            "Refunds take 5 days, and shipping should be free.",
+            ["Refunds take 5 days", "shipping should be free."],
+        ),
+        (
             "The kit includes a pump, including the valve.",
             ["The kit includes a pump, including the valve."],
         ),

@@ -38,17 +38,21 @@ def test_score_end_to_end(tmp_path: Path) -> None:
 
 
 def test_a_response_without_words_states_nothing(tmp_path: Path) -> None:
-    rows = [{"context": CONTEXT, "response": r} for r in ("...", "\U0001f642", "?!")]
-    rows.append(ROWS[1])  # scored beside them as it would be alone
+    rows = [{"context": CONTEXT, "response": r} for r in ("...", "\U0001f642", "?!", "___")]
+    rows.append(ROWS[1])  # scored beside them as it is alone
     src, out = _jsonl(tmp_path / "in.jsonl", rows), tmp_path / "out.jsonl"
     result = runner.invoke(app, ["score", "--pairs", str(src), "--out", str(out)])
     assert result.exit_code == 0, result.output
     lines = [json.loads(x) for x in out.read_text().splitlines()]
-    assert [(x["risk"], x["hallucinated"]) for x in lines[:3]] == [(0.0, False)] * 3
-    assert lines[3]["hallucinated"] and lines[3]["risk"] > 0.5
+    assert [(x["risk"], x["hallucinated"]) for x in lines[:4]] == [(0.0, False)] * 4
+    alone = _jsonl(tmp_path / "alone.jsonl", [ROWS[1]])
+    assert runner.invoke(app, ["score", "--pairs", str(alone), "--out", str(out)]).exit_code == 0
+    assert lines[4]["risk"] == json.loads(out.read_text())["risk"] > 0.5
 
 
-def test_a_list_of_documents_is_read_document_by_document(tmp_path: Path) -> None:
+def test_a_list_of_documents_is_read_as_joined_documents(tmp_path: Path) -> None:
+    """A list is the evidence ``join_documents`` makes of its non-empty documents (how it is
+    windowed: tests/verifier/test_runtime.py)."""
     docs = ["The Eiffel Tower is in Paris.", "  ", "It was completed in 1889 for the World's Fair."]
     rows = [
         {"id": "list", "context": docs, "response": "It was completed in 1889."},

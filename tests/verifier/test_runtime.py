@@ -200,18 +200,36 @@ def test_a_pair_scores_the_same_whatever_it_is_batched_with(verifier: OnnxVerifi
     assert alone == together
 
 
-def test_documents_are_windowed_apart(verifier: OnnxVerifier) -> None:
-    """Joined by ``join_documents``, no window mixes two documents, and what the response
-    replies to follows each; one document reads as it always did."""
+def test_documents_are_windowed_apart_and_together(verifier: OnnxVerifier) -> None:
+    """Joined by ``join_documents``, each document gets its own windows and the documents
+    joined get theirs; what the response replies to follows each document. One document reads
+    as it always did."""
     tok, width = verifier.tokenizer, verifier.manifest.max_length
     docs = ["The Eiffel Tower is in Paris.", " ", "Rome is in Italy."]
     claim = "The Eiffel Tower is in Paris."
     joined = join_documents(docs, "Question: Where?")
     windows = [s.evidence for s in plan_windows(tok, [(joined, claim)], width, verifier._special)]
-    assert windows == [f"{docs[0]}\nQuestion: Where?", f"{docs[2]}\nQuestion: Where?"]
+    first, second = f"{docs[0]}\nQuestion: Where?", f"{docs[2]}\nQuestion: Where?"
+    assert windows == [first, second, f"{first}\n\n{second}"]
     assert join_documents([" Paris. "], "Question: Where?") == "Paris.\nQuestion: Where?"
     assert join_documents(["Paris."]) == "Paris."
-    # windowed apart, the unrelated document does not dilute the one that says it
+    # a document that says it is read alone as well as among the others ...
     (apart,) = verifier.predict([(join_documents(docs), claim)])
     (alone,) = verifier.predict([(docs[0], claim)])
-    assert apart == alone
+    assert apart.supported >= alone.supported > 0.5
+    # ... and a claim that needs two documents still finds them together
+    two = ["The Eiffel Tower is in Paris.", "It was completed in 1889 for the World's Fair."]
+    (both,) = verifier.predict(
+        [(join_documents(two), "The Eiffel Tower in Paris was completed in 1889.")]
+    )
+    assert both.supported > 0.5
+
+
+def test_window_cap_ranks_by_the_claims_content_words(verifier: OnnxVerifier) -> None:
+    """With more windows than ``max_windows``, the ones sharing the claim's content words are
+    kept, not those sharing "the" and "in"."""
+    filler = [f"It was in the {w} town, the one that was in the north." for w in "abcdefgh"]
+    docs = [*filler, "Eiffel Tower work ended 1889."]
+    claim = "The tower was finished in 1889."
+    segs = plan_windows(verifier.tokenizer, [(join_documents(docs), claim)], 128, 3, 6)
+    assert len(segs) == 6 and docs[-1] in [s.evidence for s in segs]
