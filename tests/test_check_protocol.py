@@ -162,3 +162,32 @@ def test_flagged_text_output_is_returned_for_review(mentions: None) -> None:
 
     result = ask()
     assert result.outcome is Outcome.FLAGGED and result.output == "free text"
+
+
+class _Answer(BaseModel):
+    answer: str
+    topic: str
+    facts: list[str]
+    count: int
+
+
+def test_prose_is_the_text_or_a_validated_values_statements() -> None:
+    """Checks that read claims read ``ctx.prose``: the text itself, or, once the schema check
+    has passed, the value's strings that can state something, one paragraph each."""
+    text = '{"answer": "It opens at 9.", "topic": "hours", "facts": ["Entry is free on Sundays."]}'
+    value = _Answer(
+        answer="It opens at 9.", topic="hours", facts=["Entry is free on Sundays.", "Yes"], count=3
+    )
+    schema_passed = CheckResult(check="schema", passed=True)
+    plain = CheckContext(text="It opens at 9.", value="It opens at 9.", attempt=1)
+    assert plain.prose == "It opens at 9."
+    structured = CheckContext(
+        text=text,
+        value=value,
+        attempt=1,
+        schema=object(),
+        results=[schema_passed],  # type: ignore[arg-type]
+    )
+    assert structured.prose == "It opens at 9.\n\nEntry is free on Sundays."
+    unvalidated = CheckContext(text=text, value=text, attempt=1, schema=object())  # type: ignore[arg-type]
+    assert unvalidated.prose == text  # before the schema check passes, the text as it is

@@ -59,6 +59,32 @@ class CheckContext:
     results: list[CheckResult] = field(default_factory=list)
     """Results of the checks that ran before this one on the same candidate."""
 
+    @property
+    def prose(self) -> str:
+        """What the output states, for checks that read its claims: the text, or, once the
+        schema check has validated a structured value, that value's strings that can state
+        something (three words or a digit), one paragraph each. JSON keys and brackets are no
+        claims, nor are labels such as ``"billing"``."""
+        validated = any(r.check == "schema" and r.passed for r in self.results)
+        if self.schema is None or not validated or isinstance(self.value, str):
+            return self.text
+        return "\n\n".join(_statements(self.value))
+
+
+def _statements(value: Any) -> list[str]:
+    """The strings of a validated value, in order, that can state something."""
+    if isinstance(value, BaseModel):
+        value = value.model_dump(mode="json")
+    if isinstance(value, str):
+        text = value.strip()
+        states = len(text.split()) >= 3 or any(c.isdigit() for c in text)
+        return [text] if states else []
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in _statements(item)]
+    if isinstance(value, (list, tuple)):
+        return [s for item in value for s in _statements(item)]
+    return []
+
 
 class CheckResult(BaseModel):
     """A check's verdict. ``fixed_text`` and ``filtered_text`` are remedies actions may use."""

@@ -103,7 +103,8 @@ class FactsCheck:
         self.verifier = verifier
 
     def run(self, ctx: CheckContext) -> CheckResult:
-        claims = extract_claims(ctx.text)
+        prose = ctx.prose
+        claims = extract_claims(prose)
         cited = None
         if self.config.citations == "cited":
             cited = document_citations(claims, len(ctx.documents))
@@ -130,7 +131,8 @@ class FactsCheck:
             passed=False,
             score=rate,
             feedback=_feedback(verdicts, len(ctx.documents) if cited is not None else None),
-            filtered_text=_filtered(ctx.text, verdicts),
+            # sentences are cut from text only; a structured output's fields are left whole
+            filtered_text=_filtered(prose, verdicts) if prose == ctx.text else None,
             details=details,
         )
 

@@ -110,7 +110,7 @@ class RiskCheck:
     def run(self, ctx: CheckContext) -> CheckResult:
         facts = next((r for r in ctx.results if r.check == "facts"), None)
         grounds = evidence(ctx.documents, last_question(ctx.messages))
-        components, worst = self.scorer.components(ctx.text, grounds, facts, ctx.attempt - 1)
+        components, worst = self.scorer.components(ctx.prose, grounds, facts, ctx.attempt - 1)
         risk = self.model.risk(components)
         threshold = self.config.threshold
         passed = risk <= threshold

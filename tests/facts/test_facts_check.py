@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -183,6 +184,48 @@ def test_an_index_document_named_like_a_call_document_is_not_cited(tmp_path: Pat
     assert claim["verdict"] == "unverifiable"
     assert all(c["fact_id"].startswith("document[0]#") for c in claim["citations"])
     assert ask().outcome is Outcome.RELIABLE  # without documents the index answers
+
+
+ANSWER_SCHEMA = {
+    "type": "object",
+    "properties": {"answer": {"type": "string"}, "topic": {"type": "string"}},
+    "required": ["answer"],
+}
+
+
+def test_a_structured_output_is_checked_by_its_statements() -> None:
+    """The claims of a JSON output are its fields' sentences, not the JSON text: a right answer
+    in a field passes, a wrong sentence in it is named, a label field is no claim."""
+
+    @guardkit.guard(_policy(None, "flag", min_support_rate=1.0), ANSWER_SCHEMA, sinks=[])
+    def ask(answer: str) -> str:
+        return json.dumps({"answer": answer, "topic": "opening hours"})
+
+    right = ask(MUSEUM, guardkit_documents=[MUSEUM])
+    assert right.outcome is Outcome.RELIABLE and right.output["answer"] == MUSEUM
+    (_, facts) = right.report.checks
+    assert [c["claim"]["text"] for c in facts.details["claims"]] == [MUSEUM]
+    wrong = ask(f"{MUSEUM} The museum has a zoo.", guardkit_documents=[MUSEUM])
+    assert wrong.outcome is Outcome.FLAGGED
+    verdicts = wrong.report.checks[1].details["claims"]
+    assert [(c["claim"]["text"], c["verdict"]) for c in verdicts] == [
+        (MUSEUM, "supported"),
+        ("The museum has a zoo.", "unverifiable"),
+    ]
+
+
+def test_filter_leaves_a_structured_output_whole() -> None:
+    """Sentences are cut out of text only: for a JSON output the filter action has no remedy
+    and its fallback decides."""
+    policy = _policy(None, {"type": "filter", "then": "flag"}, min_support_rate=1.0)
+
+    @guardkit.guard(policy, ANSWER_SCHEMA, sinks=[])
+    def ask() -> str:
+        return json.dumps({"answer": f"{MUSEUM} The museum has a zoo."})
+
+    result = ask(guardkit_documents=[MUSEUM])
+    assert result.outcome is Outcome.FLAGGED
+    assert result.output == {"answer": f"{MUSEUM} The museum has a zoo."}
 
 
 def test_citation_numbers_restrict_index_evidence_too(saved_index: Path) -> None:

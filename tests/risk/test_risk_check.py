@@ -69,6 +69,34 @@ def test_risk_check_accepts_grounded_and_rejects_ungrounded(double_verifier: Non
     assert unjudged.report.attempts[0].checks[0].details["risk"] == 1.0
 
 
+def test_a_structured_output_is_grounded_by_its_statements(double_verifier: None) -> None:
+    """The risk check reads a JSON output's sentences, not its keys and brackets, and leaves
+    labels out."""
+    policy = guardkit.Policy.model_validate(
+        {
+            "id": "p",
+            "version": "1",
+            "checks": {"risk": {"max_risk": 0.3}},
+            "actions": {"risk": "flag"},
+        }
+    )
+    schema = {
+        "type": "object",
+        "properties": {"answer": {"type": "string"}, "tags": {"type": "array"}},
+    }
+
+    @guardkit.guard(policy, schema, sinks=[])
+    def answer(text: str) -> str:
+        return json.dumps({"answer": text, "tags": ["hours", "store"]})
+
+    docs = ["The store opens at nine and closes at five."]
+    result = answer("The store opens at nine. It sells purple elephants.", guardkit_documents=docs)
+    check = result.report.checks[1]
+    assert check.details["least_supported"] == "It sells purple elephants."
+    good = answer("The store opens at nine.", guardkit_documents=docs)
+    assert good.outcome is Outcome.RELIABLE
+
+
 def test_a_failed_risk_check_quotes_its_least_supported_sentence(double_verifier: None) -> None:
     policy = guardkit.Policy.model_validate(
         {
