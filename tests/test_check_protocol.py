@@ -13,6 +13,7 @@ from support.models import Order
 import guardkit
 from guardkit import CheckContext, CheckResult, Outcome, Policy, PolicyError
 from guardkit.checks import _REGISTRY, CheckSetup, known_checks
+from guardkit.checks._prose import prose_of, without_spans
 
 VALID = {"order_id": "A1", "items": [{"name": "pen", "quantity": 2, "price": 1.5}]}
 
@@ -191,3 +192,15 @@ def test_prose_is_the_text_or_a_validated_values_statements() -> None:
     assert structured.prose == "It opens at 9.\n\nEntry is free on Sundays."
     unvalidated = CheckContext(text=text, value=text, attempt=1, schema=object())  # type: ignore[arg-type]
     assert unvalidated.prose == text  # before the schema check passes, the text as it is
+
+
+def test_without_spans_cuts_sentences_out_of_the_fields_they_are_in() -> None:
+    value = {"a": "It opens at 9. It has a zoo.", "n": 2, "b": [{"c": "Entry is free. Cafe."}]}
+    prose = prose_of(value)
+    assert prose == "It opens at 9. It has a zoo.\n\nEntry is free. Cafe."
+    zoo = prose.index("It has a zoo.")
+    cafe = prose.index("Cafe.")
+    cut = without_spans(value, [(zoo, zoo + 13), (cafe, cafe + 5)])
+    assert cut == {"a": "It opens at 9.", "n": 2, "b": [{"c": "Entry is free."}]}
+    assert value["a"] == "It opens at 9. It has a zoo."  # the value itself is left alone
+    assert without_spans(value, [(0, len(prose))]) is None

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo
 
+from guardkit.checks._prose import prose_of
 from guardkit.errors import UnknownNameError
 from guardkit.schemas import FieldError, OutputSchema
 
@@ -65,25 +66,16 @@ class CheckContext:
         schema check has validated a structured value, that value's strings that can state
         something (three words or a digit), one paragraph each. JSON keys and brackets are no
         claims, nor are labels such as ``"billing"``."""
+        return self.text if self.structured is None else prose_of(self.structured)
+
+    @property
+    def structured(self) -> Any:
+        """The validated value when the output is structured (the schema check has passed and
+        the value is not a plain string), else ``None``."""
         validated = any(r.check == "schema" and r.passed for r in self.results)
         if self.schema is None or not validated or isinstance(self.value, str):
-            return self.text
-        return "\n\n".join(_statements(self.value))
-
-
-def _statements(value: Any) -> list[str]:
-    """The strings of a validated value, in order, that can state something."""
-    if isinstance(value, BaseModel):
-        value = value.model_dump(mode="json")
-    if isinstance(value, str):
-        text = value.strip()
-        states = len(text.split()) >= 3 or any(c.isdigit() for c in text)
-        return [text] if states else []
-    if isinstance(value, dict):
-        return [s for item in value.values() for s in _statements(item)]
-    if isinstance(value, (list, tuple)):
-        return [s for item in value for s in _statements(item)]
-    return []
+            return None
+        return self.value
 
 
 class CheckResult(BaseModel):

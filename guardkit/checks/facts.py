@@ -9,6 +9,11 @@ Policy section (the index and verifier paths are relative to the policy file)::
     actions:
       facts: {type: reask, max_attempts: 2, then: {type: filter, then: flag}}
 
+A structured output is checked by what it states (``CheckContext.prose``: its validated
+strings, one paragraph each), and its claims' spans point into that prose, not the JSON;
+``filter`` cuts the unsupported sentences out of the fields they are in, and the schema check
+judges the result again.
+
 An answer that cites the call's documents by number ("[2]", "[1, 3]": counted from 1 in the
 order they were passed, as RAG prompts list them) has each citing claim checked against the
 documents it cites alone: a statement pinned on a document that does not say it fails like a
@@ -22,6 +27,7 @@ The index and the verifier are loaded when the guard is built, never per call.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Literal
@@ -29,6 +35,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from guardkit.checks import CheckContext, CheckResult, CheckSetup, policy_relative, register_check
+from guardkit.checks._prose import without_spans
 from guardkit.facts._manifest import MANIFEST
 from guardkit.facts.claims import extract_claims, without_citation_marks
 from guardkit.facts.index import FactIndex
@@ -131,8 +138,7 @@ class FactsCheck:
             passed=False,
             score=rate,
             feedback=_feedback(verdicts, len(ctx.documents) if cited is not None else None),
-            # sentences are cut from text only; a structured output's fields are left whole
-            filtered_text=_filtered(prose, verdicts) if prose == ctx.text else None,
+            filtered_text=_filtered(ctx, prose, verdicts),
             details=details,
         )
 
@@ -185,8 +191,9 @@ def _feedback(verdicts: list[ClaimVerdict], n_documents: int | None = None) -> s
     return "\n".join(lines)
 
 
-def _filtered(text: str, verdicts: list[ClaimVerdict]) -> str | None:
-    """The text without every sentence that holds an unsupported claim; ``None`` if none is left."""
+def _filtered(ctx: CheckContext, text: str, verdicts: list[ClaimVerdict]) -> str | None:
+    """The output without every sentence that holds an unsupported claim (cut out of the field
+    it is in, for a structured output); ``None`` if nothing is left."""
     drop = sorted(
         {
             (v.claim.sentence_start, v.claim.sentence_end)
@@ -194,6 +201,9 @@ def _filtered(text: str, verdicts: list[ClaimVerdict]) -> str | None:
             if v.verdict != "supported"
         }
     )
+    if ctx.structured is not None:
+        data = without_spans(ctx.structured, drop)
+        return None if data is None else json.dumps(data, ensure_ascii=False)
     kept, cursor = [], 0
     for start, end in drop:
         kept.append(text[cursor:start])

@@ -214,18 +214,20 @@ def test_a_structured_output_is_checked_by_its_statements() -> None:
     ]
 
 
-def test_filter_leaves_a_structured_output_whole() -> None:
-    """Sentences are cut out of text only: for a JSON output the filter action has no remedy
-    and its fallback decides."""
+def test_filter_cuts_sentences_out_of_a_structured_outputs_fields() -> None:
+    """The unsupported sentence leaves the field it is in; the rest of the value stays, and the
+    schema check judges the result again."""
     policy = _policy(None, {"type": "filter", "then": "flag"}, min_support_rate=1.0)
 
     @guardkit.guard(policy, ANSWER_SCHEMA, sinks=[])
-    def ask() -> str:
-        return json.dumps({"answer": f"{MUSEUM} The museum has a zoo."})
+    def ask(answer: str) -> str:
+        return json.dumps({"answer": answer, "topic": "hours"})
 
-    result = ask(guardkit_documents=[MUSEUM])
-    assert result.outcome is Outcome.FLAGGED
-    assert result.output == {"answer": f"{MUSEUM} The museum has a zoo."}
+    result = ask(f"{MUSEUM} The museum has a zoo.", guardkit_documents=[MUSEUM])
+    assert result.outcome is Outcome.REPAIRED
+    assert result.output == {"answer": MUSEUM, "topic": "hours"}
+    nothing = ask("The museum has a zoo.", guardkit_documents=[MUSEUM])
+    assert nothing.outcome is Outcome.FLAGGED  # nothing true left: no remedy, the fallback
 
 
 def test_citation_numbers_restrict_index_evidence_too(saved_index: Path) -> None:

@@ -1,0 +1,74 @@
+"""What a structured output states, and the output with some of its sentences taken out.
+
+A validated value (a pydantic model, or JSON data) states things in its strings; keys, numbers
+and labels ("billing") are no claims. Its *prose* is those strings, in order, one paragraph
+each, so a sentence never spans two fields and a span of the prose maps back to one field.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from pydantic import BaseModel
+
+__all__ = ["PARAGRAPH", "prose_of", "without_spans"]
+
+PARAGRAPH = "\n\n"
+_Path = tuple[str | int, ...]
+
+
+def _data(value: Any) -> Any:
+    return value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+
+
+def _states(text: str) -> bool:
+    return len(text.split()) >= 3 or any(c.isdigit() for c in text)
+
+
+def _fields(data: Any, path: _Path = ()) -> Iterator[tuple[_Path, str]]:
+    """``(path, stripped text)`` of every string that can state something, in order."""
+    if isinstance(data, str):
+        if _states(data.strip()):
+            yield path, data.strip()
+    elif isinstance(data, dict):
+        for key, item in data.items():
+            yield from _fields(item, (*path, key))
+    elif isinstance(data, (list, tuple)):
+        for i, item in enumerate(data):
+            yield from _fields(item, (*path, i))
+
+
+def prose_of(value: Any) -> str:
+    """The strings of ``value`` that can state something (three words or a digit), one
+    paragraph each."""
+    return PARAGRAPH.join(text for _, text in _fields(_data(value)))
+
+
+def without_spans(value: Any, spans: Sequence[tuple[int, int]]) -> Any | None:
+    """``value`` as JSON data with the prose ``spans`` (sentences) cut out of the strings they
+    fall in; ``None`` when nothing that states something is left."""
+    data = copy.deepcopy(_data(value))
+    cursor, left = 0, False
+    for path, text in list(_fields(data)):
+        start, end = cursor, cursor + len(text)
+        cursor = end + len(PARAGRAPH)
+        cut = sorted(
+            (max(a, start) - start, min(b, end) - start) for a, b in spans if a < end and b > start
+        )
+        kept, at = [], 0
+        for a, b in cut:
+            kept.append(text[at:a])
+            at = max(at, b)
+        kept.append(text[at:])
+        new = " ".join(" ".join(kept).split())
+        left = left or _states(new)
+        _set(data, path, new)
+    return data if left else None
+
+
+def _set(data: Any, path: _Path, text: str) -> None:
+    for key in path[:-1]:
+        data = data[key]
+    data[path[-1]] = text
