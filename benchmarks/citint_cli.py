@@ -10,8 +10,8 @@ index).
     guardkit verify --index /tmp/cli/idx --claims DATA/citint/claims_test.jsonl --out OUT.jsonl
     python benchmarks/citint_cli.py --data DATA --claims DATA/citint/claims_test.jsonl OUT.jsonl
 
-The output lines replace the input's ``evidence`` field with guardkit's, so the gold evidence
-and labels are read from the claims file, line by line.
+The output lines keep the input's gold ``evidence`` as ``given_evidence`` beside guardkit's
+``evidence``; the gold is read from the claims file, line by line, all the same.
 
 A cited sentence counts as found when a returned fact is that sentence (fact id
 ``<doc_id>#<n>``) or has its text (CitInt repeats abstracts under several ids). The gold verdict

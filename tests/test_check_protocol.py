@@ -189,7 +189,7 @@ def test_prose_is_the_text_or_a_validated_values_statements() -> None:
         schema=object(),
         results=[schema_passed],  # type: ignore[arg-type]
     )
-    assert structured.prose == "It opens at 9.\n\nEntry is free on Sundays."
+    assert structured.prose == "It opens at 9.\n\nEntry is free on Sundays."  # not "hours", "Yes"
     unvalidated = CheckContext(text=text, value=text, attempt=1, schema=object())  # type: ignore[arg-type]
     assert unvalidated.prose == text  # before the schema check passes, the text as it is
 
@@ -204,3 +204,7 @@ def test_without_spans_cuts_sentences_out_of_the_fields_they_are_in() -> None:
     assert cut == {"a": "It opens at 9.", "n": 2, "b": [{"c": "Entry is free."}]}
     assert value["a"] == "It opens at 9. It has a zoo."  # the value itself is left alone
     assert without_spans(value, [(0, len(prose))]) is None
+    # references and labels beside a sentence are no claims; alone, short strings are read
+    cited = {"answer": "It opens at 9 am.", "sources": ["1", "doc 2", "https://x.org/a-2024"]}
+    assert prose_of(cited) == "It opens at 9 am."
+    assert prose_of({"answer": "Paris", "n": 3}) == "Paris"

@@ -63,9 +63,9 @@ class CheckContext:
     @property
     def prose(self) -> str:
         """What the output states, for checks that read its claims: the text, or, once the
-        schema check has validated a structured value, that value's strings that can state
-        something (three words or a digit), one paragraph each. JSON keys and brackets are no
-        claims, nor are labels such as ``"billing"``."""
+        schema check has validated a structured value, that value's strings of three words or
+        more (all its strings if it has none), one paragraph each. JSON keys and brackets are
+        no claims, nor are labels such as ``"billing"`` or references such as ``"doc 1"``."""
         return self.text if self.structured is None else prose_of(self.structured)
 
     @property

@@ -1,8 +1,10 @@
 """What a structured output states, and the output with some of its sentences taken out.
 
-A validated value (a pydantic model, or JSON data) states things in its strings; keys, numbers
-and labels ("billing") are no claims. Its *prose* is those strings, in order, one paragraph
-each, so a sentence never spans two fields and a span of the prose maps back to one field.
+A validated value (a pydantic model, or JSON data) states things in its strings of three words
+or more; keys, numbers, labels ("billing") and references ("1", "doc 2", a URL) are no claims.
+A value without such a string (``{"answer": "Paris"}``) states what its short strings say. Its
+*prose* is those strings, in order, one paragraph each, so a sentence never spans two fields
+and a span of the prose maps back to one field.
 """
 
 from __future__ import annotations
@@ -23,26 +25,31 @@ def _data(value: Any) -> Any:
     return value.model_dump(mode="json") if isinstance(value, BaseModel) else value
 
 
-def _states(text: str) -> bool:
-    return len(text.split()) >= 3 or any(c.isdigit() for c in text)
+_SENTENCE_WORDS = 3
 
 
-def _fields(data: Any, path: _Path = ()) -> Iterator[tuple[_Path, str]]:
-    """``(path, stripped text)`` of every string that can state something, in order."""
+def _strings(data: Any, path: _Path = ()) -> Iterator[tuple[_Path, str]]:
+    """``(path, stripped text)`` of every string with a letter or digit, in order."""
     if isinstance(data, str):
-        if _states(data.strip()):
+        if any(c.isalnum() for c in data):
             yield path, data.strip()
     elif isinstance(data, dict):
         for key, item in data.items():
-            yield from _fields(item, (*path, key))
+            yield from _strings(item, (*path, key))
     elif isinstance(data, (list, tuple)):
         for i, item in enumerate(data):
-            yield from _fields(item, (*path, i))
+            yield from _strings(item, (*path, i))
+
+
+def _fields(data: Any) -> list[tuple[_Path, str]]:
+    """The strings that state something: those of three words or more, else all of them."""
+    found = list(_strings(data))
+    sentences = [(p, t) for p, t in found if len(t.split()) >= _SENTENCE_WORDS]
+    return sentences or found
 
 
 def prose_of(value: Any) -> str:
-    """The strings of ``value`` that can state something (three words or a digit), one
-    paragraph each."""
+    """The strings of ``value`` that state something, one paragraph each."""
     return PARAGRAPH.join(text for _, text in _fields(_data(value)))
 
 
@@ -51,7 +58,7 @@ def without_spans(value: Any, spans: Sequence[tuple[int, int]]) -> Any | None:
     fall in; ``None`` when nothing that states something is left."""
     data = copy.deepcopy(_data(value))
     cursor, left = 0, False
-    for path, text in list(_fields(data)):
+    for path, text in _fields(data):
         start, end = cursor, cursor + len(text)
         cursor = end + len(PARAGRAPH)
         cut = sorted(
@@ -63,7 +70,7 @@ def without_spans(value: Any, spans: Sequence[tuple[int, int]]) -> Any | None:
             at = max(at, b)
         kept.append(text[at:])
         new = " ".join(" ".join(kept).split())
-        left = left or _states(new)
+        left = left or any(c.isalnum() for c in new)
         _set(data, path, new)
     return data if left else None
 

@@ -1,6 +1,7 @@
 """``guardkit verify``: verdicts for the claims of a text, or for a JSONL file of claims.
 
-With ``--claims``, each input line is an object with ``claim`` (other fields are kept); each
+With ``--claims``, each input line is an object with ``claim`` (other fields are kept; one named
+like an added field is kept as ``given_<name>``, e.g. CitInt's gold ``evidence``); each
 output line adds ``verdict`` (supported / contradicted / unverifiable), ``confidence`` and
 ``evidence`` (``fact_id``, ``source``, ``text``, ``score``, and the verifier's ``supported`` and
 ``contradicted``). Claims are verified whole, not split, without their citation marks ("[3]",
@@ -40,7 +41,7 @@ def verify(
         typer.Option(
             "--document",
             help="A text file to check against, as RAG context (repeatable); "
-            "in --text, [n] cites the n-th.",
+            "in --text, \\[n] cites the n-th.",
         ),
     ] = None,
     text: Annotated[str | None, typer.Option("--text", help="Text whose claims to verify.")] = None,
@@ -206,12 +207,11 @@ def _evidence(v: ClaimVerdict) -> list[dict[str, Any]]:
 
 
 def _row(record: dict[str, Any], v: ClaimVerdict) -> dict[str, Any]:
-    return {
-        **record,
-        "verdict": v.verdict,
-        "confidence": round(v.confidence, 6),
-        "evidence": _evidence(v),
-    }
+    """The input line with the verdict added; an input field of the same name (SciFact-style
+    files carry their gold ``evidence``) is kept as ``given_<name>``."""
+    added = {"verdict": v.verdict, "confidence": round(v.confidence, 6), "evidence": _evidence(v)}
+    kept = {f"given_{k}" if k in added else k: value for k, value in record.items()}
+    return kept | added
 
 
 def _print_text(verdicts: list[ClaimVerdict], as_json: bool) -> None:

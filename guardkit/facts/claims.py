@@ -15,6 +15,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from guardkit._citations import LEADING_MARKS, cited_numbers, without_citation_marks
 from guardkit.facts._segment import sentence_spans
 
 __all__ = ["Claim", "cited_numbers", "extract_claims", "without_citation_marks"]
@@ -73,48 +74,8 @@ _PRONOUN_FIRST = re.compile(r"^(?:it|they|he|she|we|i|you|there)\b", re.IGNORECA
 _MIN_WORDS = 3
 _MAX_SUBJECT_WORDS = 8
 _RELATIVE = re.compile(r"\b(?:that|which|who|whom|whose|where|when)\b", re.IGNORECASE)
-_PLACEHOLDER = re.compile(r"<\|[A-Za-z_]+\|>")
-_NUMBERED = re.compile(r"\[\s*[1-9]\d{0,3}(?:\s*[-\u2013,]\s*[1-9]\d{0,3})*\s*\]")
-"""Citation numbers start at 1: "[0, 1]" is an interval, not two references."""
-_RANGE = re.compile(r"(\d+)(?:\s*[-\u2013]\s*(\d+))?")
-_MAX_REFERENCE = 999
-"""Above this a bracketed number is a year ("[2019]"), not the 2019th reference."""
-_MAX_RANGE = 100
-"""A range "[3-7]" names each number in it; a wider one is not a citation but a span of text."""
-_LEADING = re.compile(rf"(?:\s*{_NUMBERED.pattern})+")
-_MARK = "\x00"  # where a citation mark was, until the brackets it emptied are gone
-_MARKS_IN_SQUARE = re.compile(r"\[[\s,;\d\-\u2013\x00]*\x00[\s,;\d\-\u2013\x00]*\]")
-_MARKS_IN_ROUND = re.compile(r"\([\s,;\x00]*\x00[\s,;\x00]*\)")
-_SEPARATED_MARK = re.compile(r"\s*[,;]\s*\x00(?=\s*\))|(?<=\()\s*\x00\s*[,;]\s*")
-_SPACED_MARK = re.compile(r"\s*\x00")
 _Piece = tuple[int, int, str]
 """A clause's span and the subject it shares with the clause before ("" if it has its own)."""
-
-
-def without_citation_marks(text: str) -> str:
-    """``text`` without numbered citations and citation placeholders, and the brackets and
-    separators they leave behind: "as shown before (Lee, 2019; <|cit|>) [3, 4]." reads
-    "as shown before (Lee, 2019)." Author-year citations stay: a regular expression cannot
-    tell them from a parenthesis that states something. Text without marks is returned as
-    written (the verbatim rule compares spacing and brackets)."""
-    if not (_PLACEHOLDER.search(text) or _NUMBERED.search(text)):
-        return text
-    out = _NUMBERED.sub(_MARK, _PLACEHOLDER.sub(_MARK, text))
-    out = _MARKS_IN_ROUND.sub(_MARK, _MARKS_IN_SQUARE.sub(_MARK, out))
-    out = _SPACED_MARK.sub("", _SEPARATED_MARK.sub(_MARK, out))
-    return " ".join(out.split())
-
-
-def cited_numbers(text: str) -> tuple[int, ...]:
-    """The reference numbers the numbered citation marks of ``text`` name, ascending:
-    "[1, 4-6]" names 1, 4, 5 and 6."""
-    found: set[int] = set()
-    for mark in _NUMBERED.finditer(text):
-        for low, high in _RANGE.findall(mark.group()):
-            first, last = int(low), int(high or low)
-            if first <= last <= min(first + _MAX_RANGE, _MAX_REFERENCE):
-                found.update(range(first, last + 1))
-    return tuple(sorted(found))
 
 
 def _words(text: str) -> int:
@@ -206,7 +167,7 @@ def _clauses(text: str, start: int, end: int) -> list[_Piece]:
 
 def _leading_marks(text: str, start: int) -> int:
     """Length of the citation marks opening the sentence at ``start``."""
-    m = _LEADING.match(text, start)
+    m = LEADING_MARKS.match(text, start)
     return m.end() - start if m else 0
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from guardkit.checks import CheckResult
@@ -27,8 +27,27 @@ _BUILTIN_PATTERNS: dict[str, str] = {
     "IBAN": r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b",
     "CARD": r"\b(?:\d[ -]?){13,19}\b",
     "IP": r"\b(?:\d{1,3}\.){3}\d{1,3}\b",
-    "PHONE": r"(?<!\w)\+?\d[\d ()/-]{7,}\d\b",
+    # not a date (2024-03-31) or a span of years (2010-2015), which have phone-like shapes
+    "PHONE": r"(?<![\w(])(?!\d{4}-\d{2}-\d{2}\b|\d{4} ?[-/] ?\d{4}\b)[+(]?\d[\d ()/-]{7,}\d\b",
 }
+
+
+def _luhn(digits: str) -> bool:
+    """The payment-card checksum: an ISBN or an order number of card length is no card."""
+    nums = [int(c) for c in digits if c.isdigit()][::-1]
+    total = sum(n if i % 2 == 0 else (2 * n - 9 if n > 4 else 2 * n) for i, n in enumerate(nums))
+    return total % 10 == 0
+
+
+_VALID = {"CARD": _luhn}
+"""Matches a pattern alone cannot tell apart, confirmed before they are redacted."""
+
+
+def _replacement(name: str) -> str | Callable[[re.Match[str]], str]:
+    valid = _VALID.get(name)
+    if valid is None:
+        return f"[{name}]"
+    return lambda m: f"[{name}]" if valid(m.group()) else m.group()
 
 
 def _sha256(text: str) -> str:
@@ -47,7 +66,7 @@ class ContentRecorder:
     def redact(self, text: str) -> str:
         """Replace every match with ``[NAME]``."""
         for name, pattern in self._patterns:
-            text = pattern.sub(f"[{name}]", text)
+            text = pattern.sub(_replacement(name), text)
         return text
 
     def scrub(self, value: Any) -> Any:

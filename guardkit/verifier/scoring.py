@@ -21,6 +21,7 @@ import numpy as np
 import pysbd
 from pydantic import BaseModel, ConfigDict, Field
 
+from guardkit._citations import without_citation_marks
 from guardkit.errors import ConfigError
 from guardkit.verifier.manifest import Calibration
 from guardkit.verifier.runtime import OnnxVerifier
@@ -64,10 +65,12 @@ class ResponseScore(BaseModel):
 
 
 def split_claims(response: str) -> list[str]:
-    """Sentences of ``response`` (pysbd), keeping only those with a word character in them."""
+    """Sentences of ``response`` (pysbd) without their citation marks ("[1]" points at a
+    source, it states nothing), keeping only those with a letter or digit in them."""
     seg = pysbd.Segmenter(language="en", clean=False)  # per call: pysbd keeps state while it works
-    parts = [s.strip() for s in seg.segment(response) if _ALNUM.search(s)]
-    return parts or [response.strip()]
+    parts = [without_citation_marks(s.strip()) for s in seg.segment(response)]
+    parts = [s for s in parts if _ALNUM.search(s)]
+    return parts or [without_citation_marks(response.strip()) or response.strip()]
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -170,7 +173,7 @@ def score_responses(
     m = verifier.manifest
     # A response without a single word ("...", an emoji) states nothing the context could fail
     # to support: its risk is 0, and the model, which has never seen such text, is not asked.
-    wordy = [i for i, (_, resp) in enumerate(items) if _ALNUM.search(resp)]
+    wordy = [i for i, (_, r) in enumerate(items) if _ALNUM.search(without_citation_marks(r))]
     out = [ResponseScore(risk=0.0, hallucinated=False, claims=[]) for _ in items]
     if not wordy:
         return out

@@ -70,7 +70,12 @@ def test_verify_claims_file_adds_verdicts_keeping_fields(saved_index: Path, tmp_
     claims = tmp_path / "claims.jsonl"
     rows = [
         {"id": 1, "claim": "Items can be returned within 30 days of delivery."},
-        {"id": 2, "claim": "Items can be returned within 90 days of delivery.", "gold": "x"},
+        {
+            "id": 2,
+            "claim": "Items can be returned within 90 days of delivery.",
+            "gold": "x",
+            "evidence": {"7": [{"sentences": [0], "label": "REFUTE"}]},  # SciFact-style gold
+        },
         {"id": 3, "claim": "The moon is made of cheese."},
     ]
     claims.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
@@ -86,6 +91,7 @@ def test_verify_claims_file_adds_verdicts_keeping_fields(saved_index: Path, tmp_
         (3, "unverifiable"),
     ]
     assert lines[1]["gold"] == "x" and 0.0 <= lines[1]["confidence"] <= 1.0
+    assert lines[1]["given_evidence"] == rows[1]["evidence"]  # kept beside guardkit's own
     keys = {"fact_id", "source", "text", "score", "supported", "contradicted"}
     assert set(lines[0]["evidence"][0]) == keys
     assert lines[0]["evidence"][0]["fact_id"] == "returns#0"

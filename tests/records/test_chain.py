@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 import guardkit
 from guardkit.cli import app
 from guardkit.records import RecordSink, checkpoint, generate_keys, open_store, verify_records
+from guardkit.records.content import ContentRecorder
 from guardkit.records.signing import load_private_key
 
 runner = CliRunner()
@@ -235,3 +236,19 @@ def test_findings_that_quote_the_output_are_redacted_unless_stored(
     quoted = report.checks[0].details["least_supported"]
     assert ("ada@example.com" in quoted) is kept and ("[EMAIL]" in quoted) is not kept
     assert ("ada@example.com" in report.model_dump_json()) is kept  # attempts and feedback too
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        ("Call +49 30 1234567 or (030) 123-4567.", "Call [PHONE] or [PHONE]."),
+        ("Pay with 4111 1111 1111 1111.", "Pay with [CARD]."),
+        ("Write to ana@example.org.", "Write to [EMAIL]."),
+        # what a reviewer needs to read stays: dates, spans of years, amounts, non-card numbers
+        ("Due on 2024-03-31, for 2010-2015 and 2010 - 2015.", None),
+        ("It costs 2,250.00 EUR.", None),
+        ("Order 4111 1111 1111 1112 failed.", "Order [PHONE] failed."),  # no card: Luhn fails
+    ],
+)
+def test_redaction_patterns(text: str, redacted: str | None) -> None:
+    assert ContentRecorder("hash").redact(text) == (text if redacted is None else redacted)
