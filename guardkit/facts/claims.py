@@ -37,6 +37,9 @@ class Claim(BaseModel):
     sentence_start: int = Field(ge=0)
     """Span of the sentence the claim came from: filtering removes whole sentences."""
     sentence_end: int = Field(ge=0)
+    sentence: str | None = None
+    """The whole sentence as checked (without citation marks), when the claim is one of its
+    clauses: evidence that states the whole sentence word for word supports each clause."""
     cites: tuple[int, ...] = ()
     """The numbered references it cites ("[2]", "[1, 4-6]"), ascending: those in its own
     clause, else those of its sentence ("Refunds take 5 days, and shipping is free [1]" cites
@@ -198,7 +201,9 @@ def extract_claims(text: str) -> list[Claim]:
         sentence = text[s_start:s_end]
         if not _is_assertion(without_citation_marks(sentence)):
             continue
-        for c_start, c_end, subject in _clauses(text, s_start, s_end):
+        clauses = _clauses(text, s_start, s_end)
+        whole = without_citation_marks(sentence.strip()) if len(clauses) > 1 else None
+        for c_start, c_end, subject in clauses:
             piece = text[c_start:c_end]
             lead = len(piece) - len(piece.lstrip())
             body = piece.strip()
@@ -212,6 +217,7 @@ def extract_claims(text: str) -> list[Claim]:
                     end=c_start + lead + len(body),
                     sentence_start=s_start,
                     sentence_end=s_end,
+                    sentence=whole,
                     cites=cited_numbers(body) or cited_numbers(sentence),
                 )
             )

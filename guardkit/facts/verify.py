@@ -24,6 +24,7 @@ from guardkit.facts._embed import Embedder, default_embedder
 from guardkit.facts._ingest import Document, split_facts
 from guardkit.facts.claims import Claim, extract_claims
 from guardkit.facts.index import FactIndex, Hit
+from guardkit.verifier._quotes import states_verbatim
 from guardkit.verifier.types import VerdictProbs, Verifier
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
 ]
 
 Verdict = Literal["supported", "contradicted", "unverifiable"]
+_STATED = VerdictProbs(supported=1.0, contradicted=0.0, not_enough_info=0.0)
 _CALL_DOCUMENT = re.compile(r"document\[\d+\]\Z")
 """How the documents passed with a call are named: ``document[0]``, ``document[1]``, ..."""
 
@@ -146,6 +148,14 @@ class ClaimVerifier:
         ]
         unique = list(dict.fromkeys(pairs))
         known = dict(zip(unique, self.verifier.predict(unique) if unique else [], strict=True))
+        for claim, hits in zip(claims, evidence, strict=True):
+            for hit in hits:  # a clause of a sentence the evidence states word for word
+                if (
+                    claim.sentence
+                    and hit.score >= floor
+                    and states_verbatim(hit.text, claim.sentence)
+                ):
+                    known[(hit.text, claim.text)] = _STATED
         return [
             self._judge(claim, [(hit, known.get((hit.text, claim.text))) for hit in hits])
             for claim, hits in zip(claims, evidence, strict=True)

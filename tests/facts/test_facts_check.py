@@ -376,3 +376,25 @@ def test_only_evidence_about_the_same_thing_decides(
     assert judged([other_thing], verdict_min_score=-1.0, min_score=-1.0)[0] == verdict
     config = FactsCheckConfig(verdict_min_score=0.1)  # the policy's facts section sets it
     assert config.settings().verdict_min_score == 0.1
+
+
+def test_clauses_of_a_sentence_stated_word_for_word_are_supported(
+    hashing: HashingEmbedder,
+) -> None:
+    """A sentence cut into clauses ("takes 3 days" / "costs 49 euros") that the evidence states
+    word for word is supported clause by clause, whatever the model reads into a part."""
+    fact = "Standard delivery within Germany takes 3 to 5 working days and costs 49 euros."
+    checker = ClaimVerifier(
+        None,
+        _Says(0.0, 0.9),
+        VerifySettings(min_score=-1.0, verdict_min_score=-1.0),
+        embedder=hashing,
+    )
+    verdicts = checker.verify_text(fact, [f"Delivery. {fact} Returns are free."])
+    assert [(v.claim.text, v.verdict) for v in verdicts] == [
+        ("Standard delivery within Germany takes 3 to 5 working days", "supported"),
+        ("Standard delivery within Germany costs 49 euros.", "supported"),
+    ]
+    assert {v.claim.sentence for v in verdicts} == {fact}
+    (other,) = checker.verify_text("Standard delivery within Germany costs 49 euros.", [fact])
+    assert other.verdict == "contradicted"  # a sentence of its own: the model decides
