@@ -131,6 +131,8 @@ def test_fix_strips_fences_and_extra_keys_and_counts_as_repaired() -> None:
     result = ask()
     assert result.outcome is Outcome.REPAIRED and result.output == Order.model_validate(VALID)
     assert len(result.report.attempts) == 1 and [a.action for a in result.report.actions] == ["fix"]
+    (schema_before,) = result.report.attempts[0].before_repair  # what the fix repaired
+    assert not schema_before.passed and schema_before.errors
 
 
 def test_fix_that_cannot_repair_falls_through_to_then() -> None:

@@ -156,7 +156,12 @@ class _Call:
         return results, validated, None
 
     def record(
-        self, outcome: CallOutcome, number: int, checks: list[CheckResult], failure: str | None
+        self,
+        outcome: CallOutcome,
+        number: int,
+        checks: list[CheckResult],
+        failure: str | None,
+        before_repair: list[CheckResult] | None = None,
     ) -> None:
         response = outcome.response
         if response is not None and response.generation:
@@ -178,6 +183,7 @@ class _Call:
                 usage=usage,
                 cost=_price(self.plan.policy, model, usage),
                 checks=checks,
+                before_repair=before_repair or [],
                 failure=failure,
             )
         )
@@ -206,7 +212,12 @@ class _Call:
             model=self.model,
             policy=self.plan.policy_ref,
             attempts=[
-                a.model_copy(update={"checks": self.plan.content.findings(a.checks)})
+                a.model_copy(
+                    update={
+                        "checks": self.plan.content.findings(a.checks),
+                        "before_repair": self.plan.content.findings(a.before_repair),
+                    }
+                )
                 for a in self.attempts
             ],
             checks=self.plan.content.findings(checks),
@@ -274,11 +285,12 @@ def run_pipeline(
             tried, decision = decide(plan.policy.action_for("error"), failure)
         else:
             assert text is not None
+            before: list[CheckResult] = []
             while True:
                 call.last_text = text
                 checks, value, failed = call.evaluate(text, number)
                 if failed is None:
-                    call.record(outcome, number, checks, None)
+                    call.record(outcome, number, checks, None, before)
                     final = Outcome.REPAIRED if repaired else Outcome.RELIABLE
                     return GuardResult(output=value, report=call.report(final, checks))
                 failure = Failure(failed.check, number, text, value, result=failed, used=used)
@@ -289,7 +301,8 @@ def run_pipeline(
                     ActionTaken(failure=failed.check, action=tried[-1], attempt=number)
                 )
                 text, used, repaired = decision.text, used | {decision.remedy}, True
-            call.record(outcome, number, checks, failure.kind)
+                before += checks
+            call.record(outcome, number, checks, failure.kind, before)
         detail = decision.detail if isinstance(decision, Return) else None
         call.actions.append(
             ActionTaken(failure=failure.kind, action=tried[-1], attempt=number, detail=detail)

@@ -70,6 +70,10 @@ class Attempt(_Frozen):
     usage: Usage | None = None
     cost: float | None = Field(None, ge=0)
     checks: list[CheckResult] = Field(default_factory=list)
+    before_repair: list[CheckResult] = Field(default_factory=list)
+    """What the checks said of the output before a ``fix`` or ``filter`` replaced it (the
+    failed check last, with the claims or errors it found), so the report shows what was
+    taken out and why; ``checks`` judge the repaired output."""
     failure: str | None = None
     """The failure kind that ended the attempt: ``error``, ``schema`` or a check's name."""
 

@@ -79,6 +79,14 @@ def test_filter_drops_unsupported_sentences(saved_index: Path) -> None:
     result = ask()
     assert result.outcome is Outcome.REPAIRED
     assert result.output == f"{RIGHT} The warranty does not cover accidental damage."
+    # the report keeps what the check said before the filter: what was taken out, and why
+    (attempt,) = result.report.attempts
+    failed = attempt.before_repair[-1]
+    assert failed.check == "facts" and not failed.passed
+    assert ("Laptops are made of cheese.", "unverifiable") in [
+        (c["claim"]["text"], c["verdict"]) for c in failed.details["claims"]
+    ]
+    assert [c.passed for c in attempt.checks] == [True]  # the repaired output's verdict
     assert [(a.failure, a.action) for a in result.report.actions] == [("facts", "filter")]
 
 
