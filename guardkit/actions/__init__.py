@@ -47,6 +47,8 @@ class Failure:
     error: ErrorInfo | None = None
     used: frozenset[str] = frozenset()
     """Remedies already applied in this attempt, e.g. ``{'fix:schema'}``: never twice."""
+    last_call: bool = False
+    """No further call can be made (the recorded answers of an audit ran out): no reask."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,8 @@ Decision = Retry | Replace | Return | Fail | Next
 def _reask(spec: ReaskAction, failure: Failure) -> Decision:
     if failure.attempt >= spec.max_attempts:
         return Next(f"{spec.max_attempts} attempts used")
+    if failure.last_call:
+        return Next("no further answer can be asked for (recorded answers)")
     if failure.error is not None:
         if not failure.error.retryable:
             return Next(f"{failure.error.type} is not retryable")

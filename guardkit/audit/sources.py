@@ -93,16 +93,21 @@ def _plan(spec: SourceSpec) -> GuardPlan:
 
 
 def _drive(
-    plan: GuardPlan, case: Case, call: Callable[[CallRequest], ModelResponse]
+    plan: GuardPlan,
+    case: Case,
+    call: Callable[[CallRequest], ModelResponse],
+    calls: int | None = None,
 ) -> GuardResult[Any]:
     pipeline = run_pipeline(
-        plan, messages=case_messages(case), documents=case.context, model=plan.model
+        plan, messages=case_messages(case), documents=case.context, model=plan.model, calls=calls
     )
     return drive_sync(pipeline, call, plan.policy.timeout_s)
 
 
 class RecordedResponses:
     """Judges answers recorded earlier: attempt ``n`` gets the case's ``n``-th recorded answer.
+    A reask past the last recorded answer cannot be replayed: it is passed over for its
+    ``then`` (a fallback, a flag), so the case is judged as the policy would end it.
 
     The file has one line per case: ``{"id", "response"}`` or ``{"id", "responses": [...]}``;
     an answer is text or a provider payload (an OpenAI completion or Anthropic message as JSON).
@@ -125,7 +130,8 @@ class RecordedResponses:
                 )
             return read_response(answers[request.attempt - 1])
 
-        return _drive(self.plan, case, call)
+        # a reask past the recorded answers is passed over: the policy's fallback judges
+        return _drive(self.plan, case, call, calls=max(1, len(answers)))
 
 
 def _read_responses(path: Path) -> dict[str, list[Any]]:

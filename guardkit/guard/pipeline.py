@@ -265,8 +265,13 @@ def run_pipeline(
     documents: list[str] | None = None,
     generation: dict[str, Any] | None = None,
     model: str | None = None,
+    calls: int | None = None,
 ) -> Generator[CallRequest, CallOutcome, GuardResult[Any]]:
-    """The guarded call: ask, check, act, until an output is returned or the policy gives up."""
+    """The guarded call: ask, check, act, until an output is returned or the policy gives up.
+
+    ``calls``: how many times the model can be called at all (answers recorded earlier): a
+    reask past them is passed over for its ``then``, as when its own attempts are used up.
+    """
     call = _Call(plan=plan, documents=list(documents or []), messages=messages)
     call.generation = dict(generation or {})
     call.model = model
@@ -280,7 +285,14 @@ def run_pipeline(
         if outcome.error is not None:
             call.last_error = outcome.error
             call.record(outcome, number, [], "error")
-            failure = Failure("error", number, None, None, error=describe_error(outcome.error))
+            failure = Failure(
+                "error",
+                number,
+                None,
+                None,
+                error=describe_error(outcome.error),
+                last_call=calls is not None and number >= calls,
+            )
             checks: list[CheckResult] = []
             tried, decision = decide(plan.policy.action_for("error"), failure)
         else:
@@ -293,7 +305,15 @@ def run_pipeline(
                     call.record(outcome, number, checks, None, before)
                     final = Outcome.REPAIRED if repaired else Outcome.RELIABLE
                     return GuardResult(output=value, report=call.report(final, checks))
-                failure = Failure(failed.check, number, text, value, result=failed, used=used)
+                failure = Failure(
+                    failed.check,
+                    number,
+                    text,
+                    value,
+                    result=failed,
+                    used=used,
+                    last_call=calls is not None and number >= calls,
+                )
                 tried, decision = decide(plan.policy.action_for(failed.check), failure)
                 if not isinstance(decision, Replace):
                     break

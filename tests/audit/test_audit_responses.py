@@ -247,3 +247,29 @@ def test_records_keep_the_output_as_the_policy_says(
     assert record.reliable and record.output == kept
     raw = (out / "records.jsonl").read_text()
     assert ("jo@example.com" in raw) is (mode == "store")
+
+
+def test_a_reask_past_the_recorded_answers_falls_through_to_its_fallback(
+    tmp_path: Path,
+) -> None:
+    """One recorded answer that fails: the reask cannot be replayed, so the case ends as the
+    policy's fallback ends it (refused, for the reason the check gave), not as a missing
+    recording; a case with no recorded answer at all is still a failure that says so."""
+    (tmp_path / "answer.schema.json").write_text(
+        json.dumps({"type": "object", "properties": {"answer": {"type": "string"}}})
+    )
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        'id: p\nversion: "1"\noutput:\n  json_schema: answer.schema.json\nactions:\n'
+        "  schema: {type: reask, max_attempts: 3, then: {type: refrain, fallback: {answer: n/a}}}\n"
+    )
+    suite = write_jsonl(tmp_path / "suite.jsonl", [{"id": i, "input": "q"} for i in "ab"])
+    responses = write_jsonl(tmp_path / "responses.jsonl", [{"id": "a", "response": "nope"}])
+    code, output = audit(
+        suite, "--policy", policy, "--responses", responses, "--out", tmp_path / "o"
+    )
+    assert code == 0, output
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    reasons = {c["id"]: (c["outcome"], c["reason"]) for c in report["not_reliable"]}
+    assert reasons["a"][0] == "refused" and reasons["a"][1].startswith("schema:")
+    assert reasons["b"][0] == "failed" and "no recorded response for case 'b'" in reasons["b"][1]
