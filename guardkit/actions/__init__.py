@@ -154,14 +154,15 @@ _HANDLERS: dict[str, Callable[[Any, Failure], Decision]] = {
 
 
 def decide(spec: Any, failure: Failure) -> tuple[list[str], Decision]:
-    """Follow the action chain from ``spec``; returns the actions tried and the decision."""
+    """Follow the action chain from ``spec``; returns the actions tried, each passed over
+    with why ("filter: the facts check offers no filter"), the deciding one last by name."""
     tried: list[str] = []
     while True:
         handler = _HANDLERS.get(spec.type)
         if handler is None:
             raise UnknownNameError("action", spec.type, _HANDLERS)
-        tried.append(spec.type)
         decision = handler(spec, failure)
         if not isinstance(decision, Next):
-            return tried, decision
+            return [*tried, spec.type], decision
+        tried.append(f"{spec.type}: {decision.reason}")
         spec = getattr(spec, "then", None) or RaiseAction()

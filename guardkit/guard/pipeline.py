@@ -324,6 +324,9 @@ def run_pipeline(
                 before += checks
             call.record(outcome, number, checks, failure.kind, before)
         detail = decision.detail if isinstance(decision, Return) else None
+        passed_over = "; ".join(f"{t} (passed over)" for t in tried[:-1])
+        if passed_over:
+            detail = f"{detail}; {passed_over}" if detail else passed_over
         call.actions.append(
             ActionTaken(failure=failure.kind, action=tried[-1], attempt=number, detail=detail)
         )

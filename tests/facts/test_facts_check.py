@@ -236,6 +236,9 @@ def test_filter_cuts_sentences_out_of_a_structured_outputs_fields() -> None:
     assert result.output == {"answer": MUSEUM, "topic": "hours"}
     nothing = ask("The museum has a zoo.", guardkit_documents=[MUSEUM])
     assert nothing.outcome is Outcome.FLAGGED  # nothing true left: no remedy, the fallback
+    (flag,) = nothing.report.actions
+    assert flag.action == "flag"
+    assert "filter: the facts check offers no filter (passed over)" in (flag.detail or "")
 
 
 def test_citation_numbers_restrict_index_evidence_too(saved_index: Path) -> None:

@@ -47,6 +47,9 @@ def _index(hashing: HashingEmbedder, kind: str = "flat") -> FactIndex:
         ("Dates [sic] are kept.", "Dates [sic] are kept."),
         ("The probability lies in [0, 1].", "The probability lies in [0, 1]."),  # an interval
         ("Call f() twice [2].", "Call f() twice."),  # brackets the marks did not empty stay
+        ("It holds [Doc 1].", "It holds."),  # numbers named as generated answers name them
+        ("It holds [Source 2, Source 3].", "It holds."),
+        ("It is [Documented] as such.", "It is [Documented] as such."),
     ],
 )
 def test_citation_marks_are_left_out(text: str, checked: str) -> None:
@@ -64,6 +67,8 @@ def test_citation_marks_are_left_out(text: str, checked: str) -> None:
         ("See <|cit|>.", ()),  # placeholders name no number
         ("It opened in 2019 [2019].", ()),  # a year, not the 2019th reference
         ("It holds [998-1001].", ()),
+        ("It holds [Doc 1] and [source 2, Source 4].", (1, 2, 4)),
+        ("It holds [docs 1-2].", (1, 2)),
     ],
 )
 def test_cited_numbers(text: str, numbers: tuple[int, ...]) -> None:
