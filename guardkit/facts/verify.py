@@ -40,7 +40,12 @@ __all__ = [
 Verdict = Literal["supported", "contradicted", "unverifiable"]
 _STATED = VerdictProbs(supported=1.0, contradicted=0.0, not_enough_info=0.0)
 _CALL_DOCUMENT = re.compile(r"document\[\d+\]\Z")
-"""How the documents passed with a call are named: ``document[0]``, ``document[1]``, ..."""
+"""How the documents passed with a call are named (:func:`_document_name`)."""
+
+
+def _document_name(i: int) -> str:
+    """The document id and source of the ``i``-th document passed with a call (from 0)."""
+    return f"document[{i}]"
 
 
 class Citation(BaseModel):
@@ -204,7 +209,7 @@ class ClaimVerifier:
             row
             for i, text in enumerate(documents)
             if text.strip()
-            for row in split_facts(Document(f"document[{i}]", text, f"document[{i}]"))
+            for row in split_facts(Document(_document_name(i), text, _document_name(i)))
         ]
         if not rows:
             return [[] for _ in range(len(vectors))]
@@ -269,7 +274,7 @@ def document_citations(claims: Sequence[Claim], n_documents: int) -> list[set[st
     does not exist: the claim then has no evidence, as a citation of nothing deserves."""
     if not n_documents or not any(c.cites for c in claims):
         return None
-    return [{f"document[{n - 1}]" for n in c.cites} for c in claims]
+    return [{_document_name(n - 1) for n in c.cites} for c in claims]
 
 
 def _best_distinct(hits: Sequence[Hit], floor: float, k: int) -> list[Hit]:
