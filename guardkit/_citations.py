@@ -13,9 +13,9 @@ import re
 __all__ = ["LEADING_MARKS", "cited_numbers", "without_citation_marks"]
 
 _PLACEHOLDER = re.compile(r"<\|[A-Za-z_]+\|>")
-_REFERENCE = r"(?:(?i:doc(?:ument)?|source|ref(?:erence)?)s?\.?:?\s*)?[1-9]\d{0,3}"
+_REFERENCE = r"(?:(?i:doc(?:ument)?|source|ref(?:erence)?)s?\.?:?\s*)?[1-9]\d{0,2}"
 _NUMBERED = re.compile(rf"\[\s*{_REFERENCE}(?:\s*[-\u2013,]\s*{_REFERENCE})*\s*\]")
-"""Citation numbers start at 1: "[0, 1]" is an interval, not two references. A number may be
+"""Citation numbers run from 1 to 999: "[0, 1]" is an interval, "[2019]" a year. A number may be
 named as a generated answer names it: "[Doc 1]", "[Source 2, Source 3]", "[document 4]"."""
 _RANGE = re.compile(r"(\d+)(?:\s*[-\u2013]\s*(\d+))?")
 _MAX_REFERENCE = 999

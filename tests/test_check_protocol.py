@@ -204,6 +204,13 @@ def test_without_spans_cuts_sentences_out_of_the_fields_they_are_in() -> None:
     assert cut == {"a": "It opens at 9.", "n": 2, "b": [{"c": "Entry is free."}]}
     assert value["a"] == "It opens at 9. It has a zoo."  # the value itself is left alone
     assert without_spans(value, [(0, len(prose))]) is None
+    # a field nothing is cut from stays as written; a list item cut whole leaves the list
+    steps = {"intro": "Do this:\nfirst, then second.", "steps": ["Open the lid.", "Add the zoo."]}
+    zoo = prose_of(steps).index("Add the zoo.")
+    assert without_spans(steps, [(zoo, zoo + 12)]) == {
+        "intro": "Do this:\nfirst, then second.",
+        "steps": ["Open the lid."],
+    }
     # references and labels beside a sentence are no claims; alone, short strings are read
     cited = {"answer": "It opens at 9 am.", "sources": ["1", "doc 2", "https://x.org/a-2024"]}
     assert prose_of(cited) == "It opens at 9 am."

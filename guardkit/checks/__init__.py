@@ -7,6 +7,7 @@ can register through the ``guardkit.checks`` entry-point group. The guard never 
 
 from __future__ import annotations
 
+import json
 import threading
 import warnings
 from collections.abc import Callable, Mapping
@@ -70,12 +71,18 @@ class CheckContext:
 
     @property
     def structured(self) -> Any:
-        """The validated value when the output is structured (the schema check has passed and
-        the value is not a plain string), else ``None``."""
+        """A structured output as the JSON data the schema validated (the schema check has
+        passed and the value is not a plain string), else ``None``. The data is read from the
+        text, so its keys are the schema's (a pydantic model's aliases, no computed fields)."""
         validated = any(r.check == "schema" and r.passed for r in self.results)
         if self.schema is None or not validated or isinstance(self.value, str):
             return None
-        return self.value
+        try:
+            return json.loads(self.text)
+        except ValueError:  # the schema check read it more leniently: the model's own dump
+            if isinstance(self.value, BaseModel):
+                return self.value.model_dump(mode="json", by_alias=True)
+            return self.value
 
 
 class CheckResult(BaseModel):

@@ -1,6 +1,6 @@
 """What a structured output states, and the output with some of its sentences taken out.
 
-A validated value (a pydantic model, or JSON data) states things in its strings of three words
+A validated output (as JSON data) states things in its strings of three words
 or more; keys, numbers, labels ("billing") and references ("1", "doc 2", a URL) are no claims.
 A value without such a string (``{"answer": "Paris"}``) states what its short strings say. Its
 *prose* is those strings, in order, one paragraph each, so a sentence never spans two fields
@@ -10,10 +10,9 @@ and a span of the prose maps back to one field.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterator, Sequence
 from typing import Any
-
-from pydantic import BaseModel
 
 __all__ = ["PARAGRAPH", "prose_of", "without_spans"]
 
@@ -21,11 +20,8 @@ PARAGRAPH = "\n\n"
 _Path = tuple[str | int, ...]
 
 
-def _data(value: Any) -> Any:
-    return value.model_dump(mode="json") if isinstance(value, BaseModel) else value
-
-
 _SENTENCE_WORDS = 3
+_JUNCTION = re.compile(r"[ \t]{2,}")
 
 
 def _strings(data: Any, path: _Path = ()) -> Iterator[tuple[_Path, str]]:
@@ -48,34 +44,49 @@ def _fields(data: Any) -> list[tuple[_Path, str]]:
     return sentences or found
 
 
-def prose_of(value: Any) -> str:
-    """The strings of ``value`` that state something, one paragraph each."""
-    return PARAGRAPH.join(text for _, text in _fields(_data(value)))
+def prose_of(data: Any) -> str:
+    """The strings of JSON ``data`` that state something, one paragraph each."""
+    return PARAGRAPH.join(text for _, text in _fields(data))
 
 
-def without_spans(value: Any, spans: Sequence[tuple[int, int]]) -> Any | None:
-    """``value`` as JSON data with the prose ``spans`` (sentences) cut out of the strings they
-    fall in; ``None`` when nothing that states something is left."""
-    data = copy.deepcopy(_data(value))
-    cursor, left = 0, False
+def without_spans(data: Any, spans: Sequence[tuple[int, int]]) -> Any | None:
+    """A copy of JSON ``data`` with the prose ``spans`` (sentences) cut out of the strings they
+    fall in; a list item cut whole is dropped; other strings are left as written. ``None``
+    when nothing with a letter or digit is left of the strings that stated something."""
+    data = copy.deepcopy(data)
+    cursor, left, emptied = 0, False, []
     for path, text in _fields(data):
         start, end = cursor, cursor + len(text)
         cursor = end + len(PARAGRAPH)
         cut = sorted(
             (max(a, start) - start, min(b, end) - start) for a, b in spans if a < end and b > start
         )
+        if not cut:
+            left = True
+            continue
         kept, at = [], 0
         for a, b in cut:
             kept.append(text[at:a])
             at = max(at, b)
         kept.append(text[at:])
-        new = " ".join(" ".join(kept).split())
+        new = _JUNCTION.sub(
+            " ", " ".join(piece.strip(" ") for piece in kept if piece.strip())
+        ).strip()
         left = left or any(c.isalnum() for c in new)
-        _set(data, path, new)
+        if new or not isinstance(path[-1], int):
+            _set(data, path, new)
+        else:
+            emptied.append(path)
+    for path in reversed(emptied):  # from the last, so earlier indices stay right
+        _parent(data, path).pop(path[-1])
     return data if left else None
 
 
-def _set(data: Any, path: _Path, text: str) -> None:
+def _parent(data: Any, path: _Path) -> Any:
     for key in path[:-1]:
         data = data[key]
-    data[path[-1]] = text
+    return data
+
+
+def _set(data: Any, path: _Path, text: str) -> None:
+    _parent(data, path)[path[-1]] = text

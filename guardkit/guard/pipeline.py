@@ -318,13 +318,18 @@ def run_pipeline(
                 if not isinstance(decision, Replace):
                     break
                 call.actions.append(
-                    ActionTaken(failure=failed.check, action=tried[-1], attempt=number)
+                    ActionTaken(
+                        failure=failed.check,
+                        action=tried[-1],
+                        attempt=number,
+                        detail=_passed_over(tried) or None,
+                    )
                 )
                 text, used, repaired = decision.text, used | {decision.remedy}, True
                 before += checks
             call.record(outcome, number, checks, failure.kind, before)
         detail = decision.detail if isinstance(decision, Return) else None
-        passed_over = "; ".join(f"{t} (passed over)" for t in tried[:-1])
+        passed_over = _passed_over(tried)
         if passed_over:
             detail = f"{detail}; {passed_over}" if detail else passed_over
         call.actions.append(
@@ -345,6 +350,11 @@ def run_pipeline(
         assert isinstance(decision, Fail)
         report = call.report(Outcome.FAILED, checks)
         raise GuardFailed(decision.message, report=report) from call.last_error
+
+
+def _passed_over(tried: list[str]) -> str:
+    """The actions the policy passed over before the deciding one, each with why."""
+    return "; ".join(f"{t} (passed over)" for t in tried[:-1])
 
 
 def _now() -> tuple[datetime, float]:

@@ -25,15 +25,23 @@ __all__ = ["ContentRecorder"]
 _BUILTIN_PATTERNS: dict[str, str] = {
     "EMAIL": r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}",
     "IBAN": r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b",
-    "CARD": r"\b(?:\d[ -]?){13,19}\b",
+    # grouped as cards print them (4-4-4-4, 4-6-5) or one run, so a card and a number after it
+    # are not read as one longer number
+    "CARD": r"(?<![\d-])(?:\d{4}[ -]){3}\d{4}(?![\d])|(?<![\d-])\d{4}[ -]\d{6}[ -]\d{5}(?!\d)"
+    r"|(?<!\d)\d{13,19}(?!\d)",
     "IP": r"\b(?:\d{1,3}\.){3}\d{1,3}\b",
-    # not a date (2024-03-31) or a span of years (2010-2015), which have phone-like shapes
-    "PHONE": r"(?<![\w(])(?!\d{4}-\d{2}-\d{2}\b|\d{4} ?[-/] ?\d{4}\b)[+(]?\d[\d ()/-]{7,}\d\b",
+    # not a date (2024-03-31, 31/03/2024, 03-31-2024) or a span of years (2010-2015), which
+    # have phone-like shapes; "(+1 555 123 4567)" and "(030) 123-4567" are redacted whole
+    "PHONE": r"(?<![\w(+/.-])"
+    r"(?!\d{4}-\d{2}-\d{2}(?![\d/-])|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}(?![\d/-])"
+    r"|\d{4} ?[-/] ?\d{4}(?![\d/-]))"
+    r"(?:\(?\+|\()?\d[\d ()/-]{7,}\d\b",
 }
 
 
 def _luhn(digits: str) -> bool:
-    """The payment-card checksum: an ISBN or an order number of card length is no card."""
+    """The payment-card checksum: a number of card length that fails it is no card (it may
+    still be redacted as a phone number, being a long run of digits)."""
     nums = [int(c) for c in digits if c.isdigit()][::-1]
     total = sum(n if i % 2 == 0 else (2 * n - 9 if n > 4 else 2 * n) for i, n in enumerate(nums))
     return total % 10 == 0

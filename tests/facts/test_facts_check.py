@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from conftest import HashingEmbedder, LexicalVerifier
+from pydantic import BaseModel, Field
 
 import guardkit
 from guardkit import Outcome, Policy, PolicyError
@@ -79,6 +80,7 @@ def test_filter_drops_unsupported_sentences(saved_index: Path) -> None:
     result = ask()
     assert result.outcome is Outcome.REPAIRED
     assert result.output == f"{RIGHT} The warranty does not cover accidental damage."
+    assert result.report.actions[-1].detail is None  # nothing passed over before the filter
     # the report keeps what the check said before the filter: what was taken out, and why
     (attempt,) = result.report.attempts
     failed = attempt.before_repair[-1]
@@ -239,6 +241,24 @@ def test_filter_cuts_sentences_out_of_a_structured_outputs_fields() -> None:
     (flag,) = nothing.report.actions
     assert flag.action == "flag"
     assert "filter: the facts check offers no filter (passed over)" in (flag.detail or "")
+
+
+class _Aliased(BaseModel):
+    full_answer: str = Field(alias="fullAnswer")
+
+
+def test_filter_keeps_a_models_aliases() -> None:
+    """The filtered output is the JSON the schema validated, minus a sentence: a pydantic
+    model's aliases stay its keys."""
+    policy = _policy(None, {"type": "filter", "then": "flag"}, min_support_rate=1.0)
+
+    @guardkit.guard(policy, _Aliased, sinks=[])
+    def ask() -> str:
+        return json.dumps({"fullAnswer": f"{MUSEUM} The museum has a zoo."})
+
+    result = ask(guardkit_documents=[MUSEUM])
+    assert result.outcome is Outcome.REPAIRED
+    assert result.output == _Aliased(fullAnswer=MUSEUM)
 
 
 def test_citation_numbers_restrict_index_evidence_too(saved_index: Path) -> None:
@@ -409,3 +429,18 @@ def test_clauses_of_a_sentence_stated_word_for_word_are_supported(
     assert {v.claim.sentence for v in verdicts} == {fact}
     (other,) = checker.verify_text("Standard delivery within Germany costs 49 euros.", [fact])
     assert other.verdict == "contradicted"  # a sentence of its own: the model decides
+
+
+def test_a_repair_names_the_actions_passed_over_before_it() -> None:
+    policy = _policy(
+        None, {"type": "reask", "max_attempts": 1, "then": "filter"}, min_support_rate=1.0
+    )
+
+    @guardkit.guard(policy, sinks=[])
+    def ask() -> str:
+        return f"{MUSEUM} The museum has a zoo."
+
+    result = ask(guardkit_documents=[MUSEUM])
+    (filtered,) = result.report.actions
+    assert filtered.action == "filter"
+    assert filtered.detail == "reask: 1 attempts used (passed over)"

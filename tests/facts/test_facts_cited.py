@@ -50,6 +50,7 @@ def _index(hashing: HashingEmbedder, kind: str = "flat") -> FactIndex:
         ("It holds [Doc 1].", "It holds."),  # numbers named as generated answers name them
         ("It holds [Source 2, Source 3].", "It holds."),
         ("It is [Documented] as such.", "It is [Documented] as such."),
+        ("It was built in [2019].", "It was built in [2019]."),  # a year, not a reference
     ],
 )
 def test_citation_marks_are_left_out(text: str, checked: str) -> None:

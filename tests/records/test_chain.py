@@ -247,7 +247,13 @@ def test_findings_that_quote_the_output_are_redacted_unless_stored(
         # what a reviewer needs to read stays: dates, spans of years, amounts, non-card numbers
         ("Due on 2024-03-31, for 2010-2015 and 2010 - 2015.", None),
         ("It costs 2,250.00 EUR.", None),
-        ("Order 4111 1111 1111 1112 failed.", "Order [PHONE] failed."),  # no card: Luhn fails
+        # no card (the Luhn check fails), but a long run of digits all the same
+        ("Order 4111 1111 1111 1112 failed.", "Order [PHONE] failed."),
+        ("Card 4111-1111-1111-1111 10 times.", "Card [CARD] 10 times."),  # not one long number
+        ("Amex 3782 822463 10005.", "Amex [CARD]."),
+        ("Call (+1 555 123 4567) or 555-123-4567.", "Call [PHONE]) or [PHONE]."),
+        ("Due 03/31/2024, 31/03/2024, 31-03-2024, 31.03.2024.", None),
+        ("From 2024-03-31 - 2024-04-05.", None),
     ],
 )
 def test_redaction_patterns(text: str, redacted: str | None) -> None:

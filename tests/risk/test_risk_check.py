@@ -117,6 +117,8 @@ def test_a_failed_risk_check_quotes_its_least_supported_sentence(double_verifier
     assert check.details["least_supported"] == "It sells purple elephants."
     assert check.feedback is not None
     assert '\nThe least supported:\n- "It sells purple elephants."\n' in check.feedback
+    marks = answer("[1] [2]", guardkit_documents=docs)  # marks alone state nothing to judge
+    assert marks.report.checks[0].details["components"]["grounding"] is None
     unjudged = answer("Anything at all")  # nothing to ground against: nothing to quote
     assert unjudged.report.checks[0].details["least_supported"] is None
     assert "least supported" not in (unjudged.report.checks[0].feedback or "")
