@@ -92,6 +92,21 @@ def test_server_error_is_recorded_then_retried(server: LLMServer) -> None:
     assert result.outcome is Outcome.REPAIRED
 
 
+def test_a_default_clients_own_retries_are_turned_off(server: LLMServer) -> None:
+    """A client as the README builds it (the SDK retries twice by default): each failed call is
+    an attempt of the guard, recorded, not hidden inside the SDK's retries."""
+    server.answer(
+        Answer("overloaded", status=500), Answer("overloaded", status=500), json.dumps(VALID)
+    )
+    default = openai.OpenAI(base_url=server.base_url, api_key="test")
+    assert default.max_retries == 2
+    policy = make_policy(actions={"error": {"type": "reask", "max_attempts": 3}})
+    result = guardkit.wrap(default, policy=policy, output=Order, sinks=[]).chat.completions.create(
+        model="gpt-test", messages=MESSAGES
+    )
+    assert [a.error is not None for a in result.report.attempts] == [True, True, False]
+
+
 def test_client_error_is_not_retried_and_not_swallowed(server: LLMServer) -> None:
     server.answer(Answer("bad request", status=400), json.dumps(VALID))
     guarded = guardkit.wrap(client(server), policy=make_policy(), output=Order, sinks=[])

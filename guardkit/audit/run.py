@@ -15,7 +15,7 @@ from guardkit.audit.html import render_html
 from guardkit.audit.record import Record
 from guardkit.audit.report import AuditReport, build_report
 from guardkit.audit.sources import SourceSpec, check_source, load_audit_policy
-from guardkit.audit.store import RECORDS, AuditState, RecordWriter, prepare, read_records
+from guardkit.audit.store import RECORDS, STATE, AuditState, RecordWriter, prepare, read_records
 from guardkit.audit.suite import SuiteProblem, read_suite
 from guardkit.checks.risk import RiskCheckConfig
 from guardkit.policy.model import Policy
@@ -92,6 +92,8 @@ def run_audit(config: AuditConfig, progress: ProgressHook | None = None) -> Audi
     policy = load_audit_policy(config.source.policy, config.source.index)
     engine = get_engine(config.engine)
     check_source(config.source)
+    created = not (config.out / STATE).exists()
+    fresh_folder = not config.out.exists()
     done = prepare(config.out, _state(config, policy), resume=config.resume)
     records_path = config.out / RECORDS
     prior = read_records(records_path) if done else []
@@ -100,17 +102,30 @@ def run_audit(config: AuditConfig, progress: ProgressHook | None = None) -> Audi
     total = len(prior) + len(pending)
     if progress is not None:
         progress.update(counts[0], total, counts[1])
-    with RecordWriter(records_path) as writer:
+    try:
+        with RecordWriter(records_path) as writer:
 
-        def on_record(record: Record) -> None:
-            writer.write(record)
-            counts[0] += 1
-            counts[1] += record.reliable
-            if progress is not None:
-                progress.update(counts[0], total, counts[1])
+            def on_record(record: Record) -> None:
+                writer.write(record)
+                counts[0] += 1
+                counts[1] += record.reliable
+                if progress is not None:
+                    progress.update(counts[0], total, counts[1])
 
-        engine(pending, config.source, config.workers, on_record)
+            engine(pending, config.source, config.workers, on_record)
+    except BaseException:
+        if created and counts[0] == 0:  # refused before a case ran: leave no audit behind
+            _discard(config.out, fresh_folder)
+        raise
     return write_reports(config, policy, problems=problems)
+
+
+def _discard(out: Path, folder_too: bool) -> None:
+    """Remove what ``prepare`` made for an audit that recorded nothing."""
+    for name in (STATE, RECORDS):
+        (out / name).unlink(missing_ok=True)
+    if folder_too and not any(out.iterdir()):
+        out.rmdir()
 
 
 def write_reports(

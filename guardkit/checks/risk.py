@@ -65,7 +65,7 @@ class RiskCheckConfig(BaseModel):
     def _read(self, info: ValidationInfo) -> RiskCheckConfig:
         if self.max_risk is None and self.lock is None:
             raise ValueError("give 'max_risk', 'lock' (from guardkit calibrate), or both")
-        if self.lock is not None:
+        if self.lock is not None and not (info.context or {}).get("without_lock"):
             base = Path((info.context or {}).get("base_dir", "."))
             try:
                 self._lock = read_lock(base / self.lock)
@@ -104,7 +104,9 @@ class RiskCheck:
         self.scorer = scorer
         lock = config.locked
         self.model = lock.model if lock is not None else RiskModel()
-        certified = lock is not None and config.threshold == (lock.threshold or -1.0)
+        certified = (
+            lock is not None and lock.threshold is not None and config.threshold == lock.threshold
+        )
         self.guarantee = lock.guarantee if lock is not None and certified else None
 
     def run(self, ctx: CheckContext) -> CheckResult:

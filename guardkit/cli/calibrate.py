@@ -92,7 +92,7 @@ def calibrate(
             raise typer.BadParameter(f"{name} must be strictly between 0 and 1, got {value}")
     target = out or policy.with_suffix(".lock.json")
     try:
-        loaded = load_policy(policy)
+        loaded = load_policy(policy, without_lock=True)  # the lock is what this writes
         grounder = _Grounder(verifier or _policy_verifier(loaded))
         rows = read_labelled(labelled, grounder)
         lock = certify_lock(

@@ -20,10 +20,12 @@ def _value(source: Source | Missing, key: str) -> tuple[Any, str]:
     """A value of a JSON object input and its citation, or ``None`` and why it is missing."""
     if isinstance(source, Missing):
         return None, source.cite(key)
-    data = source.data if isinstance(source.data, dict) else {}
-    if key not in data:
-        return None, f"[MISSING: {source.label} has no '{key}']"
-    return data[key], source.cite(key)
+    data: Any = source.data if isinstance(source.data, dict) else {}
+    for part in key.split("."):  # "certification.threshold": a value inside an object
+        if not isinstance(data, dict) or part not in data:
+            return None, f"[MISSING: {source.label} has no '{key}']"
+        data = data[part]
+    return data, source.cite(key)
 
 
 def _fmt(value: Any) -> str:
@@ -228,9 +230,9 @@ def art15(ev: Evidence) -> str:
         _fact("calibration", ev.report, "calibration"),
     ]
     for lock in ev.locks:
-        rows.append(_fact("risk threshold (certified)", lock, "threshold"))
-        rows.append(_fact("guarantee: alpha", lock, "alpha"))
-        rows.append(_fact("guarantee: delta", lock, "delta"))
+        rows.append(_fact("risk threshold (certified)", lock, "certification.threshold"))
+        rows.append(_fact("guarantee: alpha", lock, "certification.alpha"))
+        rows.append(_fact("guarantee: delta", lock, "certification.delta"))
         rows.append(_fact("calibration set sha256", lock, "calibration_sha256"))
     if not ev.locks:
         rows.append("| risk guarantee | — | [MISSING: no --lock given] |")

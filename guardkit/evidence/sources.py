@@ -128,13 +128,13 @@ class Evidence:
 
 
 def _verifier_manifest() -> Source | Missing:
-    folder = Path(__file__).resolve().parent.parent / "models"
-    manifests = sorted(folder.glob("*/manifest.json"))
-    if not manifests:
-        return Missing(
-            "verifier manifest", "no model folder with a manifest.json in guardkit/models"
-        )
-    return _json(f"verifier manifest ({manifests[0].parent.name})", manifests[0])
+    """The shipped verifier's manifest (``guardkit/models`` also holds embedders)."""
+    from guardkit.verifier import DEFAULT_MODEL
+
+    manifest = DEFAULT_MODEL / "manifest.json"
+    if not manifest.is_file():
+        return Missing("verifier manifest", f"no manifest.json in {DEFAULT_MODEL}")
+    return _json(f"verifier manifest ({DEFAULT_MODEL.name})", manifest)
 
 
 def gather(

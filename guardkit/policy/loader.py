@@ -59,8 +59,11 @@ def _file_loc(loc: Loc, index: dict[Loc, int]) -> Loc:
     return out
 
 
-def load_policy(path: str | Path) -> Policy:
-    """Read and validate a YAML policy; raises ``PolicyError`` listing every issue found."""
+def load_policy(path: str | Path, *, without_lock: bool = False) -> Policy:
+    """Read and validate a YAML policy; raises ``PolicyError`` listing every issue found.
+
+    ``without_lock``: the risk lock the policy names is not read (``guardkit calibrate``
+    writes it, so it may not exist yet, or be about to be replaced)."""
     path = Path(path)
     file = str(path)
     try:
@@ -83,12 +86,14 @@ def load_policy(path: str | Path) -> Policy:
         raise PolicyError([PolicyIssue("a policy must be a YAML mapping", file, 1, ())])
     index: dict[Loc, int] = {}
     _line_index(node, (), index)
-    return _validate(data, path, index)
+    return _validate(data, path, index, without_lock)
 
 
-def _validate(data: dict[str, Any], path: Path, index: dict[Loc, int]) -> Policy:
+def _validate(
+    data: dict[str, Any], path: Path, index: dict[Loc, int], without_lock: bool = False
+) -> Policy:
     file = str(path)
-    context = {"base_dir": str(path.parent)}
+    context = {"base_dir": str(path.parent), "without_lock": without_lock}
     try:
         return Policy.model_validate(data, context=context)
     except ValidationError as exc:

@@ -170,7 +170,13 @@ def wrap(
     """Guard an ``openai.OpenAI`` or ``openai.AsyncOpenAI`` (or compatible) client.
 
     ``structured_outputs=False`` skips ``response_format`` for servers that lack it; the answer
-    is then checked by validate-and-reask alone.
+    is then checked by validate-and-reask alone. The client's own retries are turned off
+    (``with_options(max_retries=0)`` where it has them): the policy's ``error`` action retries,
+    so every failed call is an attempt in the report and ``timeout_s`` bounds the whole call.
     """
     plan = make_plan(policy, output, function="chat.completions.create", model=None, sinks=sinks)
+    with_options: Any = getattr(client, "with_options", None)
+    retries: Any = getattr(client, "max_retries", None)
+    if callable(with_options) and retries:
+        client = with_options(max_retries=0)
     return GuardedClient(client, plan, structured_outputs)

@@ -64,8 +64,16 @@ class SqliteStore:
                 "CREATE TABLE IF NOT EXISTS records"
                 " (position INTEGER PRIMARY KEY, record TEXT NOT NULL)"
             )
+            columns = {row[1] for row in db.execute("PRAGMA table_info(records)")}
+        except sqlite3.DatabaseError as exc:
+            raise ConfigError(f"not a guardkit record log: {exc}", file=str(self.path)) from None
         finally:
             db.close()
+        if not {"position", "record"} <= columns:
+            raise ConfigError(
+                f"not a guardkit record log: its records table has columns {sorted(columns)}",
+                file=str(self.path),
+            )
 
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=30, isolation_level=None)

@@ -79,8 +79,11 @@ class ReviewQueue:
         self.log = log
         self.on_flag = on_flag
         self._lock = threading.Lock()
-        with self._connect() as db:
-            db.execute(_SCHEMA)
+        try:
+            with self._connect() as db:
+                db.execute(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise ConfigError(f"not a guardkit review queue: {exc}", file=str(self.path)) from None
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:

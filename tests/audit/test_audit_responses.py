@@ -273,3 +273,17 @@ def test_a_reask_past_the_recorded_answers_falls_through_to_its_fallback(
     reasons = {c["id"]: (c["outcome"], c["reason"]) for c in report["not_reliable"]}
     assert reasons["a"][0] == "refused" and reasons["a"][1].startswith("schema:")
     assert reasons["b"][0] == "failed" and "no recorded response for case 'b'" in reasons["b"][1]
+
+
+def test_an_audit_refused_before_any_case_leaves_no_folder(tmp_path: Path) -> None:
+    """A guard that cannot be built (here: a verifier folder that does not exist) stops the
+    audit before its first case; the --out folder it would have used is not left behind to
+    block the next run."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text('id: p\nversion: "1"\nchecks:\n  facts: {verifier: nowhere}\n')
+    suite = write_jsonl(tmp_path / "suite.jsonl", [{"id": "a", "input": "q", "context": ["c d e"]}])
+    responses = write_jsonl(tmp_path / "responses.jsonl", [{"id": "a", "response": "It is."}])
+    out = tmp_path / "out"
+    code, output = audit(suite, "--policy", policy, "--responses", responses, "--out", out)
+    assert code == 2 and "nowhere" in output
+    assert not out.exists()

@@ -159,3 +159,19 @@ def test_cli_build_and_refuse_overwrite(audit: Path) -> None:
     )
     assert bad.exit_code == 2 and "audit folder does not exist" in bad.output
     assert not (audit / "q").exists()
+
+
+def test_a_locks_certified_threshold_and_the_verifier_manifest_are_cited(audit: Path) -> None:
+    lock = audit / "policy.lock.json"
+    certification = {"threshold": 0.67, "alpha": 0.1, "delta": 0.1}
+    lock.write_text(json.dumps({"calibration_sha256": "ab" * 32, "certification": certification}))
+    evidence = gather(
+        audit / "audit", log=audit / "calls.db", index=None, policies=[POLICY], locks=[lock]
+    )
+    build_pack(evidence, audit / "pack")
+    art15 = (audit / "pack" / "art15-accuracy-robustness.md").read_text()
+    assert "| risk threshold (certified) | 0.67 |" in art15
+    assert "| guarantee: alpha | 0.1 |" in art15 and "| guarantee: delta | 0.1 |" in art15
+    assert "MISSING" not in art15.split("risk threshold")[1]
+    art11 = (audit / "pack" / "art11-technical-documentation.md").read_text()
+    assert "verifier manifest (verifier-" in art11 and "embedder-" not in art11

@@ -258,3 +258,19 @@ def test_findings_that_quote_the_output_are_redacted_unless_stored(
 )
 def test_redaction_patterns(text: str, redacted: str | None) -> None:
     assert ContentRecorder("hash").redact(text) == (text if redacted is None else redacted)
+
+
+def test_a_file_that_is_no_record_log_is_a_typed_error(tmp_path: Path) -> None:
+    text = tmp_path / "notes.db"
+    text.write_text("this is not sqlite at all, just text bytes here....")
+    other = tmp_path / "other.db"
+    db = sqlite3.connect(other)
+    db.execute("CREATE TABLE records (a, b)")
+    db.commit()
+    db.close()
+    for path, why in ((text, "file is not a database"), (other, "has columns ['a', 'b']")):
+        result = CliRunner().invoke(app, ["log", "verify", str(path)])
+        assert result.exit_code == 2
+        assert f"{path}: not a guardkit record log" in result.output and why in result.output
+    queue = CliRunner().invoke(app, ["review", "list", "--queue", str(text)])
+    assert queue.exit_code == 2 and "not a guardkit review queue" in queue.output

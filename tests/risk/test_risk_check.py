@@ -418,3 +418,38 @@ def test_labels_may_be_1_and_0_but_nothing_else(tmp_path: Path) -> None:
         labelled.write_text(json.dumps({**rows[0], "hallucinated": bad}) + "\n")
         with pytest.raises(guardkit.GuardkitError, match="true or false"):
             read_labelled(labelled, None)
+
+
+def test_a_policy_naming_its_lock_can_be_calibrated_before_the_lock_exists(
+    tmp_path: Path,
+) -> None:
+    """The lock is what calibrate writes: a policy that already names it is calibrated the
+    first time too, and again over a stale lock."""
+    labelled = tmp_path / "labelled.jsonl"
+    rows = labelled_rows(np.random.default_rng(5), 2000)
+    labelled.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    policy = tmp_path / "policy.yaml"
+    policy.write_text('id: support\nversion: "1"\nchecks:\n  risk: {lock: policy.lock.json}\n')
+    for _ in range(2):
+        result = run_calibrate(labelled, policy, "--alpha", "0.1", "--delta", "0.1")
+        assert result.exit_code == 0, result.output
+    assert load_policy(policy).check_configs["risk"].locked is not None  # type: ignore[attr-defined]
+
+
+def test_a_lock_certifying_threshold_zero_states_its_guarantee(tmp_path: Path) -> None:
+    lock_path = tmp_path / "policy.lock.json"
+    labelled = tmp_path / "labelled.jsonl"
+    labelled.write_text(
+        "".join(json.dumps(r) + "\n" for r in labelled_rows(np.random.default_rng(3), 3000))
+    )
+    policy = support_policy(tmp_path)
+    assert run_calibrate(labelled, policy, "--alpha", "0.1", "--delta", "0.1").exit_code == 0
+    data = json.loads(lock_path.read_text())
+    data["certification"]["threshold"] = 0.0
+    lock_path.write_text(json.dumps(data))
+    policy.write_text(
+        f'id: support\nversion: "1"\nchecks:\n  risk: {{lock: "{lock_path}", grounding: false}}\n'
+    )
+    config = load_policy(policy).check_configs["risk"]
+    check = risk_check.RiskCheck(config, risk_check.RiskScorer(None))  # type: ignore[arg-type]
+    assert config.threshold == 0.0 and check.guarantee is not None  # type: ignore[attr-defined]
