@@ -135,6 +135,19 @@ class JsonlStore:
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
+    def check_tail(self) -> None:
+        """Refuse to extend a chain whose last line is not a whole record: every report after
+        it would fail to seal and be dropped, one warning for all."""
+        with self.path.open("rb") as fh:
+            last = _last_line(fh)
+        found = _parse(last.decode("utf-8", "replace"), "its last line") if last else None
+        if isinstance(found, str):
+            raise ConfigError(
+                f"the record log cannot be extended: {found}",
+                file=str(self.path),
+                hint="a write cut short or an edit: `guardkit log verify` shows where",
+            )
+
     def records(self) -> Iterator[ChainRecord | str]:
         with self.path.open(encoding="utf-8", errors="replace") as fh:
             for number, line in enumerate(fh, start=1):
@@ -177,4 +190,7 @@ def open_store(path: str | Path, *, create: bool = True) -> RecordStore:
         )
     if not create and not path.exists():
         raise ConfigError("no such record log", file=str(path))
-    return factory(path)
+    store = factory(path)
+    if create and isinstance(store, JsonlStore):  # opened to append: its tail must hold
+        store.check_tail()
+    return store

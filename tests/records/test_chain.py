@@ -274,3 +274,17 @@ def test_a_file_that_is_no_record_log_is_a_typed_error(tmp_path: Path) -> None:
         assert f"{path}: not a guardkit record log" in result.output and why in result.output
     queue = CliRunner().invoke(app, ["review", "list", "--queue", str(text)])
     assert queue.exit_code == 2 and "not a guardkit review queue" in queue.output
+
+
+def test_a_log_ending_in_a_half_written_line_is_refused_for_appending(tmp_path: Path) -> None:
+    """Appending after a torn last line would fail for every report, silently but for one
+    warning; the log is refused when opened to append, and still verifiable."""
+    log = tmp_path / "calls.jsonl"
+    store = open_store(log)
+    store.append("test", {"n": 1})
+    with log.open("a") as fh:
+        fh.write('{"seq": 2, "kind": "te')
+    with pytest.raises(guardkit.GuardkitError) as err:
+        open_store(log)
+    assert err.value.file == str(log) and "cannot be extended" in str(err.value)
+    assert verify_records(open_store(log, create=False).records()).ok is False
