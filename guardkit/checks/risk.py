@@ -134,13 +134,7 @@ class RiskCheck:
 
 
 def _build(config: RiskCheckConfig, setup: CheckSetup) -> RiskCheck:
-    lock = config.locked
-    if lock is not None and lock.policy_id != setup.policy.id:
-        raise ConfigError(
-            f"the risk lock was calibrated for policy {lock.policy_id!r}, not {setup.policy.id!r}",
-            file=config.lock,
-            hint="run guardkit calibrate for this policy",
-        )
+    lock = config.locked  # a lock for another policy id is refused by the policy's validation
     if lock is not None and lock.scored_with is not None and config.grounding:
         from guardkit.verifier import verifier_identity  # reads one manifest, no model
 

@@ -261,6 +261,15 @@ class Policy(_Strict):
     @model_validator(mode="after")
     def _validate_checks(self, info: ValidationInfo) -> Policy:
         configs, problems = cross_section_problems(self.checks, self.actions, info.context)
+        lock = getattr(configs.get("risk"), "locked", None)
+        if lock is not None and lock.policy_id != self.id:  # caught by `policy check` too
+            problems.append(
+                (
+                    ("checks", "risk", "lock"),
+                    f"the risk lock was calibrated for policy {lock.policy_id!r}, not {self.id!r}; "
+                    "run guardkit calibrate for this policy",
+                )
+            )
         if problems:
             raise PolicyError([PolicyIssue(msg, None, None, loc) for loc, msg in problems])
         self._check_configs = configs

@@ -260,13 +260,13 @@ def write_lock_for(tmp_path: Path, policy_id: str) -> Path:
 
 
 def test_lock_of_another_policy_is_refused(tmp_path: Path) -> None:
+    """Refused when the policy is validated (so `guardkit policy check` says so too)."""
     lock = write_lock_for(tmp_path, "other")
-    policy = guardkit.Policy.model_validate(
-        {"id": "mine", "version": "1", "checks": {"risk": {"lock": str(lock), "grounding": False}}}
-    )
-    with pytest.raises(guardkit.ConfigError) as err:
-        guardkit.guard(policy, sinks=[])
-    assert "calibrated for policy 'other', not 'mine'" in err.value.message
+    section = {"lock": str(lock), "grounding": False}
+    with pytest.raises(PolicyError) as err:
+        guardkit.Policy.model_validate({"id": "mine", "version": "1", "checks": {"risk": section}})
+    assert "calibrated for policy 'other', not 'mine'" in str(err.value)
+    assert err.value.issues[0].loc == ("checks", "risk", "lock")
 
 
 def test_guarantee_is_stated_only_for_the_certified_threshold(tmp_path: Path) -> None:
