@@ -262,11 +262,14 @@ class Policy(_Strict):
     def _validate_checks(self, info: ValidationInfo) -> Policy:
         configs, problems = cross_section_problems(self.checks, self.actions, info.context)
         lock = getattr(configs.get("risk"), "locked", None)
-        if lock is not None and lock.policy_id != self.id:  # caught by `policy check` too
+        calibrated = None if lock is None else (lock.policy_id, lock.policy_version)
+        if calibrated is not None and calibrated != (self.id, self.version):
+            # another version may judge differently, so the guarantee is not carried over
             problems.append(
                 (
                     ("checks", "risk", "lock"),
-                    f"the risk lock was calibrated for policy {lock.policy_id!r}, not {self.id!r}; "
+                    f"the risk lock was calibrated for policy {calibrated[0]!r} version "
+                    f"{calibrated[1]!r}, not {self.id!r} version {self.version!r}; "
                     "run guardkit calibrate for this policy",
                 )
             )

@@ -265,8 +265,13 @@ def test_lock_of_another_policy_is_refused(tmp_path: Path) -> None:
     section = {"lock": str(lock), "grounding": False}
     with pytest.raises(PolicyError) as err:
         guardkit.Policy.model_validate({"id": "mine", "version": "1", "checks": {"risk": section}})
-    assert "calibrated for policy 'other', not 'mine'" in str(err.value)
+    assert "calibrated for policy 'other' version '1', not 'mine' version '1'" in str(err.value)
     assert err.value.issues[0].loc == ("checks", "risk", "lock")
+    mine = write_lock_for(tmp_path, "mine")
+    section = {"lock": str(mine), "grounding": False}
+    with pytest.raises(PolicyError) as err:  # the same policy, another version
+        guardkit.Policy.model_validate({"id": "mine", "version": "2", "checks": {"risk": section}})
+    assert "version '1', not 'mine' version '2'" in str(err.value)
 
 
 def test_guarantee_is_stated_only_for_the_certified_threshold(tmp_path: Path) -> None:
