@@ -69,10 +69,15 @@ def _jsonable(value: Any) -> Any:
 
 
 def _matches(output: Any, expected: Any) -> bool | None:
+    """Whether a reliable answer gave what the case expects: a text contains the expected text
+    (case and spacing aside: "30 days" in "You have 30 days to return it."), a structured
+    answer has the expected fields with those values (others may be there too); else equal."""
     if expected is None:
         return None
     if isinstance(output, str) and isinstance(expected, str):
-        return output.strip().casefold() == expected.strip().casefold()
+        return " ".join(expected.casefold().split()) in " ".join(output.casefold().split())
+    if isinstance(output, dict) and isinstance(expected, dict):
+        return all(k in output and _matches(output[k], v) for k, v in expected.items())
     return bool(output == expected)
 
 

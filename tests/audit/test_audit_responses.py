@@ -287,3 +287,23 @@ def test_an_audit_refused_before_any_case_leaves_no_folder(tmp_path: Path) -> No
     code, output = audit(suite, "--policy", policy, "--responses", responses, "--out", out)
     assert code == 2 and "nowhere" in output
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("output", "expected", "matches"),
+    [
+        ("You have 30  days to return it.", "30 days", True),
+        ("You have 30 days.", "60 days", False),
+        ({"invoice": "A1", "total": 9.5}, {"invoice": "A1"}, True),
+        ({"invoice": "A1", "total": 9.5}, {"invoice": "A2"}, False),
+        ({"note": "Paid in full on time."}, {"note": "paid in full"}, True),
+        ([1, 2], [1, 2], True),
+        ("anything", None, None),
+    ],
+)
+def test_expected_is_what_a_reliable_answer_must_contain(
+    output: object, expected: object, matches: bool | None
+) -> None:
+    from guardkit.audit.record import _matches
+
+    assert _matches(output, expected) is matches
