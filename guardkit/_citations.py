@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["LEADING_MARKS", "cited_numbers", "without_citation_marks"]
+__all__ = ["LEADING_MARKS", "cited_numbers", "states_something", "without_citation_marks"]
 
 _PLACEHOLDER = re.compile(r"<\|[A-Za-z_]+\|>")
 _REFERENCE = r"(?:(?i:doc(?:ument)?|source|ref(?:erence)?)s?\.?:?\s*)?[1-9]\d{0,2}"
@@ -54,3 +54,12 @@ def cited_numbers(text: str) -> tuple[int, ...]:
             if first <= last <= min(first + _MAX_RANGE, _MAX_REFERENCE):
                 found.update(range(first, last + 1))
     return tuple(sorted(found))
+
+
+_LETTER_OR_DIGIT = re.compile(r"[^\W_]")
+
+
+def states_something(text: str) -> bool:
+    """Whether ``text`` has a letter or digit once its citation marks are left out: "...",
+    "___", an emoji or "[1] [2]" state nothing a source could support or contradict."""
+    return _LETTER_OR_DIGIT.search(without_citation_marks(text)) is not None

@@ -28,16 +28,16 @@ The index and the verifier are loaded when the guard is built, never per call.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from guardkit._citations import states_something
 from guardkit.checks import CheckContext, CheckResult, CheckSetup, policy_relative, register_check
 from guardkit.checks._prose import without_spans
 from guardkit.facts._manifest import MANIFEST
-from guardkit.facts.claims import extract_claims, without_citation_marks
+from guardkit.facts.claims import extract_claims
 from guardkit.facts.index import FactIndex
 from guardkit.facts.verify import (
     ClaimVerdict,
@@ -50,7 +50,6 @@ from guardkit.facts.verify import (
 __all__ = ["FactsCheck", "FactsCheckConfig"]
 
 _QUOTE_CHARS = 300
-_WORDY = re.compile(r"[^\W_]")
 
 
 class FactsCheckConfig(BaseModel):
@@ -210,7 +209,7 @@ def _filtered(ctx: CheckContext, text: str, verdicts: list[ClaimVerdict]) -> str
         cursor = max(cursor, end)
     kept.append(text[cursor:])
     out = " ".join(" ".join(piece.split()) for piece in kept if piece.strip())
-    return out if _WORDY.search(without_citation_marks(out)) else None  # not marks alone
+    return out if states_something(out) else None  # not marks alone
 
 
 def _build(config: FactsCheckConfig, setup: CheckSetup) -> FactsCheck:

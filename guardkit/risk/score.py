@@ -103,15 +103,14 @@ class RiskScorer:
         out: list[tuple[float, str] | None] = [None] * len(items)
         if self.verifier is None:
             return out
-        from guardkit._citations import without_citation_marks
+        from guardkit._citations import states_something
         from guardkit.verifier import join_documents, split_claims  # loaded only when used
 
         owners: list[int] = []
         pairs: list[tuple[str, str]] = []
         for i, (text, docs) in enumerate(items):
             evidence = join_documents(docs)  # each document windowed on its own
-            states = any(c.isalnum() for c in without_citation_marks(text))  # not marks alone
-            if states and evidence:
+            if states_something(text) and evidence:
                 claims = split_claims(text)
                 owners += [i] * len(claims)
                 pairs += [(evidence, c) for c in claims]

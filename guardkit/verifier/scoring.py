@@ -14,14 +14,13 @@ calibration responses, and ``hallucinated`` is ``risk >= threshold``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import numpy as np
 import pysbd
 from pydantic import BaseModel, ConfigDict, Field
 
-from guardkit._citations import without_citation_marks
+from guardkit._citations import states_something, without_citation_marks
 from guardkit.errors import ConfigError
 from guardkit.verifier.manifest import Calibration
 from guardkit.verifier.runtime import OnnxVerifier
@@ -38,7 +37,6 @@ __all__ = [
     "split_claims",
 ]
 
-_ALNUM = re.compile(r"[^\W_]")  # a letter or digit: "___" is no word
 _EPS = 1e-6
 AGGREGATIONS: tuple[str, ...] = ("max_claim", "whole_and_max_claim")
 
@@ -68,8 +66,9 @@ def split_claims(response: str) -> list[str]:
     """Sentences of ``response`` (pysbd) without their citation marks ("[1]" points at a
     source, it states nothing), keeping only those with a letter or digit in them."""
     seg = pysbd.Segmenter(language="en", clean=False)  # per call: pysbd keeps state while it works
-    parts = [without_citation_marks(s.strip()) for s in seg.segment(response)]
-    parts = [s for s in parts if _ALNUM.search(s)]
+    parts = [
+        without_citation_marks(s.strip()) for s in seg.segment(response) if states_something(s)
+    ]
     return parts or [without_citation_marks(response.strip()) or response.strip()]
 
 
@@ -173,7 +172,7 @@ def score_responses(
     m = verifier.manifest
     # A response without a single word ("...", an emoji) states nothing the context could fail
     # to support: its risk is 0, and the model, which has never seen such text, is not asked.
-    wordy = [i for i, (_, r) in enumerate(items) if _ALNUM.search(without_citation_marks(r))]
+    wordy = [i for i, (_, r) in enumerate(items) if states_something(r)]
     out = [ResponseScore(risk=0.0, hallucinated=False, claims=[]) for _ in items]
     if not wordy:
         return out
