@@ -48,9 +48,19 @@ def generate_keys(private_path: Path, public_path: Path) -> None:
     )
 
 
+def _pem(path: Path, kind: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the {kind} key: {exc.strerror}", file=str(path)) from exc
+
+
 def load_private_key(path: Path) -> Ed25519PrivateKey:
     """Read an ed25519 private key PEM file."""
-    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    try:
+        key = serialization.load_pem_private_key(_pem(path, "private"), password=None)
+    except (ValueError, TypeError) as exc:  # not PEM, a public key, or encrypted
+        raise ConfigError(f"not a readable private key PEM: {exc}", file=str(path)) from exc
     if not isinstance(key, Ed25519PrivateKey):
         raise ConfigError("not an ed25519 private key", file=str(path))
     return key
@@ -58,7 +68,10 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
 
 def load_public_key(path: Path) -> Ed25519PublicKey:
     """Read an ed25519 public key PEM file."""
-    key = serialization.load_pem_public_key(path.read_bytes())
+    try:
+        key = serialization.load_pem_public_key(_pem(path, "public"))
+    except ValueError as exc:  # not PEM, or a private key
+        raise ConfigError(f"not a readable public key PEM: {exc}", file=str(path)) from exc
     if not isinstance(key, Ed25519PublicKey):
         raise ConfigError("not an ed25519 public key", file=str(path))
     return key

@@ -165,6 +165,26 @@ def test_signed_checkpoints(tmp_path: Path) -> None:
     assert bad.exit_code == 1 and "invalid signature" in bad.output
 
 
+def test_unreadable_keys_are_typed_errors_naming_the_file(tmp_path: Path) -> None:
+    path = filled(tmp_path / "log.jsonl", 2)
+    generate_keys(tmp_path / "k", tmp_path / "k.pub")
+    (tmp_path / "garbage.pem").write_text("not a key\n")
+    cases = {  # option, key file -> what the error says
+        ("--public-key", "garbage.pem"): "not a readable public key PEM",
+        ("--public-key", "k"): "not a readable public key PEM",  # the private half
+        ("--public-key", "missing.pem"): "cannot read the public key",
+        ("--key", "garbage.pem"): "not a readable private key PEM",
+        ("--key", "k.pub"): "not a readable private key PEM",
+        ("--key", "missing.pem"): "cannot read the private key",
+    }
+    for (option, name), message in cases.items():
+        command = "verify" if option == "--public-key" else "checkpoint"
+        result = runner.invoke(app, ["log", command, str(path), option, str(tmp_path / name)])
+        assert result.exit_code == 2, (option, name, result.output)
+        assert name in result.output and message in result.output, result.output
+    assert len(lines(path)) == 2  # no checkpoint was half-appended
+
+
 def test_cli_verify_exit_codes(tmp_path: Path) -> None:
     path = filled(tmp_path / "log.jsonl")
     assert runner.invoke(app, ["log", "verify", str(path)]).exit_code == 0
