@@ -113,14 +113,8 @@ class ContentRecorder:
         if self.mode == "hash":
             return RecordedContent(mode="hash", input_sha256=input_sha, output_sha256=output_sha)
         if self.mode == "redact":
-            messages = (
-                [
-                    {k: self.redact(v) if isinstance(v, str) else v for k, v in m.items()}
-                    for m in messages or []
-                ]
-                if messages is not None
-                else None
-            )
+            # every string in a message: content may be a list of parts, a tool call's arguments
+            messages = [self.scrub(m) for m in messages] if messages is not None else None
             output = self.redact(output) if output is not None else None
         return RecordedContent(
             mode=self.mode,

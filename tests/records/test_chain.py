@@ -207,12 +207,20 @@ def test_reports_are_sealed_with_content_per_policy(tmp_path: Path) -> None:
     def ask(messages: list[dict[str, str]]) -> str:
         return "Write to ada@example.com or call +44 20 7946 0958."
 
-    ask([{"role": "user", "content": "My IBAN is DE89 3704 0044 0532 0130 00"}])
+    parts = [{"type": "text", "text": "card 4111 1111 1111 1111, mail bob@example.com"}]
+    ask(
+        [
+            {"role": "user", "content": "My IBAN is DE89 3704 0044 0532 0130 00"},
+            {"role": "user", "content": parts},  # content as a list of parts
+        ]
+    )
     [record] = list(open_store(tmp_path / "calls.jsonl").records())
     assert not isinstance(record, str) and record.kind == "guard_report"
     content = record.data["content"]
     assert content["output"] == "Write to [EMAIL] or call [PHONE]."
     assert content["messages"][0]["content"] == "My IBAN is [IBAN]"
+    assert content["messages"][1]["content"][0]["text"] == "card [CARD], mail [EMAIL]"
+    assert "bob@example.com" not in (tmp_path / "calls.jsonl").read_text()
     assert len(content["input_sha256"]) == 64
 
 
