@@ -148,6 +148,19 @@ def test_fix_that_cannot_repair_falls_through_to_then() -> None:
     assert result.outcome is Outcome.REFUSED and result.output == "n/a" and not result.ok
 
 
+def test_each_refusal_gets_its_own_copy_of_the_fallback() -> None:
+    fallback = {"order_id": "none", "items": []}
+    refrain = policy(schema={"type": "refrain", "fallback": fallback})
+
+    @guardkit.guard(refrain, output=Order, sinks=[])
+    def ask() -> str:
+        return "not json"
+
+    first = ask()
+    first.output["order_id"] = "edited by the caller"
+    assert ask().output == fallback and refrain.actions["schema"].fallback == fallback
+
+
 def test_flag_never_returns_an_invalid_output_as_valid() -> None:
     @guardkit.guard(policy(schema={"type": "flag", "reason": "review"}), output=Order, sinks=[])
     def ask() -> str:

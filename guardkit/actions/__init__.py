@@ -6,6 +6,7 @@ A handler looks at the failure and the call so far and returns a ``Decision``; `
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -130,8 +131,11 @@ def _filter(spec: FilterAction, failure: Failure) -> Decision:
 
 
 def _refrain(spec: RefrainAction, failure: Failure) -> Decision:
+    # a copy per call: a caller editing its result must not edit the policy's fallback
     return Return(
-        Outcome.REFUSED, spec.fallback, detail=f"{failure.kind} failed; fallback returned"
+        Outcome.REFUSED,
+        copy.deepcopy(spec.fallback),
+        detail=f"{failure.kind} failed; fallback returned",
     )
 
 
