@@ -287,6 +287,56 @@ def test_json_schema_dict_output() -> None:
     assert result.report.attempts[0].checks[0].errors[0].loc == ("n",)
 
 
+_COMPOSED = {
+    "allOf": {
+        "allOf": [
+            {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]},
+            {"type": "object", "properties": {"b": {"type": "string"}}, "required": ["b"]},
+        ]
+    },
+    "base and oneOf": {
+        "type": "object",
+        "properties": {"kind": {"type": "string"}},
+        "oneOf": [
+            {"properties": {"kind": {"const": "x"}, "a": {"type": "integer"}}, "required": ["a"]},
+            {"properties": {"kind": {"const": "y"}, "b": {"type": "string"}}, "required": ["b"]},
+        ],
+    },
+    "ref beside properties": {
+        "$defs": {"A": {"type": "object", "properties": {"a": {"type": "integer"}}}},
+        "$ref": "#/$defs/A",
+        "properties": {"b": {"type": "string"}},
+    },
+    "ref as a branch": {
+        "$defs": {"A": {"type": "object", "properties": {"a": {"type": "integer"}}}},
+        "allOf": [{"$ref": "#/$defs/A"}, {"properties": {"b": {"type": "string"}}}],
+    },
+}
+
+
+@pytest.mark.parametrize("name", list(_COMPOSED))
+def test_composed_schemas_accept_their_keys_and_forbid_others(name: str) -> None:
+    schema = _COMPOSED[name]
+    good = {"a": 1, "b": "s"} if "oneOf" not in schema else {"kind": "x", "a": 1}
+    answers = replies(json.dumps({**good, "c": 0}), json.dumps(good))
+
+    @guardkit.guard(policy(), output=schema, sinks=[])
+    def ask() -> str:
+        return answers()
+
+    result = ask()
+    assert result.output == good and len(result.report.attempts) == 2
+    (error,) = result.report.attempts[0].checks[0].errors
+    assert error.type == "extra_forbidden" and "'c'" in error.message
+
+    @guardkit.guard(policy(schema="fix"), output=schema, sinks=[])
+    def ask_fixed() -> str:
+        return json.dumps({**good, "c": 0})
+
+    fixed = ask_fixed()  # the fix drops only the undeclared key
+    assert fixed.outcome is Outcome.REPAIRED and fixed.output == good
+
+
 async def test_async_function_with_reask() -> None:
     answers = replies("{", json.dumps(VALID))
 

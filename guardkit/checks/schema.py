@@ -111,16 +111,57 @@ def _extract_json(text: str) -> str | None:
     return json.dumps(data, ensure_ascii=False)
 
 
-def _close(node: Any) -> Any:
-    """A copy of a JSON Schema in which every object without a say on extra keys forbids them."""
-    if isinstance(node, dict):
-        out = {k: _close(v) for k, v in node.items()}
-        if "properties" in out and "additionalProperties" not in out:
+_BRANCHES = ("allOf", "anyOf", "oneOf")
+_EXTRA = ("additionalProperties", "unevaluatedProperties")
+
+
+def _close(schema: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a JSON Schema in which every object without a say on extra keys forbids them.
+
+    A plain object gets ``additionalProperties: false``. An object composed of branches
+    (``allOf``, ``anyOf``, ``oneOf``) gets ``unevaluatedProperties: false`` instead and its
+    branches stay open: each branch declares only some of the keys, so closing a branch would
+    refuse the keys its siblings declare. The same for ``$ref`` beside ``properties``, and a
+    definition used as a branch (or beside properties) stays open too.
+    """
+    branch_refs = _branch_refs(schema)
+
+    def close(node: Any, branch: bool = False, pointer: str = "#") -> Any:
+        if isinstance(node, list):
+            return [close(v, pointer=f"{pointer}/{i}") for i, v in enumerate(node)]
+        if not isinstance(node, dict):
+            return node
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            at = f"{pointer}/{key}"
+            if key in _BRANCHES and isinstance(value, list):
+                out[key] = [close(v, True, f"{at}/{i}") for i, v in enumerate(value)]
+            else:
+                out[key] = close(value, pointer=at)
+        if branch or pointer in branch_refs or any(k in out for k in _EXTRA):
+            return out
+        if any(k in out for k in _BRANCHES) or ("$ref" in out and "properties" in out):
+            out["unevaluatedProperties"] = False
+        elif "properties" in out:
             out["additionalProperties"] = False
         return out
+
+    closed: dict[str, Any] = close(schema)
+    return closed
+
+
+def _branch_refs(node: Any, branch: bool = False) -> set[str]:
+    """The ``$ref`` targets used as a composition branch, or beside properties of their own."""
+    found: set[str] = set()
     if isinstance(node, list):
-        return [_close(v) for v in node]
-    return node
+        for v in node:
+            found |= _branch_refs(v, branch)
+    elif isinstance(node, dict):
+        if isinstance(node.get("$ref"), str) and (branch or "properties" in node):
+            found.add(node["$ref"])
+        for key, value in node.items():
+            found |= _branch_refs(value, key in _BRANCHES)
+    return found
 
 
 def _closed_validator(schema: OutputSchema) -> Any:
@@ -136,7 +177,7 @@ def _extra_keys(validator: Any, data: Any) -> list[FieldError]:
     errors = []
     for err in validator.iter_errors(data):
         for e in [err, *(err.context or [])]:
-            if e.validator == "additionalProperties":
+            if e.validator in _EXTRA:
                 errors.append(
                     FieldError(
                         loc=tuple(e.absolute_path), message=e.message, type="extra_forbidden"
@@ -149,12 +190,28 @@ def _prune(validator: Any, data: Any) -> Any:
     """Remove the keys the closed schema reports as extra."""
     data = json.loads(json.dumps(data))
     for err in list(validator.iter_errors(data)):
-        if err.validator != "additionalProperties" or not isinstance(err.instance, dict):
+        if err.validator not in _EXTRA or not isinstance(err.instance, dict):
             continue
-        allowed = set(err.schema.get("properties", {}))
+        allowed = _declared(err.schema, validator.schema)
         for key in [k for k in err.instance if k not in allowed]:
             del err.instance[key]
     return data
+
+
+def _declared(node: Any, root: dict[str, Any], seen: frozenset[str] = frozenset()) -> set[str]:
+    """The keys an object schema declares, its composition branches and local refs included."""
+    if not isinstance(node, dict):
+        return set()
+    keys = set(node.get("properties", {}))
+    for branch in (b for k in _BRANCHES for b in node.get(k, [])):
+        keys |= _declared(branch, root, seen)
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/") and ref not in seen:
+        target: Any = root
+        for part in ref[2:].split("/"):
+            target = target.get(part.replace("~1", "/").replace("~0", "~"), {})
+        keys |= _declared(target, root, seen | {ref})
+    return keys
 
 
 def _build(config: SchemaCheckConfig, setup: CheckSetup) -> SchemaCheck:
