@@ -148,6 +148,26 @@ def test_not_yaml(tmp_path: Path) -> None:
     assert line == 2 and message.startswith("not valid YAML")
 
 
+def test_a_key_written_twice_is_an_error_not_a_silent_override(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+        id: p
+        version: "1"
+        checks:
+          risk: {max_risk: 0.5}
+        actions:
+          risk: flag
+          risk: raise
+        checks: {}
+        """,
+    )
+    assert issues(path) == [
+        (7, "actions.risk", "duplicate key 'risk' (first written on line 6)"),
+        (8, "checks", "duplicate key 'checks' (first written on line 3)"),
+    ]
+
+
 def test_not_a_mapping(tmp_path: Path) -> None:
     assert issues(write(tmp_path, "- a\n- b\n")) == [(1, "", "a policy must be a YAML mapping")]
 

@@ -30,6 +30,33 @@ def _line_index(node: yaml.Node, path: Loc, index: dict[Loc, int]) -> None:
             _line_index(item, (*path, i), index)
 
 
+def _duplicate_keys(node: yaml.Node, path: Loc, file: str) -> list[PolicyIssue]:
+    """Keys written twice in one mapping: YAML keeps the last silently, so a second
+    ``checks:`` further down would switch off every check the first one set."""
+    issues = []
+    if isinstance(node, yaml.MappingNode):
+        first: dict[object, int] = {}
+        for key, value in node.value:
+            name = key.value if isinstance(key, yaml.ScalarNode) else None
+            line = key.start_mark.line + 1
+            if name is not None and name != "<<" and name in first:
+                issues.append(
+                    PolicyIssue(
+                        f"duplicate key {name!r} (first written on line {first[name]})",
+                        file,
+                        line,
+                        (*path, name),
+                    )
+                )
+            elif name is not None:
+                first[name] = line
+            issues += _duplicate_keys(value, (*path, str(name)), file)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            issues += _duplicate_keys(item, (*path, i), file)
+    return issues
+
+
 def _line_for(loc: Sequence[str | int], index: dict[Loc, int]) -> int | None:
     """The line of the deepest part of ``loc`` the file has (a missing field: its parent)."""
     parts = tuple(loc)
@@ -84,6 +111,9 @@ def load_policy(path: str | Path, *, without_lock: bool = False) -> Policy:
         raise PolicyError([PolicyIssue(f"not valid YAML: {problem}", file, line, ())]) from exc
     if not isinstance(data, dict) or node is None:
         raise PolicyError([PolicyIssue("a policy must be a YAML mapping", file, 1, ())])
+    duplicates = _duplicate_keys(node, (), file)
+    if duplicates:
+        raise PolicyError(duplicates)
     index: dict[Loc, int] = {}
     _line_index(node, (), index)
     return _validate(data, path, index, without_lock)
