@@ -32,11 +32,13 @@ __all__ = [
     "GuardFailed",
     "GuardkitError",
     "ModelError",
+    "ModelRefused",
     "OutputError",
     "PolicyError",
     "PolicyIssue",
     "ProviderError",
     "ProviderTimeout",
+    "ResponseTruncated",
     "SchemaDefinitionError",
     "UnknownNameError",
 ]
@@ -169,6 +171,25 @@ class ProviderTimeout(ProviderError):
 
     def __init__(self, message: str, **kwargs: Any) -> None:
         super().__init__(message, retryable=True, **kwargs)
+
+
+class ModelRefused(ProviderError):
+    """The provider declined to answer (a ``refusal`` in place of content)."""
+
+    code = "model_refused"
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        super().__init__(message, retryable=False, **kwargs)
+
+
+class ResponseTruncated(ProviderError):
+    """The provider stopped at its token limit: the answer is incomplete, never reliable.
+    Asking again with the same limit would stop there again, so it is not retried."""
+
+    code = "response_truncated"
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        super().__init__(message, retryable=False, **kwargs)
 
 
 class GuardFailed(GuardkitError):

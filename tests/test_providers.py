@@ -116,6 +116,66 @@ def test_client_error_is_not_retried_and_not_swallowed(server: LLMServer) -> Non
     assert len(server.requests) == 1
 
 
+def test_an_answer_cut_at_the_token_limit_is_never_reliable(server: LLMServer) -> None:
+    server.answer(Answer("The refund takes five", finish_reason="length", output_tokens=7))
+    policy = make_policy(actions={"error": {"type": "refrain", "fallback": "no answer"}})
+    guarded = guardkit.wrap(client(server), policy=policy, sinks=[])  # text: no check to fail
+    result = guarded.chat.completions.create(model="gpt-test", messages=MESSAGES)
+    assert result.outcome is Outcome.REFUSED and result.output == "no answer"
+    (attempt,) = result.report.attempts
+    assert attempt.error is not None and attempt.error.type == "guardkit.errors.ResponseTruncated"
+    assert not attempt.error.retryable and attempt.usage is not None  # its tokens still cost
+
+
+def test_a_refusal_is_a_failed_attempt_not_an_empty_answer() -> None:
+    refusal = {
+        "model": "gpt-test",
+        "choices": [
+            {
+                "message": {"content": None, "refusal": "I can't help with that."},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 12, "completion_tokens": 6},
+    }
+
+    @guardkit.guard(policy=make_policy(), sinks=[])
+    def ask() -> dict[str, Any]:
+        return refusal
+
+    with pytest.raises(GuardFailed) as info:
+        ask()
+    (attempt,) = info.value.report.attempts
+    assert attempt.error is not None and "I can't help with that." in attempt.error.message
+    assert attempt.error.type == "guardkit.errors.ModelRefused" and attempt.cost is not None
+
+
+@pytest.mark.parametrize(
+    ("exc", "retryable"),
+    [
+        (KeyError("k"), False),
+        (ValueError("v"), False),
+        (IndexError("i"), False),
+        (json.JSONDecodeError("cut short", "{", 1), True),
+        (ConnectionError("reset"), True),
+        (RuntimeError("an SDK's own error"), True),
+    ],
+)
+def test_programming_errors_are_not_retried(exc: Exception, retryable: bool) -> None:
+    calls = []
+    policy = make_policy(actions={"error": {"type": "reask", "max_attempts": 2}})
+
+    @guardkit.guard(policy=policy, sinks=[])
+    def ask() -> str:
+        calls.append(1)
+        raise exc
+
+    with pytest.raises(GuardFailed) as info:
+        ask()
+    assert info.value.report.attempts[0].error.retryable is retryable
+    assert len(calls) == (2 if retryable else 1)
+
+
 def test_timeout_is_retried_per_policy(server: LLMServer) -> None:
     server.answer(Answer(json.dumps(VALID), delay_s=1.0), json.dumps(VALID))
     policy = make_policy(timeout_s=0.3)

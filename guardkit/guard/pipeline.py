@@ -14,13 +14,19 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Generator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from guardkit.actions import Fail, Failure, Replace, Retry, Return, decide
 from guardkit.checks import Check, CheckContext, CheckResult
-from guardkit.errors import GuardFailed, ProviderTimeout
+from guardkit.errors import (
+    GuardFailed,
+    ModelRefused,
+    ProviderError,
+    ProviderTimeout,
+    ResponseTruncated,
+)
 from guardkit.guard.responses import ModelResponse
 from guardkit.policy.model import Policy
 from guardkit.providers.errors import describe_error
@@ -277,7 +283,7 @@ def run_pipeline(
     call.model = model
     request = CallRequest(attempt=1)
     while True:
-        outcome = yield request
+        outcome = _unfinished_as_error((yield request))
         number = request.attempt
         used: frozenset[str] = frozenset()
         repaired = number > 1
@@ -350,6 +356,21 @@ def run_pipeline(
         assert isinstance(decision, Fail)
         report = call.report(Outcome.FAILED, checks)
         raise GuardFailed(decision.message, report=report) from call.last_error
+
+
+def _unfinished_as_error(outcome: CallOutcome) -> CallOutcome:
+    """A reply that is no answer (a refusal) or only part of one (cut at the token limit) is a
+    failed attempt, whatever the checks would say of its text; its usage is still counted."""
+    response = outcome.response
+    if outcome.error is not None or response is None:
+        return outcome
+    if response.refusal:
+        error: ProviderError = ModelRefused(f"the model declined to answer: {response.refusal}")
+    elif response.truncated:
+        error = ResponseTruncated("the answer stopped at the provider's token limit")
+    else:
+        return outcome
+    return replace(outcome, error=error)
 
 
 def _passed_over(tried: list[str]) -> str:

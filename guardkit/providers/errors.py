@@ -1,7 +1,8 @@
 """The one place where exceptions from providers and guarded calls are translated.
 
 Each is kept as evidence (type and message) and classed as retryable or not, by the exception's
-class name looked up along its MRO, so SDKs need not be installed for this table to apply.
+class name looked up along its MRO, so SDKs need not be installed for this table to apply. An
+exception the table does not know is retried (an SDK's own network error, say).
 """
 
 from __future__ import annotations
@@ -29,8 +30,14 @@ _RETRYABLE: dict[str, bool] = {
     "TimeoutError": True,
     "ConnectionError": True,
     "OSError": True,
+    "JSONDecodeError": True,  # a body cut short in transit, before ValueError below
     # programming errors: asking again cannot help
     "TypeError": False,
+    "ValueError": False,
+    "LookupError": False,  # KeyError, IndexError
+    "ArithmeticError": False,
+    "AssertionError": False,
+    "ImportError": False,
     "AttributeError": False,
     "NameError": False,
     "NotImplementedError": False,
