@@ -409,6 +409,15 @@ def test_bad_output_argument() -> None:
         guardkit.guard(policy(), output=42)  # type: ignore[arg-type]
 
 
+def test_a_schema_check_without_a_schema_is_an_error_not_dropped() -> None:
+    configured = Policy.model_validate(
+        {"id": "p", "version": "1", "checks": {"schema": {"strict_types": True}}}
+    )
+
+    with pytest.raises(ConfigError, match="the schema check needs an output schema"):
+        guardkit.guard(configured, sinks=[])(lambda: "not JSON at all")
+
+
 def test_report_stages_and_hashes() -> None:
     @guardkit.guard(policy(), output=Order, sinks=[])
     def ask() -> str:

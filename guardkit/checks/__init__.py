@@ -206,13 +206,10 @@ def build_checks(policy: Policy, schema: OutputSchema | None) -> list[Check]:
     """The checks a guard runs, in order: the schema check first whenever there is a schema."""
     setup = CheckSetup(policy=policy, schema=schema)
     configs = policy.check_configs
-    names = list(configs)
-    if schema is not None and "schema" not in names:
-        names.insert(0, "schema")
-    elif "schema" in names:
-        names.remove("schema")
-        if schema is not None:
-            names.insert(0, "schema")
+    # first, whether the policy configures it or not; configured without a schema, it fails
+    # to build (a check the policy asks for is never dropped in silence)
+    names = ["schema"] if schema is not None or "schema" in configs else []
+    names += [name for name in configs if name != "schema"]
     checks = []
     for name in names:
         kind = _lookup(name)
