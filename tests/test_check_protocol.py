@@ -100,8 +100,16 @@ def test_documents_must_be_strings() -> None:
     def ask() -> str:
         return "x"
 
-    with pytest.raises(guardkit.ConfigError, match="guardkit_documents must be a list of strings"):
-        ask(guardkit_documents="one string")
+    for wrong, message in [
+        ("one string", "must be a list of strings, not str"),
+        ((d for d in ["a generator"]), "must be a list of strings, not generator"),
+        ({"a": "dict"}, "must be a list of strings, not dict"),
+        (5, "must be a list of strings, not int"),
+        (["fine", 5], r"guardkit_documents\[1\] must be a string, not int"),
+    ]:
+        with pytest.raises(guardkit.ConfigError, match=message):
+            ask(guardkit_documents=wrong)
+    assert ask(guardkit_documents=("a", "tuple")).ok
 
 
 def test_setup_is_built_once_per_guard(mentions: None) -> None:

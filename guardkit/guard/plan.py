@@ -97,6 +97,16 @@ def documents_argument(value: Any) -> list[str] | None:
     """Validate the ``guardkit_documents`` argument of a guarded call."""
     if value is None:
         return None
-    if isinstance(value, str) or not all(isinstance(d, str) for d in value):
-        raise ConfigError(f"{DOCUMENTS_KWARG} must be a list of strings")
+    # a list or tuple only: a generator would be used up by the check, a dict give its keys
+    if not isinstance(value, list | tuple):
+        raise ConfigError(
+            f"{DOCUMENTS_KWARG} must be a list of strings, not {type(value).__name__}",
+            loc=(DOCUMENTS_KWARG,),
+        )
+    for i, document in enumerate(value):
+        if not isinstance(document, str):
+            raise ConfigError(
+                f"{DOCUMENTS_KWARG}[{i}] must be a string, not {type(document).__name__}",
+                loc=(DOCUMENTS_KWARG, i),
+            )
     return list(value)
