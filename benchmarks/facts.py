@@ -201,13 +201,12 @@ def decide(v: ClaimVerdict, sup_t: float, con_t: float, min_score: float) -> str
 
 
 def judge(checker: ClaimVerifier, claims: list[dict], hits: list[list[Hit]]) -> list[ClaimVerdict]:
-    pairs = [(h.text, c["text"]) for c, hs in zip(claims, hits, strict=True) for h in hs]
-    probs = iter(checker.verifier.predict(pairs))
-    out = []
-    for c, hs in zip(claims, hits, strict=True):
-        claim = Claim(text=c["text"], start=0, end=len(c["text"]), sentence_start=0, sentence_end=0)
-        out.append(checker._judge(claim, [(h, next(probs)) for h in hs]))
-    return out
+    """The product's verdicts, every hit read (``decide`` sweeps the floor)."""
+    as_claims = [
+        Claim(text=c["text"], start=0, end=len(c["text"]), sentence_start=0, sentence_end=0)
+        for c in claims
+    ]
+    return checker.judge(as_claims, hits, floor=-1.0)
 
 
 def tune(dev: list[dict], dev_v: list[ClaimVerdict]) -> dict:

@@ -141,10 +141,24 @@ class ClaimVerifier:
                 f"{len(claims)} claims but {len(cited)} citation sets", loc=("cited",)
             )
         vectors = self.embedder.encode([c.text for c in claims])
-        evidence = self._evidence([c.text for c in claims], vectors, documents, cited)
-        floor = self.settings.verdict_min_score
-        # Only evidence that can decide is verified, and a fact found twice (the index and the
-        # call's documents) once.
+        return self.judge(
+            claims, self._evidence([c.text for c in claims], vectors, documents, cited)
+        )
+
+    def judge(
+        self,
+        claims: Sequence[Claim],
+        evidence: Sequence[Sequence[Hit]],
+        *,
+        floor: float | None = None,
+    ) -> list[ClaimVerdict]:
+        """One verdict per claim from evidence already found (``evidence[i]`` for
+        ``claims[i]``, most similar first). Only evidence at or above ``floor`` (default:
+        ``verdict_min_score``, the evidence that can decide) is sent to the verifier; a
+        benchmark sweeping the floor passes a lower one."""
+        if floor is None:
+            floor = self.settings.verdict_min_score
+        # a fact found twice (the index and the call's documents) is verified once
         pairs = [
             (hit.text, claim.text)
             for claim, hits in zip(claims, evidence, strict=True)
