@@ -43,9 +43,10 @@ _CALL_DOCUMENT = re.compile(r"document\[\d+\]\Z")
 """How the documents passed with a call are named (:func:`_document_name`)."""
 
 
-def _document_name(i: int) -> str:
-    """The document id and source of the ``i``-th document passed with a call (from 0)."""
-    return f"document[{i}]"
+def _document_name(number: int) -> str:
+    """The document id and source of a call's document, numbered from 1 as answers cite them:
+    "[2]" cites ``document[2]``."""
+    return f"document[{number}]"
 
 
 class Citation(BaseModel):
@@ -130,7 +131,7 @@ class ClaimVerifier:
         """One verdict per claim, in order.
 
         ``cited``: per claim, the documents it cites, by document id or source name (``None``
-        or empty: it cites none); the call's documents are ``document[0]``, ``document[1]``, ...
+        or empty: it cites none); the call's documents are ``document[1]``, ``document[2]``, ...
         Its evidence then comes from those only, since a citation is correct when the cited
         document says so, not when some other one does.
         """
@@ -191,7 +192,7 @@ class ClaimVerifier:
         found: list[list[Hit]] = [[] for _ in range(len(vectors))]
         if self.index is not None:  # its own search_mode
             # A claim citing only the call's documents gets nothing from the index, even
-            # from an index document that happens to be called "document[0]".
+            # from an index document that happens to be called "document[1]".
             names = [set(c or ()) for c in cited] if cited is not None else None
             within = [{n for n in c if not _CALL_DOCUMENT.match(n)} for c in names or []]
             asks = [q for q in range(len(texts)) if names is None or within[q] or not names[q]]
@@ -217,11 +218,12 @@ class ClaimVerifier:
     ) -> list[list[Hit]]:
         """The call's documents, cut into facts and embedded now (they change every call).
 
-        Document ``i`` is ``document[i]``; a claim citing some of them gets evidence from those.
+        The ``i``-th (from 1) is ``document[i]``; a claim citing some of them gets evidence
+        from those.
         """
         rows = [
             row
-            for i, text in enumerate(documents)
+            for i, text in enumerate(documents, start=1)
             if text.strip()
             for row in split_facts(Document(_document_name(i), text, _document_name(i)))
         ]
@@ -288,7 +290,7 @@ def document_citations(claims: Sequence[Claim], n_documents: int) -> list[set[st
     does not exist: the claim then has no evidence, as a citation of nothing deserves."""
     if not n_documents or not any(c.cites for c in claims):
         return None
-    return [{_document_name(n - 1) for n in c.cites} for c in claims]
+    return [{_document_name(n) for n in c.cites} for c in claims]
 
 
 def _best_distinct(hits: Sequence[Hit], floor: float, k: int) -> list[Hit]:

@@ -102,7 +102,7 @@ def test_documents_given_with_the_call_are_evidence() -> None:
 
     grounded = ask(guardkit_documents=["Welcome! " + museum + " Entry is free."])
     assert grounded.outcome is Outcome.RELIABLE
-    assert grounded.report.checks[0].details["claims"][0]["citations"][0]["source"] == "document[0]"
+    assert grounded.report.checks[0].details["claims"][0]["citations"][0]["source"] == "document[1]"
     ungrounded = ask()
     assert ungrounded.outcome is Outcome.FLAGGED
     assert ungrounded.report.checks[0].details["unverifiable"] == 1
@@ -127,7 +127,7 @@ def test_a_claim_citing_the_calls_documents_is_held_to_them(citations: str) -> N
     assert right.outcome is Outcome.RELIABLE
     claims = right.report.checks[0].details["claims"]
     assert [c["claim"]["cites"] for c in claims] == [[1], [1]]
-    assert {c["citations"][0]["source"] for c in claims} == {"document[0]"}
+    assert {c["citations"][0]["source"] for c in claims} == {"document[1]"}
 
     wrong = ask(f"{MUSEUM} [1] {ENTRY} [2]", guardkit_documents=documents)
     if citations == "any":
@@ -136,7 +136,7 @@ def test_a_claim_citing_the_calls_documents_is_held_to_them(citations: str) -> N
     assert wrong.outcome is Outcome.FLAGGED
     check = wrong.report.checks[0]
     assert [c["verdict"] for c in check.details["claims"]] == ["supported", "unverifiable"]
-    assert all(c["source"] == "document[1]" for c in check.details["claims"][1]["citations"])
+    assert all(c["source"] == "document[2]" for c in check.details["claims"][1]["citations"])
     assert f'- "{ENTRY}" (cites [2], which does not say so)' in (check.feedback or "")
 
 
@@ -180,9 +180,9 @@ def test_one_document_given_is_named_in_the_singular() -> None:
 
 def test_an_index_document_named_like_a_call_document_is_not_cited(tmp_path: Path) -> None:
     """ "[1]" names the first document passed with the call, never an index document that
-    happens to have the id ``document[0]``."""
+    happens to have the id ``document[1]``."""
     index = FactIndex()
-    index.add_documents([Document("document[0]", ENTRY, "document[0]")])
+    index.add_documents([Document("document[1]", ENTRY, "document[1]")])
     index.save(tmp_path / "ix")
 
     @guardkit.guard(_policy(tmp_path / "ix", "flag", min_support_rate=1.0), sinks=[])
@@ -192,7 +192,7 @@ def test_an_index_document_named_like_a_call_document_is_not_cited(tmp_path: Pat
     result = ask(guardkit_documents=[MUSEUM])
     (claim,) = result.report.checks[0].details["claims"]
     assert claim["verdict"] == "unverifiable"
-    assert all(c["fact_id"].startswith("document[0]#") for c in claim["citations"])
+    assert [c["text"] for c in claim["citations"]] == [MUSEUM]  # the call's, not the index's
     assert ask().outcome is Outcome.RELIABLE  # without documents the index answers
 
 

@@ -122,7 +122,7 @@ def test_verify_text_against_documents_reads_their_numbers(
         ([1], "supported"),
         ([1], "unverifiable"),  # the cafe sentence is in the second document, not the first
     ]
-    assert rows[0]["evidence"][0]["source"] == "document[0]"
+    assert rows[0]["evidence"][0]["source"] == "document[1]"  # numbered as cited
     right = runner.invoke(app, ["verify", *docs, "--text", text.replace("cake [1]", "cake [2]")])
     assert right.output.count("supported") == 2
     # documents beside an index: a claim citing nothing is checked against both
