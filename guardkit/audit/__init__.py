@@ -10,7 +10,7 @@ from guardkit.audit.engines import ENGINES
 from guardkit.audit.record import Record
 from guardkit.audit.report import AuditReport
 from guardkit.audit.run import AuditConfig, ProgressHook, run_audit
-from guardkit.audit.sources import SOURCES, SourceSpec
+from guardkit.audit.sources import SOURCES, SourceSpec, UnmatchedResponsesWarning
 from guardkit.audit.store import AuditStateError, read_records
 from guardkit.audit.suite import Case, SuiteError, SuiteProblem, read_suite
 
@@ -26,6 +26,7 @@ __all__ = [
     "SourceSpec",
     "SuiteError",
     "SuiteProblem",
+    "UnmatchedResponsesWarning",
     "read_records",
     "read_suite",
     "run_audit",

@@ -91,7 +91,7 @@ def run_audit(config: AuditConfig, progress: ProgressHook | None = None) -> Audi
     cases, problems = read_suite(config.suite, fail_fast=config.fail_fast)
     policy = load_audit_policy(config.source.policy, config.source.index)
     engine = get_engine(config.engine)
-    check_source(config.source)
+    check_source(config.source, [c.case.id for c in cases])
     created = not (config.out / STATE).exists()
     fresh_folder = not config.out.exists()
     done = prepare(config.out, _state(config, policy), resume=config.resume)

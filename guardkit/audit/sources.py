@@ -5,13 +5,14 @@ actor), so models and clients load once, and answers one case at a time through 
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from guardkit._jsonl import json_objects
 from guardkit.audit.suite import Case
 from guardkit.errors import ConfigError, ProviderError, UnknownNameError
 from guardkit.guard.pipeline import CallRequest, GuardPlan, GuardResult, drive_sync, run_pipeline
@@ -24,6 +25,7 @@ __all__ = [
     "SOURCES",
     "CaseRunner",
     "SourceSpec",
+    "UnmatchedResponsesWarning",
     "build_runner",
     "case_messages",
     "check_source",
@@ -135,28 +137,67 @@ class RecordedResponses:
 
 
 def _read_responses(path: Path) -> dict[str, list[Any]]:
+    """Each case's recorded answers, by id: text, or a provider payload (a JSON object)."""
     file = str(path)
     out: dict[str, list[Any]] = {}
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read recorded responses: {exc}", file=file) from exc
-    for number, raw in enumerate(lines, start=1):
-        if not raw.strip():
-            continue
-        try:
-            row = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"not JSON: {exc.msg}", file=file, line=number) from exc
-        if not isinstance(row, dict) or not isinstance(row.get("id"), str):
+    first: dict[str, int] = {}
+    for number, row in json_objects(path):
+        case_id = row.get("id")
+        if not isinstance(case_id, str) or not case_id.strip():
             raise ConfigError("a line needs a string 'id'", file=file, line=number, loc=("id",))
-        answers = row["responses"] if "responses" in row else [row.get("response")]
-        if not isinstance(answers, list) or not answers or any(a is None for a in answers):
+        if case_id in first:
+            raise ConfigError(
+                f"duplicate id {case_id!r} (first on line {first[case_id]})",
+                file=file,
+                line=number,
+                loc=("id",),
+            )
+        field = "responses" if "responses" in row else "response"
+        answers = row[field] if field == "responses" else [row.get("response")]
+        if not isinstance(answers, list) or not answers:
             raise ConfigError(
                 "needs 'response' or a non-empty 'responses' list", file=file, line=number
             )
-        out[row["id"]] = answers
+        for i, answer in enumerate(answers):
+            if not isinstance(answer, str | dict):
+                where = (field, i) if field == "responses" else (field,)
+                raise ConfigError(
+                    "an answer is text or a provider payload (a JSON object), "
+                    f"not {type(answer).__name__ if answer is not None else 'null'}",
+                    file=file,
+                    line=number,
+                    loc=where,
+                )
+        first[case_id] = number
+        out[case_id] = answers
     return out
+
+
+class UnmatchedResponsesWarning(UserWarning):
+    """Suite cases without a recorded response (judged as failed), or responses for no case."""
+
+
+def _pair_up(file: str, recorded: dict[str, list[Any]], case_ids: Sequence[str]) -> None:
+    if not case_ids:
+        return
+    missing = [i for i in case_ids if i not in recorded]
+    if len(missing) == len(case_ids):
+        raise ConfigError(
+            f"none of the suite's {len(case_ids)} cases has a recorded response here "
+            f"(suite ids such as {case_ids[0]!r}): is this the file recorded for this suite?",
+            file=file,
+        )
+    known = set(case_ids)
+    unknown = [i for i in recorded if i not in known]
+    for ids, what in (
+        (missing, "suite cases have no recorded response; each is judged a failed case"),
+        (unknown, "recorded responses name no case of the suite and are not judged"),
+    ):
+        if ids:
+            shown = ", ".join(repr(i) for i in ids[:5]) + (", ..." if len(ids) > 5 else "")
+            warnings.warn(
+                UnmatchedResponsesWarning(f"{file}: {len(ids)} {what} ({shown})"), stacklevel=3
+            )
 
 
 class OpenAICompatible:
@@ -213,15 +254,17 @@ SOURCES: dict[str, Callable[[SourceSpec], CaseRunner]] = {
 }
 
 
-def check_source(spec: SourceSpec) -> None:
+def check_source(spec: SourceSpec, case_ids: Sequence[str] = ()) -> None:
     """What can be checked about a source without loading a model (the recorded responses
-    file is read and parsed), so a bad one stops the audit before its folder is written."""
+    file is read, parsed and paired with the suite's ``case_ids``), so a bad one stops the
+    audit before its folder is written. Cases and responses that do not pair up are named in
+    an ``UnmatchedResponsesWarning``; a file pairing with no case at all is an error."""
     if spec.kind not in SOURCES:
         raise UnknownNameError("model source", spec.kind, SOURCES)
     if spec.kind == "responses":
         if spec.responses is None:
             raise ConfigError("--responses FILE is needed for recorded responses")
-        _read_responses(Path(spec.responses))
+        _pair_up(spec.responses, _read_responses(Path(spec.responses)), case_ids)
     if spec.kind == "openai" and not spec.model:
         raise ConfigError("--model openai:NAME needs a model name after 'openai:'")
 

@@ -7,7 +7,6 @@ ends with exit code 2 and one line ``error: <file:line field>: <message> [<code>
 from __future__ import annotations
 
 import json
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -17,6 +16,7 @@ from typing import Annotated
 import typer
 
 from guardkit._jsonl import encodable
+from guardkit.cli._warnings import shown_as_lines
 from guardkit.errors import ConfigError, GuardkitError
 from guardkit.facts import FactIndex, SearchMode, SkippedDocumentsWarning
 
@@ -58,20 +58,6 @@ def typed_errors() -> Iterator[None]:
         raise typer.Exit(2) from None
 
 
-@contextmanager
-def skipped_documents_shown() -> Iterator[None]:
-    """Each source's skipped documents as one ``warning: ...`` line on stderr (the rest goes
-    ahead: a corpus row without text holds no facts to lose)."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", SkippedDocumentsWarning)
-        yield
-    for w in caught:
-        if issubclass(w.category, SkippedDocumentsWarning):
-            typer.echo(f"warning: {w.message}", err=True)
-        else:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-
-
 Sources = Annotated[list[Path], typer.Argument(help="JSONL, CSV, Markdown or text files.")]
 Folder = Annotated[Path, typer.Argument(help="Fact index folder.")]
 
@@ -97,7 +83,7 @@ def build(
     ] = SearchModeChoice.hybrid,
 ) -> None:
     """Build a fact index from SOURCES into a new folder."""
-    with typed_errors(), skipped_documents_shown():
+    with typed_errors(), shown_as_lines(SkippedDocumentsWarning):
         index = FactIndex.build(sources, index_type=index_type.value, search_mode=_MODES[mode])
         manifest = index.save(out)
     typer.echo(
@@ -109,7 +95,7 @@ def build(
 @app.command("add")
 def add(folder: Folder, sources: Sources) -> None:
     """Add the documents of SOURCES to an existing index (ids must be new)."""
-    with typed_errors(), skipped_documents_shown():
+    with typed_errors(), shown_as_lines(SkippedDocumentsWarning):
         index = FactIndex.load(folder)
         added = index.add(sources)
         manifest = index.save(folder)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from guardkit._files import sha256_file
+from guardkit._jsonl import json_objects
 from guardkit.errors import ConfigError
 from guardkit.records.chain import ChainRecord, VerifyResult, verify_records
 from guardkit.records.store import open_store
@@ -57,14 +58,8 @@ def _json(label: str, path: Path) -> Source | Missing:
 def _jsonl(label: str, path: Path) -> Source | Missing:
     if not path.is_file():
         return Missing(label, f"{path} does not exist")
-    rows = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"not valid JSON: {exc.msg}", file=str(path), line=number) from exc
+    # lines end at "\n" only: a record's text may hold U+2028, which str.splitlines splits at
+    rows = [row for _, row in json_objects(path)]
     return Source(label, path, sha256_file(path), rows)
 
 

@@ -104,6 +104,67 @@ def test_a_bad_responses_file_stops_the_audit_before_its_folder_is_written(
     assert audit(suite, "--policy", policy_file, "--responses", responses, "--out", out)[0] == 0
 
 
+@pytest.mark.parametrize(
+    ("lines", "where", "message"),
+    [
+        (['{"id": "c0", "response": "a"}', '{"id": "c0", "response": "b"}'], ":2 ", "duplicate"),
+        (['{"id": "c0", "response": 42}'], ":1 ", "not int"),
+        (['{"id": "c0", "responses": ["a", null]}'], ":1 ", "responses[1]"),
+        (['{"id": "c0", "response": "a"}', b'{"id": "c1", "response": "caf\xe9"}'], ":2", "UTF-8"),
+        (['{"id": "elsewhere", "response": "a"}'], "", "none of the suite's 3 cases"),
+    ],
+)
+def test_responses_that_cannot_be_judged_stop_the_audit_naming_the_line(
+    policy_file: Path, tmp_path: Path, lines: list[str | bytes], where: str, message: str
+) -> None:
+    suite = write_jsonl(tmp_path / "suite.jsonl", suite_rows(3))
+    responses = tmp_path / "responses.jsonl"
+    responses.write_bytes(
+        b"".join((x if isinstance(x, bytes) else x.encode()) + b"\n" for x in lines)
+    )
+    out = tmp_path / "out"
+    code, output = audit(suite, "--policy", policy_file, "--responses", responses, "--out", out)
+    assert code == 2 and f"{responses}{where}" in output and message in output, output
+    assert not out.exists()
+
+
+def test_responses_and_cases_that_do_not_pair_up_are_named(
+    policy_file: Path, tmp_path: Path
+) -> None:
+    suite = write_jsonl(tmp_path / "suite.jsonl", suite_rows(3))
+    responses = tmp_path / "responses.jsonl"
+    responses.write_text(
+        json.dumps(
+            {"id": "c0", "response": answer(0).replace(" 0", "\u2028 0")},
+            ensure_ascii=False,
+        )
+        + "\n"
+        + json.dumps({"id": "zz", "response": answer(9)})
+        + "\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app,
+        [
+            "audit",
+            str(suite),
+            "--policy",
+            str(policy_file),
+            "--responses",
+            str(responses),
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        "warning:" in result.output and "2 suite cases have no recorded response" in result.output
+    )
+    assert "'c1', 'c2'" in result.output and "1 recorded responses name no case" in result.output
+    assert [r.outcome for r in read_records(out / "records.jsonl")].count("failed") == 2
+
+
 def test_an_output_path_that_is_a_file_is_refused(
     policy_file: Path, suite_files: tuple[Path, Path], tmp_path: Path
 ) -> None:

@@ -40,7 +40,7 @@ def test_pack_from_a_real_audit(tmp_path: Path) -> None:
         )
     )
     answers = [
-        '{"answer": "Take 50 mg.", "dose_mg": 50}',
+        '{"answer": "Take 50 mg.\u2028With food.", "dose_mg": 50}',  # a line separator inside
         '{"answer": "Take 500 mg.", "dose_mg": 500}',
         '{"answer": "Take 20 mg.", "dose_mg": 20}',
         "not json",
@@ -51,7 +51,11 @@ def test_pack_from_a_real_audit(tmp_path: Path) -> None:
         "".join(json.dumps({"id": f"c{i}", "input": "dose?"}) + "\n" for i in range(4))
     )
     responses.write_text(
-        "".join(json.dumps({"id": f"c{i}", "response": a}) + "\n" for i, a in enumerate(answers))
+        "".join(
+            json.dumps({"id": f"c{i}", "response": a}, ensure_ascii=False) + "\n"
+            for i, a in enumerate(answers)
+        ),
+        encoding="utf-8",
     )
     audit = tmp_path / "audit"
     invoke(
@@ -80,7 +84,7 @@ def test_pack_from_a_real_audit(tmp_path: Path) -> None:
     )
     invoke("review", "reject", "2", "--reviewer", "A. Pharm", "--policy", str(policy))
     log = tmp_path / "calls.jsonl"
-    kinds = [json.loads(line)["kind"] for line in log.read_text().splitlines()]
+    kinds = [json.loads(line)["kind"] for line in log.read_text().split("\n") if line]
     assert kinds.count("guard_report") == 4 and kinds.count("review_decision") == 2
     assert "ok" in invoke("log", "verify", str(log))
 
