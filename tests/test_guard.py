@@ -135,6 +135,22 @@ def test_fix_strips_fences_and_extra_keys_and_counts_as_repaired() -> None:
     assert not schema_before.passed and schema_before.errors
 
 
+@pytest.mark.parametrize(
+    "two",
+    [
+        f"Either {json.dumps(VALID)} or {json.dumps({**VALID, 'order_id': 'B2'})}",
+        f"```json\n{json.dumps(VALID)}\n```\nor\n```json\n{json.dumps(VALID)}\n```",
+    ],
+)
+def test_fix_does_not_pick_one_of_two_documents(two: str) -> None:
+    @guardkit.guard(policy(schema={"type": "fix", "then": "raise"}), output=Order, sinks=[])
+    def ask() -> str:
+        return two
+
+    with pytest.raises(GuardFailed):
+        ask()
+
+
 def test_fix_that_cannot_repair_falls_through_to_then() -> None:
     @guardkit.guard(
         policy(schema={"type": "fix", "then": {"type": "refrain", "fallback": "n/a"}}),

@@ -98,17 +98,33 @@ class SchemaCheck:
 
 
 def _extract_json(text: str) -> str | None:
-    """The JSON document inside code fences or surrounding prose, if there is exactly one."""
-    fenced = _FENCE.search(text)
-    candidate = fenced.group(1) if fenced else text
-    start = min((i for i in (candidate.find("{"), candidate.find("[")) if i >= 0), default=-1)
-    if start < 0:
+    """The JSON document inside code fences or surrounding prose, if there is exactly one:
+    of two ("either {...} or {...}"), picking one would be a guess, not a repair."""
+    fences = _FENCE.findall(text)
+    if len(fences) > 1:
         return None
-    try:
-        data, _ = json.JSONDecoder().raw_decode(candidate[start:])
-    except json.JSONDecodeError:
-        return None
-    return json.dumps(data, ensure_ascii=False)
+    candidate = fences[0] if fences else text
+    found = _json_documents(candidate)
+    return json.dumps(found[0], ensure_ascii=False) if len(found) == 1 else None
+
+
+def _json_documents(text: str) -> list[Any]:
+    """Every JSON object or array that decodes, left to right, none inside another."""
+    decoder = json.JSONDecoder()
+    found, at = [], 0
+    while (start := _next_open(text, at)) >= 0:
+        try:
+            data, end = decoder.raw_decode(text, start)
+        except json.JSONDecodeError:
+            at = start + 1
+            continue
+        found.append(data)
+        at = end
+    return found
+
+
+def _next_open(text: str, at: int) -> int:
+    return min((i for i in (text.find("{", at), text.find("[", at)) if i >= 0), default=-1)
 
 
 _BRANCHES = ("allOf", "anyOf", "oneOf")
