@@ -353,6 +353,23 @@ def test_composed_schemas_accept_their_keys_and_forbid_others(name: str) -> None
     assert fixed.outcome is Outcome.REPAIRED and fixed.output == good
 
 
+def test_a_sync_call_under_a_timeout_sees_the_callers_context_variables() -> None:
+    import contextvars
+
+    tenant: contextvars.ContextVar[str | None] = contextvars.ContextVar("tenant", default=None)
+    timed = Policy.model_validate({"id": "t", "version": "1", "timeout_s": 5})
+
+    @guardkit.guard(timed, sinks=[])
+    def ask() -> str:
+        return f"tenant {tenant.get()}"
+
+    token = tenant.set("acme")
+    try:
+        assert ask().output == "tenant acme"
+    finally:
+        tenant.reset(token)
+
+
 async def test_async_function_with_reask() -> None:
     answers = replies("{", json.dumps(VALID))
 

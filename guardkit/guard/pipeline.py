@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextvars
 import hashlib
 import time
 import uuid
@@ -406,12 +407,15 @@ def drive_sync(
 def _call_with_timeout(
     call: Callable[[CallRequest], ModelResponse], request: CallRequest, timeout_s: float | None
 ) -> ModelResponse:
-    """Sync calls cannot be cancelled: past the timeout the call is abandoned to its thread."""
+    """Sync calls cannot be cancelled: past the timeout the call is abandoned to its thread.
+    The call runs in a copy of the caller's context, so context variables (a request id, a
+    tenant) read the same on that thread; thread-locals cannot follow it."""
     if timeout_s is None:
         return call(request)
+    context = contextvars.copy_context()
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="guardkit-call")
     try:
-        return pool.submit(call, request).result(timeout=timeout_s)
+        return pool.submit(context.run, call, request).result(timeout=timeout_s)
     except concurrent.futures.TimeoutError:
         raise ProviderTimeout(f"the guarded call did not return within {timeout_s} s") from None
     finally:
