@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from guardkit.checks.risk import RiskCheckConfig
+from guardkit.cli._warnings import shown_as_lines
 from guardkit.errors import ConfigError, GuardkitError
 from guardkit.policy.loader import load_policy
 from guardkit.policy.model import Policy
@@ -17,6 +18,7 @@ from guardkit.risk import (
     PVALUES,
     RiskComponents,
     RiskScorer,
+    UnscoredRowsWarning,
     load_grounding_verifier,
     read_labelled,
     write_lock,
@@ -57,19 +59,11 @@ def calibrate(
     policy: Annotated[Path, typer.Option(help="The policy the lock is for.")],
     alpha: Annotated[
         float,
-        typer.Option(
-            min=0.0,
-            max=1.0,
-            help="Highest hallucination rate among accepted.",
-        ),
+        typer.Option(help="Highest hallucination rate among accepted (0 < alpha < 1)."),
     ] = 0.05,
     delta: Annotated[
         float,
-        typer.Option(
-            min=0.0,
-            max=1.0,
-            help="Allowed chance the guarantee fails.",
-        ),
+        typer.Option(help="Allowed chance the guarantee fails (0 < delta < 1)."),
     ] = 0.1,
     out: Annotated[
         Path | None, typer.Option(help="Lock file (default: POLICY with .lock.json).")
@@ -94,7 +88,8 @@ def calibrate(
     try:
         loaded = load_policy(policy, without_lock=True)  # the lock is what this writes
         grounder = _Grounder(verifier or _policy_verifier(loaded))
-        rows = read_labelled(labelled, grounder)
+        with shown_as_lines(UnscoredRowsWarning):
+            rows = read_labelled(labelled, grounder)
         lock = certify_lock(
             rows,
             policy=loaded,

@@ -6,7 +6,13 @@ among accepted outputs is ``<= alpha``; ``RiskLock`` is the file that carries th
 """
 
 from guardkit.risk.bounds import PVALUES, clopper_pearson_upper
-from guardkit.risk.calibration import Labelled, calibrate, file_sha256, read_labelled
+from guardkit.risk.calibration import (
+    Labelled,
+    UnscoredRowsWarning,
+    calibrate,
+    file_sha256,
+    read_labelled,
+)
 from guardkit.risk.lock import RiskLock, read_lock, write_lock
 from guardkit.risk.model import RiskComponents, RiskModel, fit_risk_model
 from guardkit.risk.score import RiskScorer, facts_unsupported, load_grounding_verifier
@@ -21,6 +27,7 @@ __all__ = [
     "RiskLock",
     "RiskModel",
     "RiskScorer",
+    "UnscoredRowsWarning",
     "calibrate",
     "certify",
     "clopper_pearson_upper",

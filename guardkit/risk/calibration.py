@@ -4,13 +4,16 @@ A labelled line is one JSON object with ``hallucinated`` (true when the output h
 or contradicted content) and either ``risk_components`` (as the audit's ``records.jsonl`` writes
 them) or ``response`` with ``context`` (documents, a string or a list) and optionally
 ``question``, scored here with the verifier exactly as the risk check scores a call. Other
-fields are ignored, so an audit's records file labelled by a reviewer can be used as it is.
+fields are ignored, so an audit's records file labelled by a reviewer can be used as it is; its
+cases that never reached the risk check (refused or failed first: ``"risk_components": null``)
+have no risk to calibrate and are left out with an ``UnscoredRowsWarning``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,7 +30,7 @@ from guardkit.risk.model import RiskComponents, RiskModel, fit_risk_model
 from guardkit.risk.score import evidence
 from guardkit.risk.threshold import certify, split_indices
 
-__all__ = ["Labelled", "calibrate", "file_sha256", "read_labelled"]
+__all__ = ["Labelled", "UnscoredRowsWarning", "calibrate", "file_sha256", "read_labelled"]
 
 Grounder = Callable[[Sequence[tuple[str, list[str]]]], list[RiskComponents]]
 """Scores (response, documents) pairs into components; the verifier does it in the product."""
@@ -40,6 +43,10 @@ class Labelled:
     line: int
     components: RiskComponents
     hallucinated: bool
+
+
+class UnscoredRowsWarning(UserWarning):
+    """Labelled rows left out: cases that never reached the risk check have no risk score."""
 
 
 def file_sha256(path: str | Path) -> str:
@@ -117,6 +124,19 @@ def read_labelled(path: str | Path, grounder: Grounder | None) -> list[Labelled]
                 rows.append((number, _parse(raw, file, number)))
     if not rows:
         raise ConfigError("the labelled file has no rows", file=file)
+    unscored = [n for n, r in rows if "risk_components" in r and r["risk_components"] is None]
+    if unscored:
+        shown = ", ".join(map(str, unscored[:10])) + (", ..." if len(unscored) > 10 else "")
+        warnings.warn(
+            UnscoredRowsWarning(
+                f"{file}: {len(unscored)} rows have no risk (the case was refused or failed "
+                f"before the risk check) and are left out (line {shown})"
+            ),
+            stacklevel=2,
+        )
+        rows = [(n, r) for n, r in rows if r.get("risk_components", {}) is not None]
+    if not rows:
+        raise ConfigError("no labelled row has a risk to calibrate", file=file)
     out: dict[int, RiskComponents] = {}
     to_score = [(n, r) for n, r in rows if "risk_components" not in r]
     for number, row in rows:

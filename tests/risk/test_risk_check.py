@@ -231,6 +231,22 @@ def test_calibrate_writes_a_lock_the_risk_check_states(tmp_path: Path) -> None:
     assert check.guarantee is not None and "calibration set sha256" in check.guarantee.lower()
 
 
+def test_calibrate_leaves_out_cases_that_never_reached_the_risk_check(tmp_path: Path) -> None:
+    """An audit's records.jsonl, labelled: refused and failed cases have no risk."""
+    rows: list[dict[str, object]] = labelled_rows(np.random.default_rng(5), 400)
+    rows[3] = {"id": "c3", "outcome": "refused", "risk_components": None, "hallucinated": False}
+    labelled = tmp_path / "records.jsonl"
+    labelled.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = run_calibrate(labelled, support_policy(tmp_path), "--alpha", "0.2")
+    assert result.exit_code == 0, result.output
+    assert "warning:" in result.output and "1 rows have no risk" in result.output
+    assert "(line 4)" in result.output
+    assert read_lock(tmp_path / "policy.lock.json").n == 399
+    labelled.write_text(json.dumps(rows[3]) + "\n")
+    result = run_calibrate(labelled, support_policy(tmp_path))
+    assert result.exit_code == 2 and "no labelled row has a risk to calibrate" in result.output
+
+
 def test_calibrate_reports_bad_lines(tmp_path: Path) -> None:
     labelled = tmp_path / "labelled.jsonl"
     labelled.write_text(
