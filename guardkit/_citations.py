@@ -12,8 +12,11 @@ import re
 
 __all__ = ["LEADING_MARKS", "cited_numbers", "states_something", "without_citation_marks"]
 
-_PLACEHOLDER = re.compile(r"<\|[A-Za-z_]+\|>")
-_REFERENCE = r"(?:(?i:doc(?:ument)?|source|ref(?:erence)?)s?\.?:?\s*)?[1-9]\d{0,2}"
+_PREFIX = r"(?:(?i:doc(?:ument)?|source|ref(?:erence)?)s?\.?:?\s*)?"
+_REFERENCE = rf"{_PREFIX}[1-9]\d{{0,2}}"
+_PLACEHOLDER = re.compile(rf"<\|[A-Za-z_]+\|>|(?<![\w\]])\[\s*{_PREFIX}0\s*\]")
+"""Marks that name no document of ours: ``<|cit|>``, and "[0]" from answers numbering their
+sources from 0 (never "items[0]"): the text is read without them, no document is cited."""
 _NUMBERED = re.compile(rf"\[\s*{_REFERENCE}(?:\s*[-\u2013,]\s*{_REFERENCE})*\s*\]")
 """Citation numbers run from 1 to 999: "[0, 1]" is an interval, "[2019]" a year. A number may be
 named as a generated answer names it: "[Doc 1]", "[Source 2, Source 3]", "[document 4]"."""

@@ -51,6 +51,9 @@ def _index(hashing: HashingEmbedder, kind: str = "flat") -> FactIndex:
         ("It holds [Source 2, Source 3].", "It holds."),
         ("It is [Documented] as such.", "It is [Documented] as such."),
         ("It was built in [2019].", "It was built in [2019]."),  # a year, not a reference
+        ("The tower is in Paris [0].", "The tower is in Paris."),  # sources numbered from 0
+        ("It holds [Doc 0].", "It holds."),
+        ("Read items[0] first.", "Read items[0] first."),  # an index, not a mark
     ],
 )
 def test_citation_marks_are_left_out(text: str, checked: str) -> None:
@@ -70,6 +73,7 @@ def test_citation_marks_are_left_out(text: str, checked: str) -> None:
         ("It holds [998-1001].", ()),
         ("It holds [Doc 1] and [source 2, Source 4].", (1, 2, 4)),
         ("It holds [docs 1-2].", (1, 2)),
+        ("It holds [0].", ()),  # numbered from 0: no document of ours
     ],
 )
 def test_cited_numbers(text: str, numbers: tuple[int, ...]) -> None:
