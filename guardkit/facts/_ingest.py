@@ -159,7 +159,7 @@ def _read_jsonl(path: Path) -> Iterator[Document]:
             raw = json.loads(line)
         except json.JSONDecodeError as exc:
             raise FactIndexError(
-                f"invalid JSON: {exc.msg} at column {exc.colno}", file=str(path), line=n
+                f"invalid JSON: {exc.msg} (column {exc.colno})", file=str(path), line=n
             ) from None
         except RecursionError:
             raise FactIndexError(
@@ -169,7 +169,8 @@ def _read_jsonl(path: Path) -> Iterator[Document]:
 
 
 def _read_csv(path: Path) -> Iterator[Document]:
-    reader = csv.DictReader(io.StringIO(_decode(path), newline=""))
+    # strict: an unclosed quote is an error, not a field that swallows the rows after it
+    reader = csv.DictReader(io.StringIO(_decode(path), newline=""), strict=True)
     header = list(reader.fieldnames or ())
     missing = {"id", "text"} - set(header)
     if missing:
@@ -184,15 +185,27 @@ def _read_csv(path: Path) -> Iterator[Document]:
     limit = csv.field_size_limit()
     csv.field_size_limit(2**31 - 1)  # one huge document in one field is still a document
     try:
-        for row in reader:
+        while True:
+            start = reader.line_num + 1  # the record about to be read starts here
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                raise FactIndexError(
+                    f"malformed CSV record: {exc} (a quote opened here is not closed, or text "
+                    'follows a closing quote; write a quote inside quoted text as "")',
+                    file=str(path),
+                    line=start,
+                ) from None
             if None in row:  # more fields than the header: an unquoted comma in the text
                 raise FactIndexError(
                     f"row has {len(header) + len(row[None])} fields, the header {len(header)} "
                     "(quote text that holds commas)",
                     file=str(path),
-                    line=reader.line_num,
+                    line=start,
                 )
-            yield _record(dict(row), path, reader.line_num)
+            yield _record(dict(row), path, start)
     finally:
         csv.field_size_limit(limit)
 

@@ -130,7 +130,12 @@ def test_sentence_spans_cover_every_word_whatever_pysbd_returns(text: str) -> No
     [
         ("empty.jsonl", "", "source has no documents with text", None),
         ("blank.txt", "  \n\n", "source has no documents with text", None),
-        ("bad.jsonl", '{"id": "a", "text": "ok."}\n{"id": "b", "text": \n', "invalid JSON", 2),
+        (
+            "bad.jsonl",
+            '{"id": "a", "text": "ok."}\n{"id": "b", "text": \n',
+            "invalid JSON: Expecting value (column 21)",
+            2,
+        ),
         ("noid.jsonl", '{"text": "no id here."}\n', "missing 'id'", 1),
         ("notext.jsonl", '{"id": "a", "title": "no text key"}\n', "missing 'text'", 1),
         ("blanks.jsonl", '{"id": "a", "text": ""}\n{"id": "b", "text": []}\n', "no doc", None),
@@ -138,6 +143,13 @@ def test_sentence_spans_cover_every_word_whatever_pysbd_returns(text: str) -> No
         ("nums.jsonl", '{"id": "a", "text": ["ok.", 3]}\n', "'text' must be a string or a list", 1),
         ("boolid.jsonl", '{"id": true, "text": "ok."}\n', "'id' must be a string or integer", 1),
         ("nocol.csv", "key,text\n1,hello there.\n", "CSV header lacks column(s) id", 1),
+        (  # an unclosed quote would swallow the rows after it
+            "unclosed.csv",
+            'id,text\n1,Good row.\n2,"unclosed quote\n3,more\n',
+            "malformed CSV record: unexpected end of data",
+            3,
+        ),
+        ("stray.csv", 'id,text\n1,"a "quoted" word"\n', "malformed CSV record", 2),
         (
             "latin.txt",
             "caf\xe9 ok\nline two \xff\n".encode("latin-1"),
