@@ -168,6 +168,13 @@ def test_a_key_written_twice_is_an_error_not_a_silent_override(tmp_path: Path) -
     ]
 
 
+def test_non_utf8_bytes_are_named_by_line(tmp_path: Path) -> None:
+    path = tmp_path / "latin.yaml"
+    path.write_bytes('id: p\nversion: "1"\ndescription: caf\xe9\n'.encode("latin-1"))
+    [(line, _, message)] = issues(path)
+    assert line == 3 and message.startswith("not UTF-8 text") and "0xe9" in message
+
+
 def test_not_a_mapping(tmp_path: Path) -> None:
     assert issues(write(tmp_path, "- a\n- b\n")) == [(1, "", "a policy must be a YAML mapping")]
 

@@ -94,13 +94,16 @@ def load_policy(path: str | Path, *, without_lock: bool = False) -> Policy:
     path = Path(path)
     file = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data_bytes = path.read_bytes()
+        text = data_bytes.decode("utf-8")
     except OSError as exc:
         raise PolicyError(
             [PolicyIssue(f"cannot read policy: {exc.strerror}", file, None, ())]
         ) from exc
     except UnicodeDecodeError as exc:
-        raise PolicyError([PolicyIssue(f"not UTF-8 text: {exc.reason}", file, None, ())]) from exc
+        at = data_bytes.count(b"\n", 0, exc.start) + 1
+        issue = f"not UTF-8 text: {exc.reason} (byte 0x{data_bytes[exc.start]:02x})"
+        raise PolicyError([PolicyIssue(issue, file, at, ())]) from exc
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data: Any = yaml.safe_load(text)
