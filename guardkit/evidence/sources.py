@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from guardkit._files import sha256_file
 from guardkit._jsonl import json_objects
 from guardkit.errors import ConfigError
@@ -132,6 +134,27 @@ def _verifier_manifest() -> Source | Missing:
     return _json(f"verifier manifest ({DEFAULT_MODEL.name})", manifest)
 
 
+def _same_policy(report: Source, policy: Source) -> None:
+    """A pack states the audited policy's controls beside the audit's measured rates: a policy
+    file of another id or version would pair its controls with rates it was never measured at."""
+    audited = report.data.get("policy") if isinstance(report.data, dict) else None
+    if not isinstance(audited, dict):
+        return
+    try:
+        data = yaml.safe_load(policy.data)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"not valid YAML: {exc}", file=str(policy.path)) from exc
+    data = data if isinstance(data, dict) else {}
+    given = (str(data.get("id")), str(data.get("version")))
+    ran = (str(audited.get("id")), str(audited.get("version")))
+    if given != ran:
+        raise ConfigError(
+            f"the audit ran policy {ran[0]!r} version {ran[1]!r}; this file is {given[0]!r} "
+            f"version {given[1]!r}: its controls were not measured by this audit",
+            file=str(policy.path),
+        )
+
+
 def gather(
     audit: Path,
     *,
@@ -144,8 +167,16 @@ def gather(
     if not audit.is_dir():
         raise ConfigError("the audit folder does not exist", file=str(audit))
     log_source, log_summary = _log(log) if log else (Missing("record log", "no --log given"), None)
+    report = _json("audit report.json", audit / "report.json")
+    policy_sources = [
+        Source(f"policy {p.name}", p, sha256_file(p), p.read_text(encoding="utf-8"))
+        for p in policies
+    ]
+    if isinstance(report, Source):
+        for source in policy_sources:
+            _same_policy(report, source)
     return Evidence(
-        report=_json("audit report.json", audit / "report.json"),
+        report=report,
         records=_jsonl("audit records.jsonl", audit / "records.jsonl"),
         log=log_source,
         log_summary=log_summary,
@@ -153,9 +184,6 @@ def gather(
         if index
         else Missing("fact index manifest", "no --index given"),
         verifier=_verifier_manifest(),
-        policies=[
-            Source(f"policy {p.name}", p, sha256_file(p), p.read_text(encoding="utf-8"))
-            for p in policies
-        ],
+        policies=policy_sources,
         locks=[_json(f"risk lock {p.name}", p) for p in locks],
     )

@@ -161,6 +161,27 @@ def test_cli_build_and_refuse_overwrite(audit: Path) -> None:
     assert not (audit / "q").exists()
 
 
+def test_a_policy_the_audit_did_not_run_is_refused(audit: Path) -> None:
+    report = audit / "audit" / "report.json"
+    data = json.loads(report.read_text())
+    clinical = guardkit.load_policy(POLICY)
+    args = ["evidence", "--audit", str(audit / "audit"), "--policy", str(POLICY)]
+    for name, ran, version, refusal in [
+        ("other", "support-grounded", clinical.version, "ran policy 'support-grounded'"),
+        ("older", clinical.id, "0.0.1", "version '0.0.1'"),
+        ("same", clinical.id, clinical.version, None),
+    ]:
+        data["policy"] = {"id": ran, "version": version, "sha256": "0" * 64}
+        report.write_text(json.dumps(data))
+        result = runner.invoke(app, [*args, "--out", str(audit / name)])
+        if refusal is None:
+            assert result.exit_code == 0 and (audit / name).is_dir(), result.output
+        else:
+            assert result.exit_code == 2 and refusal in result.output, result.output
+            assert "were not measured by this audit" in result.output
+            assert not (audit / name).exists()
+
+
 def test_a_locks_certified_threshold_and_the_verifier_manifest_are_cited(audit: Path) -> None:
     lock = audit / "policy.lock.json"
     certification = {"threshold": 0.67, "alpha": 0.1, "delta": 0.1}
