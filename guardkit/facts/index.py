@@ -579,3 +579,10 @@ def _check_embedder(folder: Path, manifest: IndexManifest, embedder: Embedder) -
             loc=("embedding_sha256",),
             hint="rebuild the index with `guardkit index build`",
         )
+    if manifest.embedding_dim != embedder.dim:
+        raise FactIndexError(
+            f"manifest says embedding_dim {manifest.embedding_dim}, the embedding model "
+            f"{embedder.model_id!r} gives {embedder.dim}",
+            file=str(folder / MANIFEST),
+            loc=("embedding_dim",),
+        )

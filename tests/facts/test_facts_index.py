@@ -118,6 +118,21 @@ def test_another_embedding_model_is_refused(saved_index: Path, hashing: HashingE
     assert info.value.loc == ("embedding_sha256",)
 
 
+def test_a_manifest_edited_to_another_embedding_size_is_refused(
+    tmp_path: Path, hashing: HashingEmbedder
+) -> None:
+    index = FactIndex(embedder=hashing)
+    index.add_documents(_docs(2))
+    index.save(tmp_path / "ix")
+    manifest = tmp_path / "ix" / "manifest.json"
+    data = json.loads(manifest.read_text())
+    data["embedding_dim"] = 768
+    manifest.write_text(json.dumps(data))
+    with pytest.raises(FactIndexError) as info:
+        FactIndex.load(tmp_path / "ix", embedder=hashing)
+    assert info.value.loc == ("embedding_dim",) and "embedding_dim 768" in info.value.message
+
+
 def test_saving_over_something_else_writes_nothing(
     tmp_path: Path, hashing: HashingEmbedder
 ) -> None:
