@@ -330,11 +330,37 @@ _COMPOSED = {
 }
 
 
+_COMPOSED["model used alone and optional"] = {
+    "$defs": {"A": {"type": "object", "properties": {"a": {"type": "integer"}}}},
+    "type": "object",
+    "properties": {
+        "first": {"$ref": "#/$defs/A"},
+        "second": {"anyOf": [{"$ref": "#/$defs/A"}, {"type": "null"}]},
+    },
+}
+_COMPOSED["draft-07"] = {
+    "$schema": "http://json-schema.org/draft-07/schema#",
+    "type": "object",
+    "properties": {"a": {"type": "integer"}, "b": {"type": "string"}},
+}
+_COMPOSED["a property named properties"] = {
+    "type": "object",
+    "properties": {"properties": {"type": "integer"}, "a": {"type": "integer"}},
+}
+
+
 @pytest.mark.parametrize("name", list(_COMPOSED))
 def test_composed_schemas_accept_their_keys_and_forbid_others(name: str) -> None:
     schema = _COMPOSED[name]
-    good = {"a": 1, "b": "s"} if "oneOf" not in schema else {"kind": "x", "a": 1}
-    answers = replies(json.dumps({**good, "c": 0}), json.dumps(good))
+    good: dict[str, Any] = {"a": 1, "b": "s"} if "oneOf" not in schema else {"kind": "x", "a": 1}
+    bad = {**good, "c": 0}
+    if name == "model used alone and optional":  # the extra key inside the referenced model
+        good = {"first": {"a": 1}, "second": {"a": 2}}
+        bad = {"first": {"a": 1, "c": 0}, "second": {"a": 2}}
+    elif name == "a property named properties":
+        good = {"properties": 1, "a": 2}
+        bad = {**good, "c": 0}
+    answers = replies(json.dumps(bad), json.dumps(good))
 
     @guardkit.guard(policy(), output=schema, sinks=[])
     def ask() -> str:
@@ -347,7 +373,7 @@ def test_composed_schemas_accept_their_keys_and_forbid_others(name: str) -> None
 
     @guardkit.guard(policy(schema="fix"), output=schema, sinks=[])
     def ask_fixed() -> str:
-        return json.dumps({**good, "c": 0})
+        return json.dumps(bad)
 
     fixed = ask_fixed()  # the fix drops only the undeclared key
     assert fixed.outcome is Outcome.REPAIRED and fixed.output == good

@@ -129,34 +129,40 @@ def _next_open(text: str, at: int) -> int:
 
 _BRANCHES = ("allOf", "anyOf", "oneOf")
 _EXTRA = ("additionalProperties", "unevaluatedProperties")
+_NAME_MAPS = ("properties", "patternProperties", "dependentSchemas")
+_DEFINITIONS = ("$defs", "definitions")
 
 
-def _close(schema: dict[str, Any]) -> dict[str, Any]:
+def _close(schema: dict[str, Any], unevaluated: bool = True) -> dict[str, Any]:
     """A copy of a JSON Schema in which every object without a say on extra keys forbids them.
 
-    A plain object gets ``additionalProperties: false``. An object composed of branches
-    (``allOf``, ``anyOf``, ``oneOf``) gets ``unevaluatedProperties: false`` instead and its
-    branches stay open: each branch declares only some of the keys, so closing a branch would
-    refuse the keys its siblings declare. The same for ``$ref`` beside ``properties``, and a
-    definition used as a branch (or beside properties) stays open too.
+    With ``unevaluated`` (drafts 2019-09 and later), a schema is closed where it is *used*:
+    a plain object gets ``additionalProperties: false``; an object composed of branches
+    (``allOf``, ``anyOf``, ``oneOf``) or of a ``$ref`` gets ``unevaluatedProperties: false``,
+    which counts the keys every branch and referenced definition declares. Branches and
+    definitions themselves stay open: closing a branch would refuse the keys its siblings
+    declare, and a definition is closed by the place that refers to it. Older drafts have no
+    ``unevaluatedProperties``: every object with ``properties`` is closed where it is written.
     """
-    branch_refs = _branch_refs(schema)
 
-    def close(node: Any, branch: bool = False, pointer: str = "#") -> Any:
+    def close(node: Any, open_here: bool = False) -> Any:
         if isinstance(node, list):
-            return [close(v, pointer=f"{pointer}/{i}") for i, v in enumerate(node)]
+            return [close(v) for v in node]
         if not isinstance(node, dict):
             return node
         out: dict[str, Any] = {}
         for key, value in node.items():
-            at = f"{pointer}/{key}"
-            if key in _BRANCHES and isinstance(value, list):
-                out[key] = [close(v, True, f"{at}/{i}") for i, v in enumerate(value)]
+            if key in _NAME_MAPS and isinstance(value, dict):  # names map to subschemas
+                out[key] = {name: close(v) for name, v in value.items()}
+            elif key in _DEFINITIONS and isinstance(value, dict):
+                out[key] = {name: close(v, open_here=unevaluated) for name, v in value.items()}
+            elif key in _BRANCHES and isinstance(value, list):
+                out[key] = [close(v, open_here=unevaluated) for v in value]
             else:
-                out[key] = close(value, pointer=at)
-        if branch or pointer in branch_refs or any(k in out for k in _EXTRA):
+                out[key] = close(value)
+        if open_here or any(k in out for k in _EXTRA):
             return out
-        if any(k in out for k in _BRANCHES) or ("$ref" in out and "properties" in out):
+        if unevaluated and (any(k in out for k in _BRANCHES) or "$ref" in out):
             out["unevaluatedProperties"] = False
         elif "properties" in out:
             out["additionalProperties"] = False
@@ -166,27 +172,15 @@ def _close(schema: dict[str, Any]) -> dict[str, Any]:
     return closed
 
 
-def _branch_refs(node: Any, branch: bool = False) -> set[str]:
-    """The ``$ref`` targets used as a composition branch, or beside properties of their own."""
-    found: set[str] = set()
-    if isinstance(node, list):
-        for v in node:
-            found |= _branch_refs(v, branch)
-    elif isinstance(node, dict):
-        if isinstance(node.get("$ref"), str) and (branch or "properties" in node):
-            found.add(node["$ref"])
-        for key, value in node.items():
-            found |= _branch_refs(value, key in _BRANCHES)
-    return found
-
-
 def _closed_validator(schema: OutputSchema) -> Any:
     import jsonschema
 
     if schema.model is not None and schema.model.model_config.get("extra") == "allow":
         return None
-    closed = _close(schema.json_schema())
-    return jsonschema.validators.validator_for(closed)(closed)
+    plain = schema.json_schema()
+    kind = jsonschema.validators.validator_for(plain)
+    closed = _close(plain, unevaluated="unevaluatedProperties" in kind.VALIDATORS)
+    return kind(closed)
 
 
 def _extra_keys(validator: Any, data: Any) -> list[FieldError]:
