@@ -6,9 +6,12 @@ validate, report field errors with their ``loc``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import json
+import re
+import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,7 +21,43 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from guardkit.errors import SchemaDefinitionError
 
-__all__ = ["FieldError", "OutputSchema", "import_object"]
+__all__ = ["FieldError", "OutputSchema", "import_object", "json_validator", "parse_json"]
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON (a number must be finite)")
+
+
+def parse_json(text: str) -> Any:
+    """JSON as RFC 8259 has it. Python's ``json`` also reads ``NaN`` and ``Infinity``, which
+    compare false against every bound, so a schema's ``minimum`` would let them through.
+    Raises ``ValueError`` (``json.JSONDecodeError`` for syntax) or ``RecursionError``."""
+    return json.loads(text, parse_constant=_refuse_constant)
+
+
+_END = re.compile(r"\\.|\[(?:\\.|[^\]])*\]|\$")
+"""An escape, a character class, or ``$``: the ``$`` outside both is an end anchor."""
+
+
+@functools.lru_cache(maxsize=1024)
+def _ecma(pattern: str) -> re.Pattern[str]:
+    """``pattern`` as JSON Schema reads it (ECMA-262): ``$`` ends the text, where Python's
+    ``$`` also matches before a final newline ("ABC\\n" would match "^[A-Z]{3}$")."""
+    return re.compile(_END.sub(lambda m: r"\Z" if m.group() == "$" else m.group(), pattern))
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Any:
+    if validator.is_type(instance, "string") and not _ecma(pattern).search(instance):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+def json_validator(schema: Mapping[str, Any]) -> Any:
+    """The jsonschema validator guardkit judges outputs with: the schema's own draft, with
+    ``format`` checked (as far as the installed checkers go) and ``pattern`` read as JSON
+    Schema reads it."""
+    kind = jsonschema.validators.validator_for(schema)
+    strict = jsonschema.validators.extend(kind, {"pattern": _pattern})  # type: ignore[no-untyped-call]
+    return strict(schema, format_checker=kind.FORMAT_CHECKER)
 
 
 class FieldError(BaseModel):
@@ -52,6 +91,34 @@ def import_object(path: str) -> Any:
         raise SchemaDefinitionError(f"module {module_name!r} has no attribute {attr!r}") from exc
 
 
+def _check_local_refs(schema: Mapping[str, Any]) -> None:
+    """Every ``$ref`` to a place in the schema ("#/$defs/Item") must point at something: a
+    typo would otherwise surface as an untyped error on the first output validated."""
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(schema, ())]
+    while stack:
+        node, loc = stack.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/") and not _points_at(schema, ref):
+                raise SchemaDefinitionError(f"unresolvable $ref {ref!r}", loc=(*loc, "$ref"))
+            stack.extend((v, (*loc, k)) for k, v in node.items() if k not in ("const", "enum"))
+        elif isinstance(node, list):
+            stack.extend((v, (*loc, i)) for i, v in enumerate(node))
+
+
+def _points_at(schema: Mapping[str, Any], ref: str) -> bool:
+    target: Any = schema
+    for raw in ref[2:].split("/"):
+        part = urllib.parse.unquote(raw).replace("~1", "/").replace("~0", "~")
+        if isinstance(target, dict) and part in target:
+            target = target[part]
+        elif isinstance(target, list) and part.isdigit() and int(part) < len(target):
+            target = target[int(part)]
+        else:
+            return False
+    return True
+
+
 class OutputSchema:
     """A validated output schema: a pydantic model (parsed to instances) or a JSON Schema."""
 
@@ -71,8 +138,11 @@ class OutputSchema:
                 raise SchemaDefinitionError(
                     f"not a valid JSON Schema: {exc.message}", loc=loc
                 ) from exc
+            except RecursionError as exc:
+                raise SchemaDefinitionError("the JSON Schema is nested too deeply") from exc
+            _check_local_refs(json_schema)
             self._schema = dict(json_schema)
-            self._validator = jsonschema.validators.validator_for(json_schema)(json_schema)
+            self._validator = json_validator(json_schema)
         else:
             assert model is not None
             self._schema = model.model_json_schema()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
+import re
 import time
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 from support.models import Order
 
 import guardkit
@@ -394,6 +397,65 @@ def test_a_sync_call_under_a_timeout_sees_the_callers_context_variables() -> Non
         assert ask().output == "tenant acme"
     finally:
         tenant.reset(token)
+
+
+@pytest.mark.parametrize(
+    ("schema", "bad", "message"),
+    [
+        (
+            {"type": "object", "properties": {"score": {"type": "number", "maximum": 1}}},
+            '{"score": NaN}',
+            "NaN is not JSON",
+        ),
+        ({"type": "array"}, "[Infinity, -Infinity]", "Infinity is not JSON"),
+        ({"type": "array"}, "[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        ({"type": "string", "format": "date"}, '"yesterday"', "is not a 'date'"),
+        ({"type": "string", "format": "email"}, '"nobody"', "is not a 'email'"),
+        ({"type": "string", "pattern": "^[A-Z]{3}$"}, '"ABC\\n"', "does not match"),
+    ],
+)
+def test_what_json_schema_refuses_is_never_returned(
+    schema: dict[str, Any], bad: str, message: str
+) -> None:
+    @guardkit.guard(policy(schema={"type": "fix", "then": "raise"}), output=schema, sinks=[])
+    def ask() -> str:
+        return bad
+
+    with pytest.raises(GuardFailed) as info:
+        ask()
+    (error,) = info.value.report.attempts[0].checks[0].errors
+    assert message in error.message
+
+
+def test_a_pydantic_float_refuses_nan_too() -> None:
+    class Score(BaseModel):
+        score: float
+
+    @guardkit.guard(policy(), output=Score, sinks=[])
+    def ask() -> str:
+        return '{"score": NaN}'
+
+    with pytest.raises(GuardFailed):
+        ask()
+
+
+@pytest.mark.parametrize(
+    ("schema", "message"),
+    [
+        ({"properties": {"a": {"$ref": "#/$defs/Nowhere"}}}, "unresolvable $ref"),
+        (
+            functools.reduce(
+                lambda s, _: {"type": "object", "properties": {"a": s}}, range(400), {}
+            ),
+            "nested too deeply",
+        ),
+    ],
+)
+def test_a_schema_that_cannot_judge_outputs_is_refused_when_defined(
+    schema: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(guardkit.errors.SchemaDefinitionError, match=re.escape(message)):
+        guardkit.guard(policy(), output=schema, sinks=[])
 
 
 async def test_async_function_with_reask() -> None:

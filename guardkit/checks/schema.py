@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from guardkit.checks import CheckContext, CheckResult, CheckSetup, register_check
-from guardkit.schemas import FieldError, OutputSchema
+from guardkit.schemas import FieldError, OutputSchema, json_validator, parse_json
 
 __all__ = ["SchemaCheck", "SchemaCheckConfig"]
 
@@ -50,7 +50,7 @@ class SchemaCheck:
                 [FieldError(loc=(), message="the output is empty", type="empty")], None
             )
         try:
-            data = json.loads(text)
+            data = parse_json(text)
         except json.JSONDecodeError as exc:
             truncated = exc.pos >= len(text) - 1
             message = (
@@ -60,6 +60,10 @@ class SchemaCheck:
             )
             kind = "json_truncated" if truncated else "json_invalid"
             return self._fail([FieldError(loc=(), message=message, type=kind)], _extract_json(text))
+        except (ValueError, RecursionError) as exc:  # NaN, Infinity; nesting past the stack
+            reason = str(exc) if isinstance(exc, ValueError) else "nested too deeply"
+            error = FieldError(loc=(), message=f"not valid JSON: {reason}", type="json_invalid")
+            return self._fail([error], None)
         value, errors = self._validate(data)
         if not errors:
             return CheckResult(check=self.name, passed=True, score=1.0, value=value)
@@ -89,8 +93,8 @@ class SchemaCheck:
     def _repair(self, text: str) -> str | None:
         """The candidate with unknown keys dropped, if it then validates; a repair must be valid."""
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError:
+            data = parse_json(text)
+        except (ValueError, RecursionError):
             return None
         pruned = _prune(self._closed, data) if self._closed is not None else data
         _, errors = self._validate(pruned)
@@ -110,17 +114,21 @@ def _extract_json(text: str) -> str | None:
 
 def _json_documents(text: str) -> list[Any]:
     """Every JSON object or array that decodes, left to right, none inside another."""
-    decoder = json.JSONDecoder()
+    decoder = json.JSONDecoder(parse_constant=_no_constant)
     found, at = [], 0
     while (start := _next_open(text, at)) >= 0:
         try:
             data, end = decoder.raw_decode(text, start)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
             at = start + 1
             continue
         found.append(data)
         at = end
     return found
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def _next_open(text: str, at: int) -> int:
@@ -179,8 +187,7 @@ def _closed_validator(schema: OutputSchema) -> Any:
         return None
     plain = schema.json_schema()
     kind = jsonschema.validators.validator_for(plain)
-    closed = _close(plain, unevaluated="unevaluatedProperties" in kind.VALIDATORS)
-    return kind(closed)
+    return json_validator(_close(plain, unevaluated="unevaluatedProperties" in kind.VALIDATORS))
 
 
 def _extra_keys(validator: Any, data: Any) -> list[FieldError]:

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from guardkit.decoding._base import Constraint
 from guardkit.decoding.chain import check_schema
 from guardkit.errors import ConfigError, OutputError, SchemaDefinitionError
+from guardkit.schemas import json_validator, parse_json
 
 __all__ = ["Choice", "OutputSpec", "Regex", "load_schema_file", "output_spec"]
 
@@ -87,14 +88,16 @@ def _dict_spec(target: dict) -> OutputSpec:  # type: ignore[type-arg]
     schema: dict[str, Any] = target
     constraint = Constraint.json_schema(schema)
     check_schema(constraint)
-    validator_cls = jsonschema.validators.validator_for(schema)
-    validator = validator_cls(schema, format_checker=validator_cls.FORMAT_CHECKER)
+    validator = json_validator(schema)
 
     def validate(text: str) -> Any:
         try:
-            value = json.loads(text)
+            value = parse_json(text)
         except json.JSONDecodeError as exc:
             raise OutputError(f"output is not JSON: {exc.msg} at char {exc.pos}") from exc
+        except (ValueError, RecursionError) as exc:
+            reason = str(exc) if isinstance(exc, ValueError) else "nested too deeply"
+            raise OutputError(f"output is not JSON: {reason}") from exc
         error = jsonschema.exceptions.best_match(validator.iter_errors(value))
         if error is not None:
             raise OutputError(
