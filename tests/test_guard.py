@@ -146,12 +146,38 @@ def test_fix_strips_fences_and_extra_keys_and_counts_as_repaired() -> None:
     ],
 )
 def test_fix_does_not_pick_one_of_two_documents(two: str) -> None:
+    """Nor a fragment of one broken document (tests below)."""
+
     @guardkit.guard(policy(schema={"type": "fix", "then": "raise"}), output=Order, sinks=[])
     def ask() -> str:
         return two
 
     with pytest.raises(GuardFailed):
         ask()
+
+
+@pytest.mark.parametrize(
+    ("answer", "repaired"),
+    [
+        ('{"order_id": "A1", "items": [{"name": "pen", "quantity": 2, "price": 1.5}, {"na', None),
+        ('{"order_id": "A1", "items": oops, "x": {"order_id": "B", "items": []}}', None),
+        (f"Here it is: {json.dumps(VALID)} [1]", VALID),  # a citation mark is no document
+        (f"As noted [see above]: {json.dumps(VALID)}", VALID),
+    ],
+)
+def test_fix_never_returns_a_fragment_of_a_broken_answer(
+    answer: str, repaired: dict[str, Any] | None
+) -> None:
+    @guardkit.guard(policy(schema={"type": "fix", "then": "raise"}), output=Order, sinks=[])
+    def ask() -> str:
+        return answer
+
+    if repaired is None:
+        with pytest.raises(GuardFailed):
+            ask()
+    else:
+        result = ask()
+        assert result.outcome is Outcome.REPAIRED and result.output == Order.model_validate(VALID)
 
 
 def test_fix_that_cannot_repair_falls_through_to_then() -> None:

@@ -113,18 +113,47 @@ def _extract_json(text: str) -> str | None:
 
 
 def _json_documents(text: str) -> list[Any]:
-    """Every JSON object or array that decodes, left to right, none inside another."""
+    """The JSON documents of prose, left to right, none inside another; objects only when
+    there are any (a citation mark "[1]" is no second answer). A broken object, or a bracket
+    never closed, means the answer itself is broken: then none, never a fragment of it. A
+    bracket that closes but is not JSON ("[note]") is prose, skipped whole."""
     decoder = json.JSONDecoder(parse_constant=_no_constant)
     found, at = [], 0
     while (start := _next_open(text, at)) >= 0:
         try:
-            data, end = decoder.raw_decode(text, start)
+            data, at = decoder.raw_decode(text, start)
         except (ValueError, RecursionError):
-            at = start + 1
+            closed = _after_close(text, start)
+            if text[start] == "{" or closed is None:
+                return []
+            at = closed
             continue
         found.append(data)
-        at = end
-    return found
+    objects = [d for d in found if isinstance(d, dict)]
+    return objects or found
+
+
+def _after_close(text: str, start: int) -> int | None:
+    """Where the bracket opened at ``start`` has closed (strings skipped), or ``None``."""
+    depth, in_string, escaped = 0, False, False
+    for i in range(start, len(text)):
+        c = text[i]
+        if in_string:
+            if escaped:
+                escaped = False
+            elif c == "\\":
+                escaped = True
+            elif c == '"':
+                in_string = False
+        elif c == '"':
+            in_string = True
+        elif c in "[{":
+            depth += 1
+        elif c in "]}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+    return None
 
 
 def _no_constant(name: str) -> Any:
