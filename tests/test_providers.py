@@ -150,6 +150,42 @@ def test_a_refusal_is_a_failed_attempt_not_an_empty_answer() -> None:
     assert attempt.error.type == "guardkit.errors.ModelRefused" and attempt.cost is not None
 
 
+def test_a_streamed_or_anthropic_refusal_is_a_failed_attempt() -> None:
+    from types import SimpleNamespace as NS
+
+    from guardkit.providers.openai import _join_chunks
+
+    chunks = [
+        NS(model="m", usage=None, choices=[NS(delta=NS(content=None, refusal="I can't"))]),
+        NS(model="m", usage=None, choices=[NS(delta=NS(content=None, refusal=" help."))]),
+    ]
+    assert _join_chunks(chunks).refusal == "I can't help."
+    message = {
+        "type": "message",
+        "model": "claude-test",
+        "content": [{"type": "text", "text": ""}],
+        "stop_reason": "refusal",
+        "usage": {"input_tokens": 5, "output_tokens": 1},
+    }
+
+    @guardkit.guard(policy=make_policy(), sinks=[])
+    def ask() -> dict[str, Any]:
+        return message
+
+    with pytest.raises(GuardFailed) as info:
+        ask()
+    error = info.value.report.attempts[0].error
+    assert error is not None and error.type == "guardkit.errors.ModelRefused"
+
+
+def _validation_error() -> Exception:
+    try:
+        Order.model_validate({})
+    except Exception as exc:  # pydantic.ValidationError, a ValueError
+        return exc
+    raise AssertionError("an empty order validated")
+
+
 @pytest.mark.parametrize(
     ("exc", "retryable"),
     [
@@ -157,6 +193,7 @@ def test_a_refusal_is_a_failed_attempt_not_an_empty_answer() -> None:
         (ValueError("v"), False),
         (IndexError("i"), False),
         (json.JSONDecodeError("cut short", "{", 1), True),
+        (_validation_error(), True),  # the answer parsed by the caller: another may parse
         (ConnectionError("reset"), True),
         (RuntimeError("an SDK's own error"), True),
     ],

@@ -29,7 +29,7 @@ class ModelResponse:
     truncated: bool = False
     """The provider stopped at its token limit."""
     refusal: str | None = None
-    """The provider declined to answer (OpenAI structured outputs ``refusal``)."""
+    """The provider declined to answer (OpenAI's ``refusal``, Anthropic's ``stop_reason``)."""
     generation: dict[str, Any] | None = None
     """How the output was constrained (engine, relaxed keywords), for the report."""
 
@@ -89,6 +89,10 @@ def _read_anthropic(obj: Any) -> ModelResponse:
         else None,
         model=_get(obj, "model"),
         truncated=_get(obj, "stop_reason") == "max_tokens",
+        # Claude's refusal stop: what text came before it is no answer
+        refusal="the model stopped with stop_reason 'refusal'"
+        if _get(obj, "stop_reason") == "refusal"
+        else None,
     )
 
 

@@ -31,6 +31,7 @@ _RETRYABLE: dict[str, bool] = {
     "ConnectionError": True,
     "OSError": True,
     "JSONDecodeError": True,  # a body cut short in transit, before ValueError below
+    "ValidationError": True,  # pydantic's: the sampled answer did not parse; another may
     # programming errors: asking again cannot help
     "TypeError": False,
     "ValueError": False,

@@ -121,6 +121,7 @@ def _is_async(completions: Any) -> bool:
 def _join_chunks(chunks: Sequence[Any]) -> ModelResponse:
     """Buffer a streamed completion into one response (text, usage, model, finish reason)."""
     text: list[str] = []
+    refusal: list[str] = []
     usage: Usage | None = None
     model: str | None = None
     finish: str | None = None
@@ -129,6 +130,7 @@ def _join_chunks(chunks: Sequence[Any]) -> ModelResponse:
         for choice in getattr(chunk, "choices", None) or []:
             delta = getattr(choice, "delta", None)
             text.append(getattr(delta, "content", None) or "")
+            refusal.append(getattr(delta, "refusal", None) or "")
             finish = getattr(choice, "finish_reason", None) or finish
         raw_usage = getattr(chunk, "usage", None)
         if raw_usage is not None:
@@ -136,7 +138,13 @@ def _join_chunks(chunks: Sequence[Any]) -> ModelResponse:
                 input_tokens=raw_usage.prompt_tokens or 0,
                 output_tokens=raw_usage.completion_tokens or 0,
             )
-    return ModelResponse("".join(text), usage, model, truncated=finish == "length")
+    return ModelResponse(
+        "".join(text),
+        usage,
+        model,
+        truncated=finish == "length",
+        refusal="".join(refusal) or None,
+    )
 
 
 class _Chat:
