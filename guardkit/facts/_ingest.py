@@ -170,21 +170,11 @@ def _read_jsonl(path: Path) -> Iterator[Document]:
 
 def _read_csv(path: Path) -> Iterator[Document]:
     # strict: an unclosed quote is an error, not a field that swallows the rows after it
-    reader = csv.DictReader(io.StringIO(_decode(path), newline=""), strict=True)
-    header = list(reader.fieldnames or ())
-    missing = {"id", "text"} - set(header)
-    if missing:
-        raise FactIndexError(
-            f"CSV header lacks column(s) {', '.join(sorted(missing))}", file=str(path), line=1
-        )
-    repeated = sorted({name for name in header if header.count(name) > 1})
-    if repeated:
-        raise FactIndexError(
-            f"CSV header repeats column(s) {', '.join(repeated)}", file=str(path), line=1
-        )
+    reader = csv.reader(io.StringIO(_decode(path), newline=""), strict=True)
     limit = csv.field_size_limit()
     csv.field_size_limit(2**31 - 1)  # one huge document in one field is still a document
     try:
+        header: list[str] | None = None
         while True:
             start = reader.line_num + 1  # the record about to be read starts here
             try:
@@ -198,16 +188,38 @@ def _read_csv(path: Path) -> Iterator[Document]:
                     file=str(path),
                     line=start,
                 ) from None
-            if None in row:  # more fields than the header: an unquoted comma in the text
+            if not row:  # a blank line
+                continue
+            if header is None:
+                header = _csv_header(row, path, start)
+                continue
+            if len(row) > len(header):  # an unquoted comma in the text
                 raise FactIndexError(
-                    f"row has {len(header) + len(row[None])} fields, the header {len(header)} "
+                    f"row has {len(row)} fields, the header {len(header)} "
                     "(quote text that holds commas)",
                     file=str(path),
                     line=start,
                 )
-            yield _record(dict(row), path, start)
+            fields = dict(zip(header, [*row, *[None] * (len(header) - len(row))], strict=True))
+            yield _record(fields, path, start)
+        if header is None:
+            _csv_header([], path, 1)
     finally:
         csv.field_size_limit(limit)
+
+
+def _csv_header(row: list[str], path: Path, line: int) -> list[str]:
+    missing = {"id", "text"} - set(row)
+    if missing:
+        raise FactIndexError(
+            f"CSV header lacks column(s) {', '.join(sorted(missing))}", file=str(path), line=line
+        )
+    repeated = sorted({name for name in row if row.count(name) > 1})
+    if repeated:
+        raise FactIndexError(
+            f"CSV header repeats column(s) {', '.join(repeated)}", file=str(path), line=line
+        )
+    return row
 
 
 _MD_BLANK = [

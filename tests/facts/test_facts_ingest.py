@@ -64,6 +64,8 @@ def test_csv_reads_rows_with_header(tmp_path: Path) -> None:
         ("r1", "r1", {"region": "eu"}),
         ("r2", "r2", {"region": "eu"}),
     ]
+    spaced = _write(tmp_path, "b.csv", 'id,text\n\n\nr7,"Two\nlines."\nr8,after\n')
+    assert [d.origin for d in read_source(spaced)] == [f"{spaced}:4", f"{spaced}:6"]
 
 
 def test_markdown_spans_point_into_the_original(tmp_path: Path) -> None:
@@ -150,6 +152,8 @@ def test_sentence_spans_cover_every_word_whatever_pysbd_returns(text: str) -> No
             3,
         ),
         ("stray.csv", 'id,text\n1,"a "quoted" word"\n', "malformed CSV record", 2),
+        ("header.csv", 'id,"text\n1,hello\n', "malformed CSV record", 1),
+        ("blanks.csv", 'id,text\n1,fine\n\n\n2,"not closed\n3,after\n', "malformed CSV", 5),
         (
             "latin.txt",
             "caf\xe9 ok\nline two \xff\n".encode("latin-1"),
