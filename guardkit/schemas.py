@@ -21,7 +21,14 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from guardkit.errors import SchemaDefinitionError
 
-__all__ = ["FieldError", "OutputSchema", "import_object", "json_validator", "parse_json"]
+__all__ = [
+    "FieldError",
+    "OutputSchema",
+    "ecma_search",
+    "import_object",
+    "json_validator",
+    "parse_json",
+]
 
 
 def _refuse_constant(name: str) -> Any:
@@ -46,8 +53,13 @@ def _ecma(pattern: str) -> re.Pattern[str]:
     return re.compile(_END.sub(lambda m: r"\Z" if m.group() == "$" else m.group(), pattern))
 
 
+def ecma_search(pattern: str, text: str) -> bool:
+    """Whether a JSON Schema ``pattern`` matches somewhere in ``text``."""
+    return _ecma(pattern).search(text) is not None
+
+
 def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Any:
-    if validator.is_type(instance, "string") and not _ecma(pattern).search(instance):
+    if validator.is_type(instance, "string") and not ecma_search(pattern, instance):
         yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
 
 

@@ -372,9 +372,27 @@ _COMPOSED["draft-07"] = {
     "type": "object",
     "properties": {"a": {"type": "integer"}, "b": {"type": "string"}},
 }
+_COMPOSED["if and then"] = {
+    "type": "object",
+    "properties": {"kind": {"type": "string"}},
+    "if": {"properties": {"kind": {"const": "x"}}},
+    "then": {"properties": {"a": {"type": "integer"}}},
+}
+_COMPOSED["pattern properties"] = {
+    "type": "object",
+    "properties": {"a": {"type": "integer"}},
+    "patternProperties": {"^x_": {"type": "integer"}},
+}
 _COMPOSED["a property named properties"] = {
     "type": "object",
     "properties": {"properties": {"type": "integer"}, "a": {"type": "integer"}},
+}
+
+
+_GOOD: dict[str, dict[str, Any]] = {
+    "a property named properties": {"properties": 1, "a": 2},
+    "if and then": {"kind": "x", "a": 1},
+    "pattern properties": {"a": 1, "x_1": 2},
 }
 
 
@@ -386,8 +404,8 @@ def test_composed_schemas_accept_their_keys_and_forbid_others(name: str) -> None
     if name == "model used alone and optional":  # the extra key inside the referenced model
         good = {"first": {"a": 1}, "second": {"a": 2}}
         bad = {"first": {"a": 1, "c": 0}, "second": {"a": 2}}
-    elif name == "a property named properties":
-        good = {"properties": 1, "a": 2}
+    elif name in _GOOD:
+        good = _GOOD[name]
         bad = {**good, "c": 0}
     answers = replies(json.dumps(bad), json.dumps(good))
 

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from guardkit.checks import CheckContext, CheckResult, CheckSetup, register_check
-from guardkit.schemas import FieldError, OutputSchema, json_validator, parse_json
+from guardkit.schemas import FieldError, OutputSchema, ecma_search, json_validator, parse_json
 
 __all__ = ["SchemaCheck", "SchemaCheckConfig"]
 
@@ -165,8 +165,10 @@ def _next_open(text: str, at: int) -> int:
 
 
 _BRANCHES = ("allOf", "anyOf", "oneOf")
+_CONDITIONS = ("if", "then", "else")
+"""In-place subschemas too: they declare keys of the object they sit in, as branches do."""
 _EXTRA = ("additionalProperties", "unevaluatedProperties")
-_NAME_MAPS = ("properties", "patternProperties", "dependentSchemas")
+_NAME_MAPS = ("properties", "patternProperties")
 _DEFINITIONS = ("$defs", "definitions")
 
 
@@ -191,15 +193,18 @@ def _close(schema: dict[str, Any], unevaluated: bool = True) -> dict[str, Any]:
         for key, value in node.items():
             if key in _NAME_MAPS and isinstance(value, dict):  # names map to subschemas
                 out[key] = {name: close(v) for name, v in value.items()}
-            elif key in _DEFINITIONS and isinstance(value, dict):
+            elif key in (*_DEFINITIONS, "dependentSchemas") and isinstance(value, dict):
                 out[key] = {name: close(v, open_here=unevaluated) for name, v in value.items()}
+            elif key in _CONDITIONS:
+                out[key] = close(value, open_here=unevaluated)
             elif key in _BRANCHES and isinstance(value, list):
                 out[key] = [close(v, open_here=unevaluated) for v in value]
             else:
                 out[key] = close(value)
         if open_here or any(k in out for k in _EXTRA):
             return out
-        if unevaluated and (any(k in out for k in _BRANCHES) or "$ref" in out):
+        composed = (*_BRANCHES, *_CONDITIONS, "dependentSchemas", "$ref")
+        if unevaluated and any(k in out for k in composed):
             out["unevaluatedProperties"] = False
         elif "properties" in out:
             out["additionalProperties"] = False
@@ -238,26 +243,36 @@ def _prune(validator: Any, data: Any) -> Any:
     for err in list(validator.iter_errors(data)):
         if err.validator not in _EXTRA or not isinstance(err.instance, dict):
             continue
-        allowed = _declared(err.schema, validator.schema)
-        for key in [k for k in err.instance if k not in allowed]:
-            del err.instance[key]
+        names, patterns = _declared(err.schema, validator.schema)
+        for key in list(err.instance):
+            if key not in names and not any(ecma_search(p, key) for p in patterns):
+                del err.instance[key]
     return data
 
 
-def _declared(node: Any, root: dict[str, Any], seen: frozenset[str] = frozenset()) -> set[str]:
-    """The keys an object schema declares, its composition branches and local refs included."""
+def _declared(
+    node: Any, root: dict[str, Any], seen: frozenset[str] = frozenset()
+) -> tuple[set[str], set[str]]:
+    """The key names and key patterns an object schema declares, its branches, conditions,
+    dependent schemas and local refs included."""
     if not isinstance(node, dict):
-        return set()
-    keys = set(node.get("properties", {}))
-    for branch in (b for k in _BRANCHES for b in node.get(k, [])):
-        keys |= _declared(branch, root, seen)
+        return set(), set()
+    names, patterns = set(node.get("properties", {})), set(node.get("patternProperties", {}))
+    inner = [b for k in _BRANCHES for b in node.get(k, [])]
+    inner += [node[k] for k in _CONDITIONS if k in node]
+    inner += list(node.get("dependentSchemas", {}).values())
     ref = node.get("$ref")
     if isinstance(ref, str) and ref.startswith("#/") and ref not in seen:
         target: Any = root
         for part in ref[2:].split("/"):
             target = target.get(part.replace("~1", "/").replace("~0", "~"), {})
-        keys |= _declared(target, root, seen | {ref})
-    return keys
+        inner.append(target)
+        seen = seen | {ref}
+    for sub in inner:
+        more_names, more_patterns = _declared(sub, root, seen)
+        names |= more_names
+        patterns |= more_patterns
+    return names, patterns
 
 
 def _build(config: SchemaCheckConfig, setup: CheckSetup) -> SchemaCheck:
