@@ -16,7 +16,8 @@ _PREFIX = r"(?:(?i:doc(?:ument)?|source|ref(?:erence)?)s?\.?:?\s*)?"
 _REFERENCE = rf"{_PREFIX}[1-9]\d{{0,2}}"
 _PLACEHOLDER = re.compile(rf"<\|[A-Za-z_]+\|>|(?<![\w\]])\[\s*{_PREFIX}0\s*\]")
 """Marks that name no document of ours: ``<|cit|>``, and "[0]" from answers numbering their
-sources from 0 (never "items[0]"): the text is read without them, no document is cited."""
+sources from 0 (never "items[0]"): the text is read without them, no document is cited.
+Numbered marks are taken out first, so "[1][0]" is two marks."""
 _NUMBERED = re.compile(rf"\[\s*{_REFERENCE}(?:\s*[-\u2013,]\s*{_REFERENCE})*\s*\]")
 """Citation numbers run from 1 to 999: "[0, 1]" is an interval, "[2019]" a year. A number may be
 named as a generated answer names it: "[Doc 1]", "[Source 2, Source 3]", "[document 4]"."""
@@ -41,7 +42,7 @@ def without_citation_marks(text: str) -> str:
     written (the verbatim rule compares spacing and brackets)."""
     if not (_PLACEHOLDER.search(text) or _NUMBERED.search(text)):
         return text
-    out = _NUMBERED.sub(_MARK, _PLACEHOLDER.sub(_MARK, text))
+    out = _PLACEHOLDER.sub(_MARK, _NUMBERED.sub(_MARK, text))  # "[1][0]": "[0]" after a mark
     out = _MARKS_IN_ROUND.sub(_MARK, _MARKS_IN_SQUARE.sub(_MARK, out))
     out = _SPACED_MARK.sub("", _SEPARATED_MARK.sub(_MARK, out))
     return " ".join(out.split())

@@ -65,6 +65,8 @@ def _parse(raw: str, file: str, line: int) -> dict[str, Any]:
         raise ConfigError(f"not JSON: {exc.msg}", file=file, line=line) from exc
     if not isinstance(row, dict):
         raise ConfigError("a labelled line must be a JSON object", file=file, line=line)
+    if "risk_components" in row and row["risk_components"] is None:
+        return row  # never reached the risk check: left out whatever its label (read_labelled)
     label = row.get("hallucinated")
     if label not in (True, False) or not isinstance(label, bool | int):  # 0 and 1 count too
         raise ConfigError(

@@ -53,6 +53,7 @@ def _index(hashing: HashingEmbedder, kind: str = "flat") -> FactIndex:
         ("It was built in [2019].", "It was built in [2019]."),  # a year, not a reference
         ("The tower is in Paris [0].", "The tower is in Paris."),  # sources numbered from 0
         ("It holds [Doc 0].", "It holds."),
+        ("The tower is in Paris [1][0].", "The tower is in Paris."),
         ("Read items[0] first.", "Read items[0] first."),  # an index, not a mark
     ],
 )

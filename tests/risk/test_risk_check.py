@@ -234,7 +234,7 @@ def test_calibrate_writes_a_lock_the_risk_check_states(tmp_path: Path) -> None:
 def test_calibrate_leaves_out_cases_that_never_reached_the_risk_check(tmp_path: Path) -> None:
     """An audit's records.jsonl, labelled: refused and failed cases have no risk."""
     rows: list[dict[str, object]] = labelled_rows(np.random.default_rng(5), 400)
-    rows[3] = {"id": "c3", "outcome": "refused", "risk_components": None, "hallucinated": False}
+    rows[3] = {"id": "c3", "outcome": "refused", "risk_components": None}  # no label needed
     labelled = tmp_path / "records.jsonl"
     labelled.write_text("".join(json.dumps(r) + "\n" for r in rows))
     result = run_calibrate(labelled, support_policy(tmp_path), "--alpha", "0.2")
