@@ -28,12 +28,12 @@ The index and the verifier are loaded when the guard is built, never per call.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from guardkit._citations import states_something
 from guardkit.checks import CheckContext, CheckResult, CheckSetup, policy_relative, register_check
 from guardkit.checks._prose import without_spans
 from guardkit.facts._manifest import MANIFEST
@@ -205,11 +205,31 @@ def _filtered(ctx: CheckContext, text: str, verdicts: list[ClaimVerdict]) -> str
         return None if data is None else json.dumps(data, ensure_ascii=False)
     kept, cursor = [], 0
     for start, end in drop:
-        kept.append(text[cursor:start])
+        kept.append(text[cursor:start] + _CUT)
         cursor = max(cursor, end)
     kept.append(text[cursor:])
-    out = " ".join(" ".join(piece.split()) for piece in kept if piece.strip())
-    return out if states_something(out) else None  # not marks alone
+    out = _tidy("".join(kept))
+    return out if extract_claims(out) else None  # a greeting or marks alone is no answer
+
+
+_CUT = "\x00"  # where a sentence was cut out, until the lines are tidied
+_SPACES = re.compile(r"[ \t]{2,}")
+_BARE_MARKER = re.compile(r"[ \t]*(?:[-*\u2022+]|\d{1,3}[.)])?[ \t]*")
+
+
+def _tidy(text: str) -> str:
+    """Text with sentences cut out, its lines kept: a line the cuts left empty (or a list marker
+    alone) goes, blank lines that were there stay, spaces the cuts doubled become one."""
+    lines = []
+    for line in text.split("\n"):
+        if _CUT in line:
+            opened = line.startswith(_CUT)  # the line's first sentence went: no indent left
+            line = _SPACES.sub(" ", line.replace(_CUT, " ")).rstrip()
+            line = line.lstrip() if opened else line
+            if _BARE_MARKER.fullmatch(line):
+                continue
+        lines.append(line)
+    return "\n".join(lines).strip()
 
 
 def _build(config: FactsCheckConfig, setup: CheckSetup) -> FactsCheck:

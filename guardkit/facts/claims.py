@@ -16,6 +16,7 @@ import re
 from pydantic import BaseModel, ConfigDict, Field
 
 from guardkit._citations import LEADING_MARKS, cited_numbers, without_citation_marks
+from guardkit._statements import LIST_ITEM, lead_length, states_a_fact, without_emphasis
 from guardkit.facts._segment import sentence_spans
 
 __all__ = ["Claim", "cited_numbers", "extract_claims", "without_citation_marks"]
@@ -46,19 +47,13 @@ class Claim(BaseModel):
     [1] in both claims). Placeholder marks carry no number and are not counted."""
 
 
-_NON_ASSERTION = re.compile(
-    r"^(?:hi|hello|hey|dear|greetings|good (?:morning|afternoon|evening)|thanks?|thank you|"
-    r"you're welcome|you are welcome|sure|certainly|of course|absolutely|great question|"
-    r"i hope (?:this|that|it) helps?|hope (?:this|that|it) helps?|let me know|feel free|"
-    r"please|happy to help|glad to help|i'd be happy|i would be happy|is there anything|"
-    r"best regards|kind regards|regards|cheers|sincerely|okay|ok|yes|no)\b",
-    re.IGNORECASE,
-)
 _CLAUSE_BREAK = re.compile(r";\s+|,\s+(?:and|but|while|whereas|yet|so)\s+", re.IGNORECASE)
 _BARE_AND = re.compile(r"\s+(?:and|but|while|whereas)\s+", re.IGNORECASE)
 _FINITE = re.compile(
     r"\b(?:is|are|was|were|has|have|had|can|could|will|would|may|might|must|shall|should|"
     r"does|do|did|costs?|takes?|includes?|contains?|offers?|requires?|covers?|remains?|"
+    r"lasts?|weighs?|pays?|opens?|closes?|ships?|runs?|arrives?|starts?|ends?|needs?|gets?|"
+    r"gives?|provides?|supports?|allows?|applies|accepts?|holds?|lies|sits?|uses?|"
     r"\w+ed)\b",
     re.IGNORECASE,
 )
@@ -78,18 +73,15 @@ _MIN_WORDS = 3
 _MAX_SUBJECT_WORDS = 8
 _RELATIVE = re.compile(r"\b(?:that|which|who|whom|whose|where|when)\b", re.IGNORECASE)
 _Piece = tuple[int, int, str]
+_HEADING = re.compile(r"(?m)^[ \t]*#{1,6}[ \t].*$")
+_FENCE_LINE = re.compile(r"(?m)^[ \t]*```.*$")  # code is no sentence of the prose around it
+_FENCED = re.compile(r"(?ms)^[ \t]*```.*?^[ \t]*```[^\n]*$")
+"""A fenced code block: code states no claim a fact index could check."""
 """A clause's span and the subject it shares with the clause before ("" if it has its own)."""
 
 
 def _words(text: str) -> int:
     return len(text.split())
-
-
-def _is_assertion(sentence: str) -> bool:
-    stripped = sentence.strip().strip("\"'*_")
-    if stripped.endswith("?") or _NON_ASSERTION.match(stripped):
-        return False
-    return _words(stripped) >= _MIN_WORDS or any(c.isdigit() for c in stripped)
 
 
 def _is_clause(text: str) -> bool:
@@ -102,6 +94,13 @@ def _is_clause(text: str) -> bool:
     if _words(text) < _MIN_WORDS or _VERB_FIRST.match(text) or _FINITE.match(text):
         return False
     return bool(_PRONOUN_FIRST.match(text) or _FINITE.search(text))
+
+
+def _is_statement(text: str) -> bool:
+    """Three words or more, not verb-first: what a semicolon separates (a verb the clause
+    rule does not know, "the battery lasts 40 hours", still makes a statement)."""
+    text = text.strip()
+    return _words(text) >= _MIN_WORDS and not (_VERB_FIRST.match(text) or _FINITE.match(text))
 
 
 def _subject(clause: str) -> str | None:
@@ -138,10 +137,12 @@ def _split_at(
     cursor = start
     for m in pattern.finditer(text, start, end):
         left, right = text[cursor : m.start()], text[m.end() : end]
-        if not _is_clause(left) and not (subject and _is_predicate(left)):
+        # a semicolon joins two statements, whatever their verbs
+        clause = _is_statement if m.group().startswith(";") else _is_clause
+        if not clause(left) and not (subject and _is_predicate(left)):
             continue
-        right_subject = "" if _is_clause(right) else _predicate_subject(left, right, subject)
-        if _is_clause(right) or right_subject:
+        right_subject = "" if clause(right) else _predicate_subject(left, right, subject)
+        if clause(right) or right_subject:
             pieces.append((cursor, m.start(), subject))
             cursor, subject = m.end(), right_subject
     pieces.append((cursor, end, subject))
@@ -178,7 +179,10 @@ def _sentences(text: str) -> list[tuple[int, int]]:
     """Sentence spans, the citation marks that open a sentence given to the one before: in
     "It holds. [1] Next one." the segmenter gives "[1]" to the second sentence, but it cites
     the first (and goes with it when that sentence is filtered out)."""
-    spans = sentence_spans(text)
+    breaks = [m.start() for m in LIST_ITEM.finditer(text)]
+    breaks += [m.end() for m in _HEADING.finditer(text)]  # a heading ends at its line's end
+    breaks += [i for m in _FENCE_LINE.finditer(text) for i in (m.start(), m.end())]
+    spans = sentence_spans(text, breaks)
     out = []
     for n, (start, end) in enumerate(spans):
         if n:
@@ -195,19 +199,24 @@ def _sentences(text: str) -> list[tuple[int, int]]:
 
 
 def extract_claims(text: str) -> list[Claim]:
-    """The atomic claims of ``text`` in order, non-assertions left out."""
+    """The atomic claims of ``text`` in order, non-assertions and fenced code left out."""
     claims: list[Claim] = []
+    code = [m.span() for m in _FENCED.finditer(text)]
     for s_start, s_end in _sentences(text):
-        sentence = text[s_start:s_end]
-        if not _is_assertion(without_citation_marks(sentence)):
+        if any(a <= s_start < b for a, b in code):
             continue
-        clauses = _clauses(text, s_start, s_end)
+        sentence = text[s_start:s_end]
+        if not states_a_fact(without_citation_marks(sentence)):
+            continue
+        clauses = _clauses(text, s_start + lead_length(sentence), s_end)
         whole = without_citation_marks(sentence.strip()) if len(clauses) > 1 else None
         for c_start, c_end, subject in clauses:
             piece = text[c_start:c_end]
             lead = len(piece) - len(piece.lstrip())
             body = piece.strip()
-            checked = without_citation_marks(" ".join(f"{subject} {body}".split()))
+            checked = without_emphasis(
+                without_citation_marks(" ".join(f"{subject} {body}".split()))
+            )
             if not body or not checked:
                 continue
             claims.append(

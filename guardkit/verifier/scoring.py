@@ -21,6 +21,7 @@ import pysbd
 from pydantic import BaseModel, ConfigDict, Field
 
 from guardkit._citations import states_something, without_citation_marks
+from guardkit._statements import is_pleasantry, without_markup
 from guardkit.errors import ConfigError
 from guardkit.verifier.manifest import Calibration
 from guardkit.verifier.runtime import OnnxVerifier
@@ -64,12 +65,20 @@ class ResponseScore(BaseModel):
 
 def split_claims(response: str) -> list[str]:
     """Sentences of ``response`` (pysbd) without their citation marks ("[1]" points at a
-    source, it states nothing), keeping only those with a letter or digit in them."""
+    source, it states nothing), list markers and emphasis, keeping only those with a letter or
+    digit in them, and of those the ones that are no pleasantry when any are not ("Hope this
+    helps!")."""
     seg = pysbd.Segmenter(language="en", clean=False)  # per call: pysbd keeps state while it works
     parts = [
-        without_citation_marks(s.strip()) for s in seg.segment(response) if states_something(s)
+        without_markup(without_citation_marks(s.strip()))
+        for s in seg.segment(response)
+        if states_something(s)
     ]
-    return parts or [without_citation_marks(response.strip()) or response.strip()]
+    # greetings, thanks, offers of help: judged only when nothing else is said (a bare "Yes."
+    # answers the question, which is in the evidence; a question in a dialogue can state
+    # something, "Did you know he directed Up?", so questions stay)
+    said = [p for p in parts if not is_pleasantry(p)]
+    return said or parts or [without_citation_marks(response.strip()) or response.strip()]
 
 
 def _logit(p: np.ndarray) -> np.ndarray:

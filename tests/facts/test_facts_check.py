@@ -169,6 +169,28 @@ def test_filter_takes_a_sentences_marks_along() -> None:
         ask("The museum has a zoo. [2]", guardkit_documents=docs)
 
 
+def test_filter_keeps_the_answers_lines_and_its_code() -> None:
+    """Sentences are cut out of their lines: headings, list items and code blocks keep their
+    places; an item cut whole goes with its marker; a greeting left alone is no answer."""
+
+    @guardkit.guard(_policy(None, "filter", min_support_rate=1.0), sinks=[])
+    def ask(answer: str) -> str:
+        return answer
+
+    docs = [MUSEUM, ENTRY]
+    listed = ask(
+        f"## Visiting\n- {MUSEUM}\n- The museum has a zoo.\n- {ENTRY}", guardkit_documents=docs
+    )
+    assert listed.output == f"## Visiting\n- {MUSEUM}\n- {ENTRY}"
+    code = ask(
+        f"Run:\n```\npip install museum\n```\nThe museum has a zoo. {ENTRY}",
+        guardkit_documents=docs,
+    )
+    assert code.output == f"Run:\n```\npip install museum\n```\n{ENTRY}"
+    with pytest.raises(guardkit.GuardFailed):  # only "Hope this helps!" would be left
+        ask("The museum has a zoo. Hope this helps!", guardkit_documents=docs)
+
+
 def test_one_document_given_is_named_in_the_singular() -> None:
     @guardkit.guard(_policy(None, "flag"), sinks=[])
     def ask() -> str:

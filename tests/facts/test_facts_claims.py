@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from guardkit._statements import without_emphasis
 from guardkit.facts.claims import extract_claims
 
 
@@ -72,6 +73,31 @@ from guardkit.facts.claims import extract_claims
             "Sure! Please contact support. What is your order number? It costs 3.5 dollars.",
             ["It costs 3.5 dollars."],
         ),
+        # The words that open an answer are no part of its statement; "No refunds" is one.
+        ("Yes, refunds are issued within 90 days.", ["refunds are issued within 90 days."]),
+        ("No, the warranty lasts 10 years.", ["the warranty lasts 10 years."]),
+        ("No refunds are issued after 2 days.", ["No refunds are issued after 2 days."]),
+        ("Please note that the warranty lasts 2 years.", ["the warranty lasts 2 years."]),
+        ("Hi John, the shop opens at 9.", ["the shop opens at 9."]),
+        (
+            "Thanks to our partners, shipping is free.",
+            ["Thanks to our partners, shipping is free."],
+        ),
+        ("Dear customers receive a 50% discount.", ["Dear customers receive a 50% discount."]),
+        # Lead-ins, list markers, headings and emphasis
+        (
+            "Here is what I found:\n- The Basic plan costs 5 euros\n1) The Pro plan costs 10 euros",
+            ["The Basic plan costs 5 euros", "The Pro plan costs 10 euros"],
+        ),
+        (
+            "## Refunds\nRefunds are issued within **30 days**.",
+            ["Refunds are issued within 30 days."],
+        ),
+        # A semicolon joins two statements whatever their verbs
+        (
+            "The frame has a 10-year warranty; the battery lasts 40 hours.",
+            ["The frame has a 10-year warranty", "the battery lasts 40 hours."],
+        ),
         ("", []),
     ],
 )
@@ -79,5 +105,6 @@ def test_claims_table(text: str, claims: list[str]) -> None:
     found = extract_claims(text)
     assert [c.text for c in found] == claims
     for c in found:
-        assert c.text.endswith(" ".join(text[c.start : c.end].split()))  # a subject may lead
+        span = without_emphasis(" ".join(text[c.start : c.end].split()))
+        assert c.text.endswith(span)  # a subject may lead
         assert c.sentence_start <= c.start < c.end <= c.sentence_end

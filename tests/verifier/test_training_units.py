@@ -41,7 +41,9 @@ def test_split_claims_uses_a_sentence_segmenter() -> None:
         "He left early!",
         "Was it 5.5 km?",
     ]
-    assert split_claims("Arthur's Magazine") == ["Arthur's Magazine"]
+    assert split_claims("Arthur's Magazine") == ["Arthur's Magazine"]  # all there is: judged
+    assert split_claims("Yes.") == ["Yes."]  # answers the question the evidence holds
+    assert split_claims("- **Refunds** take 5 days. Hope this helps!") == ["Refunds take 5 days."]
 
 
 def test_aggregate() -> None:
