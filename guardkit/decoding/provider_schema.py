@@ -82,7 +82,8 @@ def to_openai_strict(schema: dict[str, Any]) -> StrictSchema:
     root, wrapped = _wrap_root(copy.deepcopy(schema))
     relaxed: list[str] = ["/:root-wrapped"] if wrapped else []
     defs = {**root.pop("definitions", {}), **root.pop("$defs", {})}
-    walker = _Strict(root, relaxed)
+    # references resolve against the definitions still (an allOf of a $ref is merged)
+    walker = _Strict({**root, "$defs": defs, "definitions": defs}, relaxed)
     out = walker.node(root, "", 0)
     if defs:
         out["$defs"] = {k: walker.node(v, f"/$defs/{k}", 0) for k, v in defs.items()}
@@ -177,6 +178,9 @@ class _Strict:
         if not isinstance(schema, dict):  # true / false schemas
             self.drop(path, "boolean-schema")
             return {}
+        if "$ref" in schema and "properties" in schema:  # the referenced keys and these
+            rest = {k: v for k, v in schema.items() if k != "$ref"}
+            schema = {"allOf": [{"$ref": schema["$ref"]}, rest]}
         schema = self._merge_all_of(schema, path)
         if "$ref" in schema:
             return self._ref(schema, path)
@@ -184,6 +188,8 @@ class _Strict:
             self.drop(path, "oneOf->anyOf")
             schema = {**schema, "anyOf": schema["oneOf"] + schema.get("anyOf", [])}
             del schema["oneOf"]
+        if "anyOf" in schema and "properties" in schema:
+            schema = self._distribute(schema, path)
         out: dict[str, Any] = {}
         allowed = self._allowed(schema)
         for key, value in schema.items():
@@ -242,6 +248,14 @@ class _Strict:
                 elif merged[key] != value and key not in _ANNOTATIONS:
                     self.drop(path, f"allOf/{key}")
         return merged
+
+    def _distribute(self, schema: dict[str, Any], path: str) -> dict[str, Any]:
+        """Properties beside ``anyOf`` moved into each branch: a strict object lists all its
+        keys, so the base closed with its own keys would refuse every branch's."""
+        base = {k: v for k, v in schema.items() if k != "anyOf" and k not in _ANNOTATIONS}
+        kept = {k: v for k, v in schema.items() if k in _ANNOTATIONS}
+        branches = [self._merge_all_of({"allOf": [base, b]}, path) for b in schema["anyOf"]]
+        return {**kept, "anyOf": branches}
 
     def _resolve(self, schema: Any) -> Any:
         ref = schema.get("$ref") if isinstance(schema, dict) else None
@@ -306,10 +320,12 @@ def _restore(data: Any, schema: Any, root: dict[str, Any], depth: int) -> Any:
         target: Any = root
         for part in ref[2:].split("/") if ref != "#" else []:
             target = target.get(part.replace("~1", "/").replace("~0", "~"), {})
-        return _restore(data, target, root, depth + 1)
-    for key in ("anyOf", "oneOf", "allOf"):
-        for branch in schema.get(key, []):
-            data = _restore(data, branch, root, depth + 1)
+        data = _restore(data, target, root, depth + 1)
+    for branch in schema.get("allOf", []):
+        data = _restore(data, branch, root, depth + 1)
+    branches = [*schema.get("anyOf", []), *schema.get("oneOf", [])]
+    if branches:  # the branch the answer is for: a null one branch drops, another may need
+        data = _one_branch(data, branches, root, depth)
     if isinstance(data, dict) and "properties" in schema:
         required = set(schema.get("required", []))
         out: dict[str, Any] = {}
@@ -321,6 +337,19 @@ def _restore(data: Any, schema: Any, root: dict[str, Any], depth: int) -> Any:
         return out
     if isinstance(data, list) and isinstance(schema.get("items"), dict):
         return [_restore(v, schema["items"], root, depth + 1) for v in data]
+    return data
+
+
+def _one_branch(data: Any, branches: list[Any], root: dict[str, Any], depth: int) -> Any:
+    """``data`` as it is if a branch takes it so, else restored for the first branch that
+    takes the restored form; unchanged if none does (the final validation judges)."""
+    validator = jsonschema.validators.validator_for(root)(root)
+    if any(validator.evolve(schema=b).is_valid(data) for b in branches if isinstance(b, dict)):
+        return data
+    for branch in branches:
+        restored = _restore(data, branch, root, depth + 1)
+        if isinstance(branch, dict) and validator.evolve(schema=branch).is_valid(restored):
+            return restored
     return data
 
 

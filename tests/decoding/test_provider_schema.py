@@ -164,3 +164,86 @@ def test_remote_ref_is_refused():
     schema = {"type": "object", "properties": {"a": {"$ref": "https://example.com/s.json"}}}
     with pytest.raises(SchemaDefinitionError, match="remote"):
         to_openai_strict(schema)
+
+
+class _A(BaseModel):
+    kind: Literal["a"]
+    x: str = "d"  # optional, not nullable
+
+
+class _B(BaseModel):
+    kind: Literal["b"]
+    x: str | None  # required, nullable
+
+
+class _Either(BaseModel):
+    item: _A | _B
+
+
+@pytest.mark.parametrize(
+    ("answer", "restored"),
+    [
+        ({"item": {"kind": "b", "x": None}}, {"item": {"kind": "b", "x": None}}),  # B needs it
+        ({"item": {"kind": "a", "x": None}}, {"item": {"kind": "a"}}),  # A's null was ours
+    ],
+)
+def test_a_union_answer_is_restored_for_the_branch_it_is_for(answer, restored):
+    strict = to_openai_strict(_Either.model_json_schema())
+    jsonschema.validate(answer, strict.schema_)
+    assert strict.restore(answer) == restored
+    _Either.model_validate(restored)
+
+
+@pytest.mark.parametrize(
+    ("schema", "valid"),
+    [
+        (  # allOf of a definition: merged, the definition still resolves
+            {
+                "$defs": {"Addr": {"type": "object", "properties": {"city": {"type": "string"}}}},
+                "type": "object",
+                "properties": {"home": {"allOf": [{"$ref": "#/$defs/Addr"}]}},
+            },
+            {"home": {"city": "Oslo"}},
+        ),
+        (  # properties beside oneOf: each branch gets them
+            {
+                "type": "object",
+                "properties": {"kind": {"type": "string"}},
+                "required": ["kind"],
+                "oneOf": [
+                    {
+                        "properties": {"kind": {"const": "x"}, "a": {"type": "integer"}},
+                        "required": ["a"],
+                    },
+                    {
+                        "properties": {"kind": {"const": "y"}, "b": {"type": "string"}},
+                        "required": ["b"],
+                    },
+                ],
+            },
+            {"kind": "x", "a": 1},
+        ),
+        (  # properties beside $ref: both kept
+            {
+                "$defs": {
+                    "A": {
+                        "type": "object",
+                        "properties": {"a": {"type": "integer"}},
+                        "required": ["a"],
+                    }
+                },
+                "type": "object",
+                "$ref": "#/$defs/A",
+                "properties": {"b": {"type": "string"}},
+                "required": ["b"],
+            },
+            {"a": 1, "b": "s"},
+        ),
+    ],
+)
+def test_composed_schemas_keep_their_valid_documents_in_strict_form(schema, valid):
+    strict = to_openai_strict(schema)
+    answer = {"value": valid} if strict.wrapped else valid
+    jsonschema.validate(answer, strict.schema_)
+    assert strict.restore(answer) == valid
+    jsonschema.validate(valid, schema)
