@@ -247,6 +247,19 @@ def test_structured_outputs_can_be_turned_off(server: LLMServer) -> None:
     assert result.ok and "response_format" not in server.requests[0]
 
 
+def test_an_answer_to_the_callers_own_response_format_is_not_reshaped(
+    server: LLMServer,
+) -> None:
+    server.answer(json.dumps({"value": [1, 2]}))  # the strict wrapping, not asked for here
+    schema = {"type": "array", "items": {"type": "integer"}}
+    guarded = guardkit.wrap(client(server), policy=make_policy(), output=schema, sinks=[])
+    with pytest.raises(GuardFailed):  # an object is no array: it is judged as it came
+        guarded.chat.completions.create(
+            model="gpt-test", messages=MESSAGES, response_format={"type": "json_object"}
+        )
+    assert server.requests[0]["response_format"] == {"type": "json_object"}
+
+
 def test_strict_nulls_for_optional_fields_are_restored(server: LLMServer) -> None:
     schema = {
         "type": "object",

@@ -53,11 +53,17 @@ class _Completions:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
-    def _start(self, kwargs: dict[str, Any]) -> tuple[dict[str, Any], Pipeline]:
-        """The provider arguments and the pipeline for one guarded ``create`` call."""
+    def _start(
+        self, kwargs: dict[str, Any]
+    ) -> tuple[dict[str, Any], Pipeline, StrictSchema | None]:
+        """The provider arguments, the pipeline for one guarded ``create`` call, and the strict
+        schema it asks for (``None`` when the caller chose a ``response_format`` of their own:
+        then the answer is not in the strict shape and is not reshaped)."""
         documents = documents_argument(kwargs.pop(DOCUMENTS_KWARG, None))
         generation: dict[str, Any] = {"mode": "validate"}
+        strict = None
         if self._strict is not None and "response_format" not in kwargs:
+            strict = self._strict
             assert self._plan.schema is not None
             kwargs["response_format"] = self._strict.response_format(self._plan.schema.name)
             generation = {"mode": "json_schema", "strict": True, "relaxed": self._strict.relaxed}
@@ -73,41 +79,42 @@ class _Completions:
             generation=generation,
             model=kwargs.get("model"),
         )
-        return kwargs, pipeline
+        return kwargs, pipeline, strict
 
     def _request(self, kwargs: dict[str, Any], request: CallRequest) -> dict[str, Any]:
         return {**kwargs, "messages": list(kwargs.get("messages", [])) + list(request.messages)}
 
-    def _restore(self, response: ModelResponse) -> ModelResponse:
+    @staticmethod
+    def _restore(response: ModelResponse, strict: StrictSchema | None) -> ModelResponse:
         """Undo the strict transform (nulls for optional keys, a wrapped root) before validation."""
-        if self._strict is None:
+        if strict is None:
             return response
         try:
             data = json.loads(response.text)
         except json.JSONDecodeError:
             return response
-        restored = json.dumps(self._strict.restore(data), ensure_ascii=False)
+        restored = json.dumps(strict.restore(data), ensure_ascii=False)
         return dataclasses.replace(response, text=restored)
 
     def _sync_create(self, **kwargs: Any) -> GuardResult[Any]:
-        kwargs, pipeline = self._start(kwargs)
+        kwargs, pipeline, strict = self._start(kwargs)
 
         def call(request: CallRequest) -> ModelResponse:
             answer = self._inner.create(**self._request(kwargs, request))
             if kwargs.get("stream"):
-                return self._restore(_join_chunks(list(answer)))
-            return self._restore(read_response(answer))
+                return self._restore(_join_chunks(list(answer)), strict)
+            return self._restore(read_response(answer), strict)
 
         return drive_sync(pipeline, call)
 
     async def _async_create(self, **kwargs: Any) -> GuardResult[Any]:
-        kwargs, pipeline = self._start(kwargs)
+        kwargs, pipeline, strict = self._start(kwargs)
 
         async def call(request: CallRequest) -> ModelResponse:
             answer = await self._inner.create(**self._request(kwargs, request))
             if kwargs.get("stream"):
-                return self._restore(_join_chunks([chunk async for chunk in answer]))
-            return self._restore(read_response(answer))
+                return self._restore(_join_chunks([chunk async for chunk in answer]), strict)
+            return self._restore(read_response(answer), strict)
 
         return await drive_async(pipeline, call)
 
