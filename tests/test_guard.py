@@ -618,3 +618,24 @@ def test_litellm_shaped_response() -> None:
 
     report = ask().report
     assert report.outcome is Outcome.RELIABLE and report.usage.input_tokens == 12
+
+
+def test_the_grammar_schema_is_closed_as_the_check_judges() -> None:
+    """A constrained decoder allows extra keys unless additionalProperties is false; the schema
+    it decodes under is closed wherever a grammar can say so."""
+    from guardkit.checks.schema import grammar_schema
+
+    grammar = grammar_schema(Order.model_json_schema())
+    assert grammar["additionalProperties"] is False
+    assert all(d.get("additionalProperties") is False for d in grammar["$defs"].values())
+    composed = {
+        "type": "object",
+        "properties": {"kind": {"type": "string"}},
+        "anyOf": [{"properties": {"a": {"type": "integer"}}}, {"properties": {"b": {}}}],
+        "allOf": [{"properties": {"c": {"type": "integer"}}}],
+    }
+    grammar = grammar_schema(composed)
+    assert "additionalProperties" not in grammar  # its keys come from the branches too
+    assert all("additionalProperties" not in b for b in [*grammar["anyOf"], *grammar["allOf"]])
+    union = {"anyOf": [{"properties": {"a": {"type": "integer"}}}, {"type": "null"}]}
+    assert grammar_schema(union)["anyOf"][0]["additionalProperties"] is False  # an alternative

@@ -236,7 +236,9 @@ class EmbeddedModel:
 
         self.plan = _plan(spec)
         schema = self.plan.schema.json_schema() if self.plan.schema is not None else None
-        self.generate = load_local_model(schema, max_new_tokens=spec.max_tokens)
+        self.generate = load_local_model(
+            schema, max_new_tokens=spec.max_tokens, forbid_extra=_forbids_extra(self.plan)
+        )
 
     def run(self, case: Case) -> GuardResult[Any]:
         messages = case_messages(case)
@@ -245,6 +247,13 @@ class EmbeddedModel:
             return self.generate([*messages, *request.messages])
 
         return _drive(self.plan, case, call)
+
+
+def _forbids_extra(plan: GuardPlan) -> bool:
+    """Whether the plan's schema check refuses keys the schema does not declare."""
+    from guardkit.checks.schema import SchemaCheck
+
+    return any(isinstance(c, SchemaCheck) and c.config.forbid_extra for c in plan.checks)
 
 
 SOURCES: dict[str, Callable[[SourceSpec], CaseRunner]] = {

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from guardkit.checks import CheckContext, CheckResult, CheckSetup, register_check
 from guardkit.schemas import FieldError, OutputSchema, ecma_search, json_validator, parse_json
 
-__all__ = ["SchemaCheck", "SchemaCheckConfig"]
+__all__ = ["SchemaCheck", "SchemaCheckConfig", "grammar_schema"]
 
 _FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.DOTALL)
 
@@ -172,17 +172,33 @@ _NAME_MAPS = ("properties", "patternProperties")
 _DEFINITIONS = ("$defs", "definitions")
 
 
-def _close(schema: dict[str, Any], unevaluated: bool = True) -> dict[str, Any]:
-    """A copy of a JSON Schema in which every object without a say on extra keys forbids them.
+def grammar_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` closed for a constrained decoder as the check (``forbid_extra``) judges,
+    where a grammar can say so: decoders allow extra keys unless ``additionalProperties`` is
+    false, and the check would then refuse what the grammar let through."""
+    return _close(schema, "grammar")
 
-    With ``unevaluated`` (drafts 2019-09 and later), a schema is closed where it is *used*:
-    a plain object gets ``additionalProperties: false``; an object composed of branches
-    (``allOf``, ``anyOf``, ``oneOf``) or of a ``$ref`` gets ``unevaluatedProperties: false``,
+
+_Mode = Literal["unevaluated", "legacy", "grammar"]
+
+
+def _close(schema: dict[str, Any], mode: _Mode = "unevaluated") -> dict[str, Any]:
+    """A copy of a JSON Schema in which objects without a say on extra keys forbid them.
+
+    ``unevaluated`` (drafts 2019-09 and later): a schema is closed where it is *used*: a plain
+    object gets ``additionalProperties: false``; an object composed of branches (``allOf``,
+    ``anyOf``, ``oneOf``, conditions) or of a ``$ref`` gets ``unevaluatedProperties: false``,
     which counts the keys every branch and referenced definition declares. Branches and
     definitions themselves stay open: closing a branch would refuse the keys its siblings
-    declare, and a definition is closed by the place that refers to it. Older drafts have no
-    ``unevaluatedProperties``: every object with ``properties`` is closed where it is written.
+    declare, and a definition is closed by the place that refers to it.
+    ``legacy`` (older drafts, no ``unevaluatedProperties``): every object with ``properties``
+    is closed where it is written.
+    ``grammar`` (for a constrained decoder, which honours ``additionalProperties`` only): plain
+    objects, definitions and ``anyOf``/``oneOf`` alternatives are closed; what has parts to
+    merge (``allOf`` parts, conditions, properties beside branches, and those branches) stays
+    open, and the check still judges what the decoder made of it.
     """
+    unevaluated, grammar = mode == "unevaluated", mode == "grammar"
 
     def close(node: Any, open_here: bool = False) -> Any:
         if isinstance(node, list):
@@ -194,18 +210,22 @@ def _close(schema: dict[str, Any], unevaluated: bool = True) -> dict[str, Any]:
             if key in _NAME_MAPS and isinstance(value, dict):  # names map to subschemas
                 out[key] = {name: close(v) for name, v in value.items()}
             elif key in (*_DEFINITIONS, "dependentSchemas") and isinstance(value, dict):
-                out[key] = {name: close(v, open_here=unevaluated) for name, v in value.items()}
+                part = unevaluated or (grammar and key == "dependentSchemas")
+                out[key] = {name: close(v, open_here=part) for name, v in value.items()}
             elif key in _CONDITIONS:
-                out[key] = close(value, open_here=unevaluated)
+                out[key] = close(value, open_here=unevaluated or grammar)
             elif key in _BRANCHES and isinstance(value, list):
-                out[key] = [close(v, open_here=unevaluated) for v in value]
+                # alternatives are whole objects, unless properties beside them add keys
+                part = unevaluated or (grammar and (key == "allOf" or "properties" in node))
+                out[key] = [close(v, open_here=part) for v in value]
             else:
                 out[key] = close(value)
         if open_here or any(k in out for k in _EXTRA):
             return out
         composed = (*_BRANCHES, *_CONDITIONS, "dependentSchemas", "$ref")
-        if unevaluated and any(k in out for k in composed):
-            out["unevaluatedProperties"] = False
+        if any(k in out for k in composed) and (unevaluated or grammar):
+            if unevaluated:
+                out["unevaluatedProperties"] = False
         elif "properties" in out:
             out["additionalProperties"] = False
         return out
@@ -221,7 +241,8 @@ def _closed_validator(schema: OutputSchema) -> Any:
         return None
     plain = schema.json_schema()
     kind = jsonschema.validators.validator_for(plain)
-    return json_validator(_close(plain, unevaluated="unevaluatedProperties" in kind.VALIDATORS))
+    mode: _Mode = "unevaluated" if "unevaluatedProperties" in kind.VALIDATORS else "legacy"
+    return json_validator(_close(plain, mode))
 
 
 def _extra_keys(validator: Any, data: Any) -> list[FieldError]:

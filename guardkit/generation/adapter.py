@@ -17,14 +17,19 @@ EMBEDDED_NAME = "smollm2-135m-instruct"
 
 
 def load_local_model(
-    schema: dict[str, Any] | None, *, max_new_tokens: int = 512
+    schema: dict[str, Any] | None, *, max_new_tokens: int = 512, forbid_extra: bool = True
 ) -> Callable[[list[dict[str, Any]]], ModelResponse]:
-    """A call that answers ``messages`` with the embedded model, constrained by ``schema``."""
+    """A call that answers ``messages`` with the embedded model, constrained by ``schema``.
+
+    ``forbid_extra`` (as the schema check's, on by default): objects without a say on extra
+    keys are closed in the grammar too, or the decoder writes keys the check then refuses."""
+    from guardkit.checks.schema import grammar_schema
     from guardkit.decoding import output_spec
     from guardkit.generation.local import LocalModel
 
     model = LocalModel.embedded()
     if schema is not None:
+        schema = grammar_schema(schema) if forbid_extra else schema
         output_spec(schema)  # a schema that cannot be used fails now, not on the first call
 
     def call(messages: list[dict[str, Any]]) -> ModelResponse:
