@@ -8,6 +8,7 @@ The index is built in a worker process (``_isolated``) under a deadline and a me
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,7 @@ from outlines_core.json_schema import build_regex_from_schema
 
 from guardkit.decoding._base import BitmaskAddress, Constraint, EngineError, Grammar, Matcher
 from guardkit.decoding._isolated import Worker
+from guardkit.decoding._schema_walk import ignored_paths
 from guardkit.decoding._vocab import Vocab
 
 __all__ = ["OutlinesCoreBackend"]
@@ -65,10 +67,30 @@ class _OcMatcher:
         return True
 
 
+IGNORED = frozenset(
+    {
+        "minimum",  # integers' bounds; numbers' are enforced, yet listed too (rather too much)
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "multipleOf",
+        "uniqueItems",
+        "not",
+        "if",
+        "contains",
+        "maxProperties",
+        "propertyNames",
+        "dependentRequired",
+    }
+)
+"""Keywords outlines-core compiles without enforcing (its grammar accepts an instance that
+breaks them; ``tests/decoding/test_decoding_masks.py`` checks each): reported as relaxed."""
+
+
 class _OcGrammar:
-    def __init__(self, index: Any) -> None:
+    def __init__(self, index: Any, relaxed: list[str]) -> None:
         self._index = index
-        self.relaxed: list[str] = []
+        self.relaxed = relaxed
 
     def matcher(self) -> Matcher:
         return _OcMatcher(outlines_core.Guide(self._index))
@@ -94,7 +116,12 @@ class OutlinesCoreBackend:
         if len(regex) > _MAX_REGEX_CHARS:
             raise EngineError(self.name, "size", f"regex of {len(regex)} chars is too large")
         worker: Worker = vocab.state("outlines-core-worker", _worker(self.mem_bytes))
-        return _OcGrammar(worker.call("worker_compile", regex, self.timeout_s))
+        relaxed = (
+            ignored_paths(json.loads(constraint.source), IGNORED)
+            if constraint.kind == "json_schema"
+            else []
+        )
+        return _OcGrammar(worker.call("worker_compile", regex, self.timeout_s), relaxed)
 
 
 def _feature(message: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["cap_strings", "depth", "drop_keywords", "keyword_paths"]
+__all__ = ["cap_strings", "depth", "drop_keywords", "ignored_paths", "keyword_paths"]
 
 # Keywords whose value is data (an instance), never a subschema.
 _DATA = frozenset({"const", "default", "enum", "examples"})
@@ -44,6 +44,12 @@ def keyword_paths(schema: Any, keyword: str) -> list[str]:
     """``"<pointer>:<keyword>"`` for every place ``keyword`` occurs."""
     found = (where or "/" for where, node in _walk(schema, "") if keyword in node)
     return sorted(f"{where}:{keyword}" for where in found)
+
+
+def ignored_paths(schema: Any, keywords: frozenset[str]) -> list[str]:
+    """``"<pointer>:<keyword>"`` for each of ``keywords`` in ``schema``: what an engine that
+    compiles them without enforcing them leaves out of its grammar."""
+    return sorted(p for keyword in keywords for p in keyword_paths(schema, keyword))
 
 
 def drop_keywords(schema: Any, keywords: frozenset[str]) -> Any:

@@ -9,6 +9,7 @@ process (``_isolated``) under a deadline and a memory limit; the grammar comes b
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ from numpy.typing import NDArray
 
 from guardkit.decoding._base import Constraint, Grammar, Matcher
 from guardkit.decoding._isolated import Worker
+from guardkit.decoding._schema_walk import ignored_paths
 from guardkit.decoding._vocab import Vocab
 
 __all__ = ["XgrammarBackend"]
@@ -68,10 +70,15 @@ class _XgrMatcher:
         return bool(self._m.accept_token(token))
 
 
+IGNORED = frozenset({"uniqueItems", "not", "if", "contains", "dependentRequired"})
+"""Keywords xgrammar compiles without enforcing (``tests/decoding/test_decoding_masks.py``
+checks each): reported as relaxed."""
+
+
 class _XgrGrammar:
-    def __init__(self, compiled: Any) -> None:
+    def __init__(self, compiled: Any, relaxed: list[str]) -> None:
         self._compiled = compiled
-        self.relaxed: list[str] = []
+        self.relaxed = relaxed
 
     def matcher(self) -> Matcher:
         return _XgrMatcher(xgrammar.GrammarMatcher(self._compiled))
@@ -92,4 +99,9 @@ class XgrammarBackend:
         payload = worker.call(
             "worker_compile", (constraint.kind, constraint.source), self.timeout_s
         )
-        return _XgrGrammar(xgrammar.CompiledGrammar.deserialize_json(payload, info))
+        relaxed = (
+            ignored_paths(json.loads(constraint.source), IGNORED)
+            if constraint.kind == "json_schema"
+            else []
+        )
+        return _XgrGrammar(xgrammar.CompiledGrammar.deserialize_json(payload, info), relaxed)

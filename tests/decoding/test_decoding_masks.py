@@ -143,3 +143,62 @@ def test_chain_with_no_engine_left_is_unconstrained(vocab):
     assert compiled.grammar is None
     assert compiled.info.engine == "unconstrained"
     assert compiled.info.fallbacks == ["llguidance: keyword=not"]
+
+
+# One instance per keyword that breaks that keyword alone.
+_BREAKS = {
+    "minimum": ({"type": "integer", "minimum": 5}, "3"),
+    "maximum": ({"type": "integer", "maximum": 5}, "7"),
+    "exclusiveMinimum": ({"type": "integer", "exclusiveMinimum": 0}, "0"),
+    "exclusiveMaximum": ({"type": "integer", "exclusiveMaximum": 3}, "3"),
+    "multipleOf": ({"type": "integer", "multipleOf": 3}, "4"),
+    "uniqueItems": ({"type": "array", "items": {"type": "integer"}, "uniqueItems": True}, "[1,1]"),
+    "not": ({"type": "string", "not": {"const": "x"}}, '"x"'),
+    "if": (
+        {
+            "type": "object",
+            "properties": {"k": {"type": "string"}, "v": {"type": "integer"}},
+            "required": ["k", "v"],
+            "if": {"properties": {"k": {"const": "a"}}},
+            "then": {"properties": {"v": {"minimum": 10}}},
+        },
+        '{"k":"a","v":1}',
+    ),
+    "contains": ({"type": "array", "items": {"type": "integer"}, "contains": {"const": 5}}, "[1]"),
+    "minItems": ({"type": "array", "items": {"type": "integer"}, "minItems": 2}, "[1]"),
+    "maxLength": ({"type": "string", "maxLength": 2}, '"abc"'),
+    "pattern": ({"type": "string", "pattern": "^a+$"}, '"b"'),
+    "maxProperties": (
+        {"type": "object", "maxProperties": 1, "additionalProperties": {"type": "integer"}},
+        '{"a":1,"b":2}',
+    ),
+    "propertyNames": (
+        {
+            "type": "object",
+            "propertyNames": {"pattern": "^a"},
+            "additionalProperties": {"type": "integer"},
+        },
+        '{"b":1}',
+    ),
+    "dependentRequired": (
+        {
+            "type": "object",
+            "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+            "dependentRequired": {"a": ["b"]},
+        },
+        '{"a":1}',
+    ),
+}
+
+
+@pytest.mark.parametrize("engine", ["outlines-core", "xgrammar"])
+def test_what_an_engine_does_not_enforce_is_reported_as_relaxed(engine, vocab):
+    """The engines' tables of keywords they compile but do not enforce are true: the grammar
+    accepts an instance breaking exactly those, and reports them in ``relaxed``."""
+    from guardkit.decoding import _outlines_core, _xgrammar
+
+    table = {"outlines-core": _outlines_core.IGNORED, "xgrammar": _xgrammar.IGNORED}[engine]
+    for keyword, (schema, broken) in _BREAKS.items():
+        grammar = BACKENDS[engine].compile(Constraint.json_schema(schema), vocab)
+        assert forced(grammar, vocab, broken) is (keyword in table), keyword
+        assert any(r.endswith(f":{keyword}") for r in grammar.relaxed) is (keyword in table)
