@@ -12,8 +12,9 @@ and its closing punctuation, must be a whole sentence of the evidence:
 - it starts the evidence, a paragraph (after a blank line) or follows a sentence's end, not an
   abbreviation ("e.g.") or a colon ("Myth: ...");
 - it ends the evidence or a paragraph, or at a full stop or exclamation mark followed by a space
-  (not "4.5", "U.S." or "approx."); a question or a trailing "..." only matches a claim that
-  asks or trails off the same way;
+  (not "4.5", "U.S." or "approx."); a claim ending in an abbreviation ("... 5 p.m.") only at
+  the end of the evidence or a paragraph; a question or a trailing "..." only matches a claim
+  that asks or trails off the same way;
 - it is not inside an open quotation.
 
 Single line breaks are spaces (hard-wrapped text, PDF extracts): "Delivery is free" followed by
@@ -76,8 +77,11 @@ def states_verbatim(evidence: str, claim: str) -> bool:
     """Whether ``claim`` is, word for word, a whole sentence of ``evidence`` (see the module)."""
     said = _normalized(claim)
     core = _CLOSING.sub("", said)
-    if not _WORD.search(core) or "\n" in core or _ABBREVIATION.fullmatch(core.rsplit(" ", 1)[-1]):
+    if not _WORD.search(core) or "\n" in core:
         return False
+    # "... to 5 p.m." may end its sentence or go on ("... 5 p.m. on Fridays."): only the end of
+    # the evidence or of a paragraph says it ended
+    abbreviated = _ABBREVIATION.fullmatch(core.rsplit(" ", 1)[-1]) is not None
     bare = said.rstrip(" \"')]")
     closing = bare[len(bare.rstrip(".!?")) :]
     asks, trails = "?" in closing, ".." in closing
@@ -86,6 +90,8 @@ def states_verbatim(evidence: str, claim: str) -> bool:
     while start != -1:
         end = start + len(core)
         after = _AFTER.match(text, end)
+        if abbreviated and text[end:].lstrip(".!?\"')]")[:1] not in ("", "\n"):
+            after = None
         if after and _starts_sentence(text, start):
             marks = after.group("marks") or ""
             paragraph = text[text.rfind("\n", 0, start) + 1 : start]

@@ -75,6 +75,8 @@ def test_a_number_inside_a_decimal_is_not_a_sentence() -> None:
             "Delivery is free in the U.S.",
         ),
         ("Contact Dr. Smith for refunds.", "Contact Dr."),
+        ("We open from 9 a.m. to 5 p.m. on Fridays.", "We open from 9 a.m. to 5 p.m."),
+        ("We open from 9 a.m. to 5 p.m. We close on Sundays.", "We open from 9 a.m. to 5 p.m."),
         ("Visit example.com/free for details.", "Visit example"),
         # a question or a trailing ellipsis is not an assertion of the bare sentence
         ("Delivery is free? Not anymore.", "Delivery is free."),
@@ -98,6 +100,12 @@ def test_a_paragraph_of_its_own_is_a_whole_sentence() -> None:
         "Opening hours\n\nMonday to Friday 9:00 to 18:00", "Monday to Friday 9:00 to 18:00."
     )
     assert states_verbatim("Is delivery free? No, it costs 5 euros.", "Is delivery free?")
+
+
+def test_a_sentence_ending_in_an_abbreviation_is_whole_at_a_paragraphs_end() -> None:
+    claim = "The store is open from 9 a.m. to 5 p.m."
+    assert states_verbatim(claim, claim)
+    assert states_verbatim(f"Hours.\n\n{claim}\n\nClosed on Sundays.", claim)
 
 
 def test_a_later_occurrence_counts_when_the_first_is_inside_a_sentence() -> None:
