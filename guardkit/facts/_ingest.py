@@ -348,7 +348,16 @@ def read_sources(paths: Iterable[str | Path], known_ids: Iterable[str] = ()) -> 
 
 
 def check_new_id(doc: Document, seen: dict[str, str]) -> None:
-    """Record ``doc.id`` in ``seen``, raising if it is already there (ids must be unique)."""
+    """Record ``doc.id`` in ``seen``, raising if it is already there (ids must be unique) or
+    if a field is not what a document holds (a ``Document`` built in code is not validated)."""
+    for field_name, kind in (("id", str), ("text", str), ("source", str), ("metadata", dict)):
+        value = getattr(doc, field_name)
+        if not isinstance(value, kind):
+            raise FactIndexError(
+                f"document {doc.id!r}: {field_name} must be a {kind.__name__}, "
+                f"not {type(value).__name__}",
+                loc=(field_name,),
+            )
     if doc.id in seen:
         file, _, line = doc.origin.rpartition(":")
         raise FactIndexError(

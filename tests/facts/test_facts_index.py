@@ -64,6 +64,23 @@ def test_add_delete_save_load_roundtrip(tmp_path: Path, hashing: HashingEmbedder
     assert again.manifest is not None and again.manifest.content_sha256 == manifest.content_sha256
 
 
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        (Document("n", 42, "s"), "text must be a str, not int"),  # type: ignore[arg-type]
+        (Document("m", "Some text here.", None), "source must be a str"),  # type: ignore[arg-type]
+        (Document(7, "Some text here.", "s"), "id must be a str"),  # type: ignore[arg-type]
+    ],
+)
+def test_a_document_built_with_wrong_types_is_a_typed_error(
+    hashing: HashingEmbedder, document: Document, message: str
+) -> None:
+    index = FactIndex(embedder=hashing)
+    with pytest.raises(FactIndexError, match=message):
+        index.add_documents([document])
+    assert len(index) == 0
+
+
 def test_delete_unknown_and_add_duplicate_are_refused(hashing: HashingEmbedder) -> None:
     index = FactIndex(embedder=hashing)
     index.add_documents(_docs(2))
