@@ -10,6 +10,7 @@ import functools
 import hashlib
 import importlib
 import json
+import math
 import re
 import urllib.parse
 from collections.abc import Mapping
@@ -25,6 +26,7 @@ __all__ = [
     "FieldError",
     "OutputSchema",
     "ecma_search",
+    "finite_float",
     "import_object",
     "json_validator",
     "parse_json",
@@ -35,14 +37,23 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON (a number must be finite)")
 
 
+def finite_float(literal: str) -> float:
+    """A JSON number as a float; one too large for a float ("1e400") is no number JSON data
+    can carry here (it would read as infinity, and pass every bound)."""
+    value = float(literal)
+    if not math.isfinite(value):
+        raise ValueError(f"{literal} is too large for a number")
+    return value
+
+
 def parse_json(text: str) -> Any:
     """JSON as RFC 8259 has it. Python's ``json`` also reads ``NaN`` and ``Infinity``, which
     compare false against every bound, so a schema's ``minimum`` would let them through.
     Raises ``ValueError`` (``json.JSONDecodeError`` for syntax) or ``RecursionError``."""
-    return json.loads(text, parse_constant=_refuse_constant)
+    return json.loads(text, parse_constant=_refuse_constant, parse_float=finite_float)
 
 
-_END = re.compile(r"\\.|\[(?:\\.|[^\]])*\]|\$")
+_END = re.compile(r"\\.|\[\^?\]?(?:\\.|[^\]])*\]|\$")
 """An escape, a character class, or ``$``: the ``$`` outside both is an end anchor."""
 
 
@@ -103,6 +114,10 @@ def import_object(path: str) -> Any:
         raise SchemaDefinitionError(f"module {module_name!r} has no attribute {attr!r}") from exc
 
 
+_DATA_KEYWORDS = frozenset({"const", "default", "enum", "examples"})
+"""Keywords whose value is data, never a subschema: a "$ref" there is a string."""
+
+
 def _check_local_refs(schema: Mapping[str, Any]) -> None:
     """Every ``$ref`` to a place in the schema ("#/$defs/Item") must point at something: a
     typo would otherwise surface as an untyped error on the first output validated."""
@@ -113,7 +128,12 @@ def _check_local_refs(schema: Mapping[str, Any]) -> None:
             ref = node.get("$ref")
             if isinstance(ref, str) and ref.startswith("#/") and not _points_at(schema, ref):
                 raise SchemaDefinitionError(f"unresolvable $ref {ref!r}", loc=(*loc, "$ref"))
-            stack.extend((v, (*loc, k)) for k, v in node.items() if k not in ("const", "enum"))
+            stack.extend(
+                (v, (*loc, k))
+                for k, v in node.items()
+                if k not in _DATA_KEYWORDS
+                and not (isinstance(v, dict) and "$id" in v)  # its own base: its refs are its
+            )
         elif isinstance(node, list):
             stack.extend((v, (*loc, i)) for i, v in enumerate(node))
 

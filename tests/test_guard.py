@@ -163,6 +163,7 @@ def test_fix_does_not_pick_one_of_two_documents(two: str) -> None:
         ('{"order_id": "A1", "items": oops, "x": {"order_id": "B", "items": []}}', None),
         (f"Here it is: {json.dumps(VALID)} [1]", VALID),  # a citation mark is no document
         (f"As noted [see above]: {json.dumps(VALID)}", VALID),
+        (f"Here it is {{as requested}}: {json.dumps(VALID)}", VALID),  # braces in prose
     ],
 )
 def test_fix_never_returns_a_fragment_of_a_broken_answer(
@@ -383,6 +384,14 @@ _COMPOSED["pattern properties"] = {
     "properties": {"a": {"type": "integer"}},
     "patternProperties": {"^x_": {"type": "integer"}},
 }
+_COMPOSED["draft-07 allOf"] = {
+    "$schema": "http://json-schema.org/draft-07/schema#",
+    "type": "object",
+    "allOf": [
+        {"properties": {"a": {"type": "integer"}}},
+        {"properties": {"b": {"type": "string"}}},
+    ],
+}
 _COMPOSED["a property named properties"] = {
     "type": "object",
     "properties": {"properties": {"type": "integer"}, "a": {"type": "integer"}},
@@ -456,6 +465,8 @@ def test_a_sync_call_under_a_timeout_sees_the_callers_context_variables() -> Non
         ({"type": "string", "format": "date"}, '"yesterday"', "is not a 'date'"),
         ({"type": "string", "format": "email"}, '"nobody"', "is not a 'email'"),
         ({"type": "string", "pattern": "^[A-Z]{3}$"}, '"ABC\\n"', "does not match"),
+        ({"type": "string", "pattern": "^[^]$]+$"}, '"a$b"', "does not match"),
+        ({"type": "object"}, '{"n": 1e400}', "too large for a number"),
     ],
 )
 def test_what_json_schema_refuses_is_never_returned(
@@ -469,6 +480,39 @@ def test_what_json_schema_refuses_is_never_returned(
         ask()
     (error,) = info.value.report.attempts[0].checks[0].errors
     assert message in error.message
+
+
+def test_what_json_schema_allows_is_returned() -> None:
+    schema = {
+        "type": "object",
+        "default": {"$ref": "#/not/a/schema"},  # data, not a reference
+        "properties": {
+            "code": {"type": "string", "pattern": "^[^]$]+$"},
+            "inner": {"$id": "http://example.com/inner", "$defs": {"X": {}}, "$ref": "#/$defs/X"},
+        },
+    }
+
+    @guardkit.guard(policy(), output=schema, sinks=[])
+    def ask() -> str:
+        return '{"code": "abc", "inner": 1}'
+
+    assert ask().output == {"code": "abc", "inner": 1}
+
+
+def test_a_format_pydantic_reads_its_own_way_is_no_extra_key() -> None:
+    import datetime
+
+    class Event(BaseModel):
+        when: datetime.datetime
+
+    class Plan(BaseModel):
+        event: Event | None = None
+
+    @guardkit.guard(policy(), output=Plan, sinks=[])
+    def ask() -> str:
+        return '{"event": {"when": "2024-01-01T10:00:00"}}'  # no timezone: pydantic takes it
+
+    assert ask().ok
 
 
 def test_a_pydantic_float_refuses_nan_too() -> None:
@@ -637,5 +681,12 @@ def test_the_grammar_schema_is_closed_as_the_check_judges() -> None:
     grammar = grammar_schema(composed)
     assert "additionalProperties" not in grammar  # its keys come from the branches too
     assert all("additionalProperties" not in b for b in [*grammar["anyOf"], *grammar["allOf"]])
+    part = {  # a definition merged as an allOf part stays open: closed it refuses "b"
+        "$defs": {"A": {"type": "object", "properties": {"a": {"type": "integer"}}}},
+        "type": "object",
+        "properties": {"b": {"type": "integer"}},
+        "allOf": [{"$ref": "#/$defs/A"}],
+    }
+    assert "additionalProperties" not in grammar_schema(part)["$defs"]["A"]
     union = {"anyOf": [{"properties": {"a": {"type": "integer"}}}, {"type": "null"}]}
     assert grammar_schema(union)["anyOf"][0]["additionalProperties"] is False  # an alternative

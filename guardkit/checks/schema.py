@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from guardkit.checks import CheckContext, CheckResult, CheckSetup, register_check
-from guardkit.schemas import FieldError, OutputSchema, ecma_search, json_validator, parse_json
+from guardkit.schemas import FieldError, OutputSchema, ecma_search, finite_float, parse_json
 
 __all__ = ["SchemaCheck", "SchemaCheckConfig", "grammar_schema"]
 
@@ -114,17 +114,17 @@ def _extract_json(text: str) -> str | None:
 
 def _json_documents(text: str) -> list[Any]:
     """The JSON documents of prose, left to right, none inside another; objects only when
-    there are any (a citation mark "[1]" is no second answer). A broken object, or a bracket
-    never closed, means the answer itself is broken: then none, never a fragment of it. A
-    bracket that closes but is not JSON ("[note]") is prose, skipped whole."""
-    decoder = json.JSONDecoder(parse_constant=_no_constant)
+    there are any (a citation mark "[1]" is no second answer). A bracket that closes but is
+    not JSON ("[note]", "{as requested}", a broken object) is skipped whole, never searched
+    inside for a fragment; one never closed means the answer is cut off: then none."""
+    decoder = json.JSONDecoder(parse_constant=_no_constant, parse_float=finite_float)
     found, at = [], 0
     while (start := _next_open(text, at)) >= 0:
         try:
             data, at = decoder.raw_decode(text, start)
         except (ValueError, RecursionError):
             closed = _after_close(text, start)
-            if text[start] == "{" or closed is None:
+            if closed is None:
                 return []
             at = closed
             continue
@@ -191,14 +191,16 @@ def _close(schema: dict[str, Any], mode: _Mode = "unevaluated") -> dict[str, Any
     which counts the keys every branch and referenced definition declares. Branches and
     definitions themselves stay open: closing a branch would refuse the keys its siblings
     declare, and a definition is closed by the place that refers to it.
-    ``legacy`` (older drafts, no ``unevaluatedProperties``): every object with ``properties``
-    is closed where it is written.
+    ``legacy`` (older drafts, no ``unevaluatedProperties``): a composed object gets
+    ``additionalProperties: false`` with every key its parts declare listed beside it; parts,
+    conditions and definitions used as parts stay open, other definitions are closed.
     ``grammar`` (for a constrained decoder, which honours ``additionalProperties`` only): plain
     objects, definitions and ``anyOf``/``oneOf`` alternatives are closed; what has parts to
-    merge (``allOf`` parts, conditions, properties beside branches, and those branches) stays
-    open, and the check still judges what the decoder made of it.
+    merge (``allOf`` parts, conditions, properties beside branches, and those parts, and the
+    definitions used as them) stays open, and the check still judges what the decoder made.
     """
-    unevaluated, grammar = mode == "unevaluated", mode == "grammar"
+    unevaluated, legacy = mode == "unevaluated", mode == "legacy"
+    merged = _merged_refs(schema)
 
     def close(node: Any, open_here: bool = False) -> Any:
         if isinstance(node, list):
@@ -209,29 +211,61 @@ def _close(schema: dict[str, Any], mode: _Mode = "unevaluated") -> dict[str, Any
         for key, value in node.items():
             if key in _NAME_MAPS and isinstance(value, dict):  # names map to subschemas
                 out[key] = {name: close(v) for name, v in value.items()}
-            elif key in (*_DEFINITIONS, "dependentSchemas") and isinstance(value, dict):
-                part = unevaluated or (grammar and key == "dependentSchemas")
-                out[key] = {name: close(v, open_here=part) for name, v in value.items()}
-            elif key in _CONDITIONS:
-                out[key] = close(value, open_here=unevaluated or grammar)
+            elif key in _DEFINITIONS and isinstance(value, dict):
+                out[key] = {
+                    name: close(v, unevaluated or f"#/{key}/{name}" in merged)
+                    for name, v in value.items()
+                }
+            elif key in (*_CONDITIONS, "dependentSchemas"):
+                out[key] = (
+                    close(value, open_here=True)
+                    if key in _CONDITIONS
+                    else {name: close(v, open_here=True) for name, v in value.items()}
+                )
             elif key in _BRANCHES and isinstance(value, list):
                 # alternatives are whole objects, unless properties beside them add keys
-                part = unevaluated or (grammar and (key == "allOf" or "properties" in node))
+                part = not (mode == "grammar" and key != "allOf" and "properties" not in node)
                 out[key] = [close(v, open_here=part) for v in value]
             else:
                 out[key] = close(value)
         if open_here or any(k in out for k in _EXTRA):
             return out
         composed = (*_BRANCHES, *_CONDITIONS, "dependentSchemas", "$ref")
-        if any(k in out for k in composed) and (unevaluated or grammar):
-            if unevaluated:
-                out["unevaluatedProperties"] = False
-        elif "properties" in out:
+        if not any(k in out for k in composed):
+            if "properties" in out:
+                out["additionalProperties"] = False
+        elif unevaluated:
+            out["unevaluatedProperties"] = False
+        elif legacy and "$ref" not in out:  # beside a $ref, old drafts ignore every keyword
+            names, patterns = _declared(out, schema)
+            out["properties"] = {**{n: {} for n in sorted(names)}, **out.get("properties", {})}
+            if patterns:
+                out["patternProperties"] = {
+                    **{p: {} for p in sorted(patterns)},
+                    **out.get("patternProperties", {}),
+                }
             out["additionalProperties"] = False
         return out
 
     closed: dict[str, Any] = close(schema)
     return closed
+
+
+def _merged_refs(node: Any, merging: bool = False) -> set[str]:
+    """``$ref`` targets merged with other keys: ``allOf`` parts, alternatives beside
+    properties, a ``$ref`` beside properties. Closed alone, they would refuse those keys."""
+    found: set[str] = set()
+    if isinstance(node, list):
+        for v in node:
+            found |= _merged_refs(v, merging)
+    elif isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and (merging or "properties" in node):
+            found.add(ref)
+        for key, value in node.items():
+            part = key == "allOf" or (key in _BRANCHES and "properties" in node)
+            found |= _merged_refs(value, part and isinstance(value, list))
+    return found
 
 
 def _closed_validator(schema: OutputSchema) -> Any:
@@ -242,7 +276,9 @@ def _closed_validator(schema: OutputSchema) -> Any:
     plain = schema.json_schema()
     kind = jsonschema.validators.validator_for(plain)
     mode: _Mode = "unevaluated" if "unevaluatedProperties" in kind.VALIDATORS else "legacy"
-    return json_validator(_close(plain, mode))
+    # the structure alone: it judges extra keys, and a format or pattern a pydantic model
+    # reads otherwise would fail a branch, so that its keys seemed unexpected
+    return kind(_close(plain, mode))
 
 
 def _extra_keys(validator: Any, data: Any) -> list[FieldError]:

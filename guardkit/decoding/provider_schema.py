@@ -341,16 +341,45 @@ def _restore(data: Any, schema: Any, root: dict[str, Any], depth: int) -> Any:
 
 
 def _one_branch(data: Any, branches: list[Any], root: dict[str, Any], depth: int) -> Any:
-    """``data`` as it is if a branch takes it so, else restored for the first branch that
-    takes the restored form; unchanged if none does (the final validation judges)."""
+    """``data`` restored for the branch it is for: one declaring every key it holds first (an
+    open branch takes any object, a null it never declared included), then as it is if a
+    branch takes it so, restored for the first that takes the restored form, else unchanged
+    (the final validation judges)."""
     validator = jsonschema.validators.validator_for(root)(root)
-    if any(validator.evolve(schema=b).is_valid(data) for b in branches if isinstance(b, dict)):
+    usable = [b for b in branches if isinstance(b, dict)]
+
+    def takes(branch: dict[str, Any], value: Any) -> bool:
+        return bool(validator.evolve(schema=branch).is_valid(value))
+
+    restored = [(b, _restore(data, b, root, depth + 1)) for b in usable]
+    for branch, value in restored:  # the branch naming all its keys, as sent or restored
+        if _declares_all(branch, data, root) and (takes(branch, data) or takes(branch, value)):
+            return data if takes(branch, data) else value
+    if any(takes(b, data) for b in usable):
         return data
-    for branch in branches:
-        restored = _restore(data, branch, root, depth + 1)
-        if isinstance(branch, dict) and validator.evolve(schema=branch).is_valid(restored):
-            return restored
-    return data
+    return next((value for branch, value in restored if takes(branch, value)), data)
+
+
+def _declares_all(schema: dict[str, Any], data: Any, root: dict[str, Any]) -> bool:
+    """Whether ``schema`` names every key of the object ``data`` (anything else: true)."""
+    if not isinstance(data, dict):
+        return True
+    names: set[str] = set()
+    stack, seen = [schema], set()
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, dict) or id(node) in seen:
+            continue
+        seen.add(id(node))
+        names |= set(node.get("properties", {}))
+        stack += node.get("allOf", [])
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/"):
+            target: Any = root
+            for part in ref[2:].split("/"):
+                target = target.get(part.replace("~1", "/").replace("~0", "~"), {})
+            stack.append(target)
+    return set(data) <= names
 
 
 def _accepts_null(sub: Any, root: dict[str, Any]) -> bool:

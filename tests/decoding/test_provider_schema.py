@@ -247,3 +247,22 @@ def test_composed_schemas_keep_their_valid_documents_in_strict_form(schema, vali
     jsonschema.validate(answer, strict.schema_)
     assert strict.restore(answer) == valid
     jsonschema.validate(valid, schema)
+
+
+class _Cat(BaseModel):
+    name: str
+    lives: int = 9
+
+
+class _Dog(BaseModel):
+    name: str
+    good: bool = True
+
+
+class _Pet(BaseModel):
+    pet: _Cat | _Dog
+
+
+def test_an_open_branch_does_not_take_a_null_it_never_declared():
+    strict = to_openai_strict(_Pet.model_json_schema())
+    assert strict.restore({"pet": {"name": "Tom", "lives": None}}) == {"pet": {"name": "Tom"}}
