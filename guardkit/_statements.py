@@ -14,6 +14,8 @@ import re
 
 __all__ = [
     "LIST_ITEM",
+    "NUMBERED_ITEM",
+    "has_numbered_list",
     "is_pleasantry",
     "lead_length",
     "states_a_fact",
@@ -21,52 +23,69 @@ __all__ = [
     "without_markup",
 ]
 
-LIST_ITEM = re.compile(r"(?m)^[ \t]*(?:[-*\u2022+]|\d{1,3}[.)]|#{1,6})[ \t]+")
-"""A line opening a list item or a Markdown heading: a statement of its own, full stop or not."""
+LIST_ITEM = re.compile(r"(?m)^[ \t]*(?:[-*\u2022+]|#{1,6})[ \t]+")
+"""A line opening a bulleted item or a Markdown heading: a statement of its own, full stop or
+not."""
+NUMBERED_ITEM = re.compile(r"(?m)^[ \t]*\d{1,3}[.)][ \t]+")
+"""A line opening a numbered item: one only where the text has two ("1. FC Koeln won", or a
+wrapped line "250. Shipping is free", is no list)."""
 
-_LEAD = re.compile(
-    r"(?:[ \t]*(?:[-*\u2022+]|\d{1,3}[.)]|#{1,6})[ \t]+"  # list marker, heading
-    r"|\s*(?i:yes|no|sure|certainly|of course|absolutely|indeed|okay|ok|well|right|correct"
+_MARK = r"[ \t]*(?:[-*\u2022+]|#{1,6})[ \t]+"
+_NUMBER = r"[ \t]*\d{1,3}[.)][ \t]+"
+_OPENER = (
+    r"\s*(?i:yes|no|sure|certainly|of course|absolutely|indeed|okay|ok|well|right|correct"
     r"|great question|good question|thanks?|thank you"
     r"|(?:hi|hello|hey)(?:\s+[A-Z][\w.'-]*){0,2}|dear(?:\s+[A-Z][\w.'-]*){1,3})"
-    r"\s*(?:[,!:;.\u2013\u2014]|\s-)+\s*"  # an interjection: followed by punctuation
-    r"|\s*(?i:please\s+)?(?i:note)(?:\s+that)?\s+"  # "Please note that ..."
-    r")+"
+    # an interjection is followed by punctuation ("No. 5 is ..." is a number's abbreviation)
+    r"\s*(?:[,!:;\u2013\u2014]|\.(?!\s*\d)|\s-)+\s*"
+    r"|\s*(?i:please\s+)?(?i:note)(?:\s+that\s+|\s*[:,]\s*)"  # "Please note that ..."
 )
+_LEAD = re.compile(rf"(?:{_MARK}|{_OPENER})+")
+_LEAD_NUMBERED = re.compile(rf"(?:{_MARK}|{_NUMBER}|{_OPENER})+")
 _PLEASANTRY = re.compile(
     r"(?i:i\s+hope|hope\s+(?:this|that|it)|let\s+me\s+know|feel\s+free|happy\s+to\s+help"
-    r"|glad\s+to\s+help|i'?d\s+be\s+happy|i\s+would\s+be\s+happy|i'?m\s+happy\s+to"
-    r"|is\s+there\s+anything|anything\s+else|if\s+you\s+have\s+any|best\s+regards"
-    r"|kind\s+regards|regards|cheers|sincerely|you'?re\s+welcome|you\s+are\s+welcome"
-    r"|thanks?\s+(?:you\s+)?(?:for|so\s+much|again)|thank\s+you|please|good\s+(?:morning"
-    r"|afternoon|evening)|greetings|great\s+question|good\s+question)\b"
+    r"|glad\s+to\s+help|i'?d\s+be\s+happy|i\s+would\s+be\s+happy|is\s+there\s+anything"
+    r"|(?:(?:best\s+|kind\s+)?regards|cheers|greetings)(?=\s*(?:[,!.]|$))|sincerely"
+    r"|you'?re\s+welcome|you\s+are\s+welcome|thanks?\s+(?:you\s+)?(?:for|so\s+much"
+    r"|again)|thank\s+you|good\s+(?:morning|afternoon|evening)|great\s+question"
+    r"|good\s+question)\b"
 )
+"""Greetings, thanks, offers of help: sentences with no number in them (a closer standing alone:
+"Cheers!", not "Cheers was a sitcom ...")."""
+_REQUEST = re.compile(r"(?i:please)\b")
+"""A request states no fact a source could support ("Please contact support.")."""
 _EMPHASIS = re.compile(r"\*\*|__|`")
-_MARKER = re.compile(r"[ \t]*(?:[-*\u2022+]|\d{1,3}[.)]|#{1,6})[ \t]+")
 _MIN_WORDS = 3
 
 
-def lead_length(sentence: str) -> int:
-    """Characters of ``sentence`` before its statement: list marker, "Yes,", "Please note"."""
-    m = _LEAD.match(sentence)
+def lead_length(sentence: str, numbered: bool = False) -> int:
+    """Characters of ``sentence`` before its statement: list marker, "Yes,", "Please note
+    that"; with ``numbered`` (the text has a numbered list), "1." too."""
+    m = (_LEAD_NUMBERED if numbered else _LEAD).match(sentence)
     return m.end() if m else 0
 
 
 def is_pleasantry(sentence: str) -> bool:
-    """Whether ``sentence`` is a greeting, thanks, an offer of help or a request ("Hope this
-    helps!", "Is there anything else I can help with?", "Please contact us.")."""
+    """Whether ``sentence`` is a greeting, thanks or an offer of help ("Hope this helps!",
+    "Is there anything else I can help with?")."""
     rest = sentence[lead_length(sentence) :].strip().strip("\"'*_`")
-    return not rest or _PLEASANTRY.match(rest) is not None
+    return not rest or (_PLEASANTRY.match(rest) is not None and not _has_digit(rest))
 
 
-def states_a_fact(sentence: str) -> bool:
+def states_a_fact(sentence: str, numbered: bool = False) -> bool:
     """Whether ``sentence`` (citation marks already out) asserts something checkable: what is
-    left after its opening words is no question, lead-in or pleasantry, and has three words or a
-    number."""
-    rest = sentence[lead_length(sentence) :].strip().strip("\"'*_`")
-    if not rest or rest.endswith(("?", ":")) or _PLEASANTRY.match(rest):
+    left after its opening words is no question, lead-in, pleasantry or request, and has three
+    words or a number."""
+    rest = sentence[lead_length(sentence, numbered) :].strip().strip("\"'*_`")
+    if not rest or rest.endswith(("?", ":")):
         return False
-    return len(rest.split()) >= _MIN_WORDS or any(c.isdigit() for c in rest)
+    if (_PLEASANTRY.match(rest) or _REQUEST.match(rest)) and not _has_digit(rest):
+        return False  # "Please return items within 30 days." still says 30 days
+    return len(rest.split()) >= _MIN_WORDS or _has_digit(rest)
+
+
+def _has_digit(text: str) -> bool:
+    return any(c.isdigit() for c in text)
 
 
 def without_emphasis(text: str) -> str:
@@ -74,8 +93,14 @@ def without_emphasis(text: str) -> str:
     return _EMPHASIS.sub("", text)
 
 
-def without_markup(sentence: str) -> str:
-    """``sentence`` without its list marker or heading mark and its emphasis: "1. **Refunds**
-    take 5 days" reads "Refunds take 5 days" (the opening words of an answer stay)."""
-    m = _MARKER.match(sentence)
+def without_markup(sentence: str, numbered: bool = False) -> str:
+    """``sentence`` without its list marker or heading mark and its emphasis: "- **Refunds**
+    take 5 days" reads "Refunds take 5 days" (the opening words of an answer stay); with
+    ``numbered``, "1." is a marker too."""
+    m = re.compile(f"{_MARK}|{_NUMBER}" if numbered else _MARK).match(sentence)
     return without_emphasis(sentence[m.end() :] if m else sentence)
+
+
+def has_numbered_list(text: str) -> bool:
+    """Whether ``text`` holds a numbered list (two lines or more opening with "1.", "2)")."""
+    return len(NUMBERED_ITEM.findall(text)) >= 2

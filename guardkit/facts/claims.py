@@ -16,7 +16,14 @@ import re
 from pydantic import BaseModel, ConfigDict, Field
 
 from guardkit._citations import LEADING_MARKS, cited_numbers, without_citation_marks
-from guardkit._statements import LIST_ITEM, lead_length, states_a_fact, without_emphasis
+from guardkit._statements import (
+    LIST_ITEM,
+    NUMBERED_ITEM,
+    has_numbered_list,
+    lead_length,
+    states_a_fact,
+    without_emphasis,
+)
 from guardkit.facts._segment import sentence_spans
 
 __all__ = ["Claim", "cited_numbers", "extract_claims", "without_citation_marks"]
@@ -68,6 +75,11 @@ _VERB_FIRST = re.compile(
 )
 """Verb-first: no subject of its own. An -ing word followed by a verb is the subject
 ("shipping is free"), not a predicate ("including the battery")."""
+_DETERMINER_BEFORE = re.compile(
+    r"\b(?:the|a|an|each|every|this|that|these|those|its|their|our|your|my|his|her|no|any|"
+    r"some|per)\s+$",
+    re.IGNORECASE,
+)
 _PRONOUN_FIRST = re.compile(r"^(?:it|they|he|she|we|i|you|there)\b", re.IGNORECASE)
 _MIN_WORDS = 3
 _MAX_SUBJECT_WORDS = 8
@@ -93,14 +105,16 @@ def _is_clause(text: str) -> bool:
     text = text.strip()
     if _words(text) < _MIN_WORDS or _VERB_FIRST.match(text) or _FINITE.match(text):
         return False
-    return bool(_PRONOUN_FIRST.match(text) or _FINITE.search(text))
+    return bool(_PRONOUN_FIRST.match(text) or _verb(text))
 
 
-def _is_statement(text: str) -> bool:
-    """Three words or more, not verb-first: what a semicolon separates (a verb the clause
-    rule does not know, "the battery lasts 40 hours", still makes a statement)."""
-    text = text.strip()
-    return _words(text) >= _MIN_WORDS and not (_VERB_FIRST.match(text) or _FINITE.match(text))
+def _verb(text: str) -> re.Match[str] | None:
+    """The first finite verb of ``text``: not a word after a determiner, which is a noun or an
+    adjective there ("the end user", "each pay period", "the last train")."""
+    for m in _FINITE.finditer(text):
+        if not _DETERMINER_BEFORE.search(text, 0, m.start()):
+            return m
+    return None
 
 
 def _subject(clause: str) -> str | None:
@@ -111,7 +125,7 @@ def _subject(clause: str) -> str | None:
     2010, sells bikes", where a regular expression cannot tell which verb is the main one.
     """
     clause = clause.strip()
-    verb = _FINITE.search(clause)
+    verb = _verb(clause)
     if verb is None or verb.start() == 0:
         return None
     subject = clause[: verb.start()].strip()
@@ -137,12 +151,10 @@ def _split_at(
     cursor = start
     for m in pattern.finditer(text, start, end):
         left, right = text[cursor : m.start()], text[m.end() : end]
-        # a semicolon joins two statements, whatever their verbs
-        clause = _is_statement if m.group().startswith(";") else _is_clause
-        if not clause(left) and not (subject and _is_predicate(left)):
+        if not _is_clause(left) and not (subject and _is_predicate(left)):
             continue
-        right_subject = "" if clause(right) else _predicate_subject(left, right, subject)
-        if clause(right) or right_subject:
+        right_subject = "" if _is_clause(right) else _predicate_subject(left, right, subject)
+        if _is_clause(right) or right_subject:
             pieces.append((cursor, m.start(), subject))
             cursor, subject = m.end(), right_subject
     pieces.append((cursor, end, subject))
@@ -179,7 +191,8 @@ def _sentences(text: str) -> list[tuple[int, int]]:
     """Sentence spans, the citation marks that open a sentence given to the one before: in
     "It holds. [1] Next one." the segmenter gives "[1]" to the second sentence, but it cites
     the first (and goes with it when that sentence is filtered out)."""
-    breaks = [m.start() for m in LIST_ITEM.finditer(text)]
+    items = [LIST_ITEM, NUMBERED_ITEM] if has_numbered_list(text) else [LIST_ITEM]
+    breaks = [m.start() for pattern in items for m in pattern.finditer(text)]
     breaks += [m.end() for m in _HEADING.finditer(text)]  # a heading ends at its line's end
     breaks += [i for m in _FENCE_LINE.finditer(text) for i in (m.start(), m.end())]
     spans = sentence_spans(text, breaks)
@@ -202,13 +215,14 @@ def extract_claims(text: str) -> list[Claim]:
     """The atomic claims of ``text`` in order, non-assertions and fenced code left out."""
     claims: list[Claim] = []
     code = [m.span() for m in _FENCED.finditer(text)]
+    numbered = has_numbered_list(text)
     for s_start, s_end in _sentences(text):
         if any(a <= s_start < b for a, b in code):
             continue
         sentence = text[s_start:s_end]
-        if not states_a_fact(without_citation_marks(sentence)):
+        if not states_a_fact(without_citation_marks(sentence), numbered):
             continue
-        clauses = _clauses(text, s_start + lead_length(sentence), s_end)
+        clauses = _clauses(text, s_start + lead_length(sentence, numbered), s_end)
         whole = without_citation_marks(sentence.strip()) if len(clauses) > 1 else None
         for c_start, c_end, subject in clauses:
             piece = text[c_start:c_end]

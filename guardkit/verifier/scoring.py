@@ -21,7 +21,7 @@ import pysbd
 from pydantic import BaseModel, ConfigDict, Field
 
 from guardkit._citations import states_something, without_citation_marks
-from guardkit._statements import is_pleasantry, without_markup
+from guardkit._statements import has_numbered_list, is_pleasantry, without_markup
 from guardkit.errors import ConfigError
 from guardkit.verifier.manifest import Calibration
 from guardkit.verifier.runtime import OnnxVerifier
@@ -69,8 +69,9 @@ def split_claims(response: str) -> list[str]:
     digit in them, and of those the ones that are no pleasantry when any are not ("Hope this
     helps!")."""
     seg = pysbd.Segmenter(language="en", clean=False)  # per call: pysbd keeps state while it works
+    numbered = has_numbered_list(response)
     parts = [
-        without_markup(without_citation_marks(s.strip()))
+        without_markup(without_citation_marks(s.strip()), numbered)
         for s in seg.segment(response)
         if states_something(s)
     ]

@@ -86,8 +86,35 @@ from guardkit.facts.claims import extract_claims
         ("Dear customers receive a 50% discount.", ["Dear customers receive a 50% discount."]),
         # Lead-ins, list markers, headings and emphasis
         (
-            "Here is what I found:\n- The Basic plan costs 5 euros\n1) The Pro plan costs 10 euros",
+            "Here is what I found:\n- The Basic plan costs 5 euros\n- The Pro plan costs 10 euros",
             ["The Basic plan costs 5 euros", "The Pro plan costs 10 euros"],
+        ),
+        (
+            "1. Refunds take 5 days.\n2) Shipping is free",
+            ["Refunds take 5 days.", "Shipping is free"],
+        ),
+        # ... but a number opening one line is no list, and real words stay words
+        ("1. FC Koeln won the cup in 1983.", ["1. FC Koeln won the cup in 1983."]),
+        ("No. 5 is the number of the item.", ["No. 5 is the number of the item."]),
+        ("Note cards are sold in packs of 10.", ["Note cards are sold in packs of 10."]),
+        (
+            "Cheers was a sitcom that ran for 11 seasons.",
+            ["Cheers was a sitcom that ran for 11 seasons."],
+        ),
+        (
+            "If you have any damaged items, refunds take 5 days.",
+            ["If you have any damaged items, refunds take 5 days."],
+        ),
+        ("Please return items within 30 days.", ["Please return items within 30 days."]),
+        ("Best regards, Anna", []),
+        # a word after a determiner is no verb: the subject is the whole noun phrase
+        (
+            "The end user pays nothing and gets support.",
+            ["The end user pays nothing", "The end user gets support."],
+        ),
+        (
+            "Our offices are in Paris, France; Berlin, Germany.",
+            ["Our offices are in Paris, France; Berlin, Germany."],
         ),
         (
             "## Refunds\nRefunds are issued within **30 days**.",
