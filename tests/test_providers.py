@@ -127,6 +127,19 @@ def test_an_answer_cut_at_the_token_limit_is_never_reliable(server: LLMServer) -
     assert not attempt.error.retryable and attempt.usage is not None  # its tokens still cost
 
 
+def _only_attempt(payload: dict[str, Any]) -> Any:
+    """The one attempt of a guarded call returning ``payload``, which the policy refuses."""
+
+    @guardkit.guard(policy=make_policy(), sinks=[])
+    def ask() -> dict[str, Any]:
+        return payload
+
+    with pytest.raises(GuardFailed) as info:
+        ask()
+    (attempt,) = info.value.report.attempts
+    return attempt
+
+
 def test_a_refusal_is_a_failed_attempt_not_an_empty_answer() -> None:
     refusal = {
         "model": "gpt-test",
@@ -139,13 +152,7 @@ def test_a_refusal_is_a_failed_attempt_not_an_empty_answer() -> None:
         "usage": {"prompt_tokens": 12, "completion_tokens": 6},
     }
 
-    @guardkit.guard(policy=make_policy(), sinks=[])
-    def ask() -> dict[str, Any]:
-        return refusal
-
-    with pytest.raises(GuardFailed) as info:
-        ask()
-    (attempt,) = info.value.report.attempts
+    attempt = _only_attempt(refusal)
     assert attempt.error is not None and "I can't help with that." in attempt.error.message
     assert attempt.error.type == "guardkit.errors.ModelRefused" and attempt.cost is not None
 
@@ -168,13 +175,7 @@ def test_a_streamed_or_anthropic_refusal_is_a_failed_attempt() -> None:
         "usage": {"input_tokens": 5, "output_tokens": 1},
     }
 
-    @guardkit.guard(policy=make_policy(), sinks=[])
-    def ask() -> dict[str, Any]:
-        return message
-
-    with pytest.raises(GuardFailed) as info:
-        ask()
-    error = info.value.report.attempts[0].error
+    error = _only_attempt(message).error
     assert error is not None and error.type == "guardkit.errors.ModelRefused"
 
 

@@ -144,24 +144,10 @@ def test_responses_and_cases_that_do_not_pair_up_are_named(
         encoding="utf-8",
     )
     out = tmp_path / "out"
-    result = runner.invoke(
-        app,
-        [
-            "audit",
-            str(suite),
-            "--policy",
-            str(policy_file),
-            "--responses",
-            str(responses),
-            "--out",
-            str(out),
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    assert (
-        "warning:" in result.output and "2 suite cases have no recorded response" in result.output
-    )
-    assert "'c1', 'c2'" in result.output and "1 recorded responses name no case" in result.output
+    code, output = audit(suite, "--policy", policy_file, "--responses", responses, "--out", out)
+    assert code == 0, output
+    assert "warning:" in output and "2 suite cases have no recorded response" in output
+    assert "'c1', 'c2'" in output and "1 recorded responses name no case" in output
     assert [r.outcome for r in read_records(out / "records.jsonl")].count("failed") == 2
 
 
