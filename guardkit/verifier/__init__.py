@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from guardkit.errors import ModelError
 from guardkit.verifier._windows import join_documents
 from guardkit.verifier.runtime import OnnxVerifier
 from guardkit.verifier.scoring import ClaimScore, ResponseScore, score_responses, split_claims
@@ -54,8 +55,23 @@ def load_verifier(path: str | Path | None = None) -> OnnxVerifier:
         found = _cache.get(folder)
         if found is None:
             found = OnnxVerifier(folder)
+            _check_identity(found)
             _cache[folder] = found
         return found
+
+
+def _check_identity(verifier: OnnxVerifier) -> None:
+    """A sentence checked against itself must read *supported*: a manifest whose labels are
+    not in the model's output order (an edited copy) would invert every score, and the hashes
+    cannot see it, since the manifest is what they are checked against."""
+    verdict = verifier.identity_verdict()
+    if verdict != "supported":
+        raise ModelError(
+            f"the model calls a sentence checked against itself {verdict!r}: the manifest's "
+            f"labels {verifier.manifest.labels} are not in its output order, or it is untrained",
+            file=str(verifier.folder / "manifest.json"),
+            hint="`guardkit models info` shows the folder; fix the labels or retrain",
+        )
 
 
 def verifier_identity(path: str | Path | None = None) -> str:

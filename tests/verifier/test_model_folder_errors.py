@@ -138,3 +138,17 @@ def test_models_info_warns_about_labels_in_the_wrong_order(model_copy: Path) -> 
     result = CliRunner().invoke(app, ["models", "info", str(model_copy)])
     assert result.exit_code == 0
     assert "warning: the model calls a sentence checked against itself" in result.output
+    # scoring with it would invert every risk: what scores and checks load refuses it
+    from guardkit.verifier import load_verifier
+
+    with pytest.raises(ModelError, match="not in its output order") as err:
+        load_verifier(model_copy)
+    assert err.value.file == str(model_copy / "manifest.json")
+    pairs = model_copy.parent / "pairs.jsonl"
+    pairs.write_text('{"context": "The sky is blue.", "response": "The sky is blue."}\n')
+    out = model_copy.parent / "scored.jsonl"
+    scored = CliRunner().invoke(
+        app, ["score", "--pairs", str(pairs), "--out", str(out), "--model", str(model_copy)]
+    )
+    assert scored.exit_code == 2 and "not in its output order" in scored.output
+    assert not out.exists()
