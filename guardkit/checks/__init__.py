@@ -47,6 +47,15 @@ def policy_relative(value: Path | None, info: ValidationInfo) -> Path | None:
     return Path((info.context or {}).get("base_dir", ".")) / value
 
 
+def model_folder(value: Path | None, info: ValidationInfo) -> Path | None:
+    """A check's ``verifier`` folder (see :func:`policy_relative`), which must hold a model:
+    a typo is a policy error, found by ``guardkit policy check``, not at the first call."""
+    path = policy_relative(value, info)
+    if path is not None and not (path / "manifest.json").is_file():
+        raise ValueError(f"no model folder at {path} (no manifest.json)")
+    return path
+
+
 @dataclass
 class CheckContext:
     """What a check sees: the candidate output and what the call was given."""

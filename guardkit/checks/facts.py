@@ -34,7 +34,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from guardkit.checks import CheckContext, CheckResult, CheckSetup, policy_relative, register_check
+from guardkit.checks import (
+    CheckContext,
+    CheckResult,
+    CheckSetup,
+    model_folder,
+    policy_relative,
+    register_check,
+)
 from guardkit.checks._prose import without_spans
 from guardkit.facts._manifest import MANIFEST
 from guardkit.facts.claims import extract_claims
@@ -77,7 +84,7 @@ class FactsCheckConfig(BaseModel):
     """Verifier model folder (``guardkit models export`` or ``train``); the shipped model when
     unset. Loaded, and its files' hashes checked, when the guard is built."""
 
-    _verifier_folder = field_validator("verifier")(policy_relative)
+    _verifier_folder = field_validator("verifier")(model_folder)
 
     @field_validator("index")
     @classmethod

@@ -28,7 +28,13 @@ from pydantic import (
     model_validator,
 )
 
-from guardkit.checks import CheckContext, CheckResult, CheckSetup, policy_relative, register_check
+from guardkit.checks import (
+    CheckContext,
+    CheckResult,
+    CheckSetup,
+    model_folder,
+    register_check,
+)
 from guardkit.errors import ConfigError, GuardkitError
 from guardkit.risk.lock import RiskLock, read_lock
 from guardkit.risk.model import RiskModel
@@ -59,7 +65,7 @@ class RiskCheckConfig(BaseModel):
     """Verifier model folder (relative to the policy's folder); the shipped model when unset."""
     _lock: RiskLock | None = PrivateAttr(None)
 
-    _verifier_folder = field_validator("verifier")(policy_relative)
+    _verifier_folder = field_validator("verifier")(model_folder)
 
     @model_validator(mode="after")
     def _read(self, info: ValidationInfo) -> RiskCheckConfig:

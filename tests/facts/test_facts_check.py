@@ -352,8 +352,12 @@ def test_verifier_folder_is_relative_to_the_policy_file(
     policy_file = saved_index.parent / "policy.yaml"
     section = f"{{index: {saved_index.name}, verifier: models/mine}}"
     policy_file.write_text(f'id: p\nversion: "1"\nchecks:\n  facts: {section}\n')
-    policy = guardkit.load_policy(policy_file)
+    with pytest.raises(guardkit.PolicyError, match="no model folder at"):  # not there yet
+        guardkit.load_policy(policy_file)
     folder = saved_index.parent / "models" / "mine"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "manifest.json").write_text("{}")  # the check loads it: stubbed below
+    policy = guardkit.load_policy(policy_file)
     assert policy.check_configs["facts"].verifier == folder  # type: ignore[attr-defined]
     loaded: list[Path | None] = []
     monkeypatch.setattr(

@@ -159,17 +159,21 @@ def test_policy_needs_a_threshold_and_a_readable_lock(tmp_path: Path) -> None:
     )
 
 
-def test_a_broken_verifier_folder_fails_when_the_guard_is_built(tmp_path: Path) -> None:
-    policy = guardkit.Policy.model_validate(
-        {
-            "id": "p",
-            "version": "1",
-            "checks": {"risk": {"max_risk": 0.3, "verifier": str(tmp_path / "nowhere")}},
-        }
-    )
+def test_a_missing_verifier_folder_is_a_policy_error_and_a_broken_one_fails_the_guard(
+    tmp_path: Path,
+) -> None:
+    def policy(folder: Path) -> guardkit.Policy:
+        risk = {"max_risk": 0.3, "verifier": str(folder)}
+        return guardkit.Policy.model_validate({"id": "p", "version": "1", "checks": {"risk": risk}})
+
+    with pytest.raises(guardkit.PolicyError, match="no model folder at"):
+        policy(tmp_path / "nowhere")
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "manifest.json").write_text("{}")
     with pytest.raises(guardkit.GuardkitError) as err:
-        guardkit.guard(policy, sinks=[])
-    assert err.value.code == "model_invalid" and err.value.file == str(tmp_path / "nowhere")
+        guardkit.guard(policy(broken), sinks=[])
+    assert err.value.code == "model_invalid" and err.value.file == str(broken / "manifest.json")
 
 
 def test_a_relative_verifier_folder_is_read_from_the_policy_folder(
@@ -179,10 +183,9 @@ def test_a_relative_verifier_folder_is_read_from_the_policy_folder(
         'id: p\nversion: "1"\nchecks:\n  risk: {max_risk: 0.3, verifier: models/nowhere}\n'
     )
     monkeypatch.chdir(tmp_path.parent)
-    policy = load_policy(tmp_path / "p.yaml")
-    with pytest.raises(guardkit.GuardkitError) as err:
-        guardkit.guard(policy, sinks=[])
-    assert err.value.file == str(tmp_path / "models" / "nowhere")
+    with pytest.raises(guardkit.PolicyError) as err:  # named from the policy's folder
+        load_policy(tmp_path / "p.yaml")
+    assert str(tmp_path / "models" / "nowhere") in str(err.value)
 
 
 def labelled_rows(rng: np.random.Generator, n: int) -> list[dict[str, object]]:
