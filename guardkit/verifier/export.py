@@ -155,18 +155,24 @@ def export_folder(
     name: str | None = None,
     max_length: int | None = None,
 ) -> Manifest:
-    """Export ``src`` (guardkit checkpoint or HF classifier folder) into model folder ``out``."""
+    """Export ``src`` (guardkit checkpoint or HF classifier folder) into model folder ``out``.
+
+    Everything is checked and built in a scratch folder first; ``out``'s model files are
+    replaced only when the export succeeded (a failed export leaves a model there intact).
+    """
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     model, labels, tok_file, max_len = load_torch_classifier(src)
+    label_map = default_label_map(labels)  # labels it cannot map fail before anything is written
     tok = Tokenizer.from_file(str(tok_file))
     tok.no_padding()
     tok.no_truncation()
-    out.mkdir(parents=True, exist_ok=True)
     ref = torch_probs(model, tok, parity_pairs)
     parity = []
-    with tempfile.TemporaryDirectory() as tmp:
-        raw, fused = Path(tmp) / "raw.onnx", Path(tmp) / "fused.onnx"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.") as tmp:
+        stage = Path(tmp)
+        raw, fused = stage / "raw.onnx", stage / "fused.onnx"
         _torch_export(model, raw)
         fuse_encoder(raw, fused, _encoder_config(model))
         parity.append(
@@ -175,26 +181,30 @@ def export_folder(
         if int8:
             quantize_dynamic(
                 str(fused),
-                str(out / "model.onnx"),
+                str(stage / "model.onnx"),
                 weight_type=QuantType.QInt8,
                 per_channel=True,  # per tensor: 88 % argmax agreement with fp32; per channel: 95 %
                 extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
             )
-            got = _onnx_probs(out / "model.onnx", tok, parity_pairs)
+            got = _onnx_probs(stage / "model.onnx", tok, parity_pairs)
             parity.append(_parity(ref, got, "torch fp32 vs onnx int8"))
         else:
-            shutil.copyfile(fused, out / "model.onnx")
-    tok.save(str(out / "tokenizer.json"))
-    files = {n: sha256_file(out / n) for n in ("model.onnx", "tokenizer.json")}
-    manifest = Manifest(
-        name=name or out.name,
-        labels=labels,
-        label_map=default_label_map(labels),
-        max_length=max_length or max_len,
-        files=files,
-        quantized=int8,
-        training=training,
-        parity=parity,
-    )
-    write_manifest(out, manifest)
+            shutil.copyfile(fused, stage / "model.onnx")
+        tok.save(str(stage / "tokenizer.json"))
+        files = {n: sha256_file(stage / n) for n in ("model.onnx", "tokenizer.json")}
+        manifest = Manifest(
+            name=name or out.name,
+            labels=labels,
+            label_map=label_map,
+            max_length=max_length or max_len,
+            files=files,
+            quantized=int8,
+            training=training,
+            parity=parity,
+        )
+        write_manifest(stage, manifest)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "manifest.json").unlink(missing_ok=True)  # no manifest over half-moved files
+        for file in ("model.onnx", "tokenizer.json", "manifest.json"):
+            (stage / file).replace(out / file)
     return manifest

@@ -117,7 +117,8 @@ def default_label_map(labels: list[str]) -> dict[str, Verdict]:
         if name.lower() not in known:
             raise ModelError(
                 f"cannot map the model label {name!r} onto {', '.join(LABELS)}",
-                hint="pass a label map",
+                hint="name the labels in the model's config.json id2label: entailment, "
+                "contradiction and neutral (or supported, contradicted and not_enough_info)",
             )
         out[name] = known[name.lower()]
     return out

@@ -70,3 +70,25 @@ def test_export_rejects_a_folder_without_tokenizer(tiny_hf: Path, tmp_path: Path
     (broken / "tokenizer.json").unlink()
     with pytest.raises(ModelError, match=r"missing tokenizer\.json"):
         export_folder(broken, tmp_path / "out")
+
+
+def test_a_failed_export_leaves_the_model_at_out_intact(tiny_hf: Path, tmp_path: Path) -> None:
+    """Labels it cannot map fail before anything is written; nothing half-made is left."""
+    import json
+
+    unnamed = tmp_path / "hf"
+    shutil.copytree(tiny_hf, unnamed)
+    config = json.loads((unnamed / "config.json").read_text())
+    config["id2label"] = {"0": "LABEL_0", "1": "LABEL_1", "2": "LABEL_2"}
+    config["label2id"] = {"LABEL_0": 0, "LABEL_1": 1, "LABEL_2": 2}
+    (unnamed / "config.json").write_text(json.dumps(config))
+    victim = tmp_path / "victim"
+    shutil.copytree(DEFAULT_MODEL, victim)
+    before = {p.name: p.read_bytes() for p in victim.iterdir()}
+    for out in (victim, tmp_path / "new"):
+        with pytest.raises(ModelError, match="cannot map the model label 'LABEL_0'") as err:
+            export_folder(unnamed, out)
+        assert "id2label" in (err.value.hint or "")
+    assert {p.name: p.read_bytes() for p in victim.iterdir()} == before
+    assert not (tmp_path / "new").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hf", "victim"]
