@@ -211,6 +211,15 @@ def test_user_pairs_split_and_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         read_user_pairs(bad, seed=1)
     assert (err.value.file, err.value.line, err.value.loc) == (str(bad), 2, ("evidence",))
+    one_kind = tmp_path / "supported.jsonl"
+    one_kind.write_text(
+        "".join(
+            json.dumps({"evidence": f"ev {i}", "claim": f"claim {i}", "label": "supported"}) + "\n"
+            for i in range(60)
+        )
+    )
+    with pytest.raises(ConfigError, match="holds only supported pairs"):  # no threshold to fit
+        read_user_pairs(one_kind, seed=1)
 
 
 def test_fold_rule_picks_the_most_decisive_window() -> None:

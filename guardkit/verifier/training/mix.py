@@ -208,6 +208,16 @@ def read_user_pairs(path: Path, seed: int) -> Mix:
         raise ConfigError(
             "need more labelled pairs (at least a handful in each split)", file=str(path)
         )
+    kinds = {unsupported for _, _, unsupported in mix.calib_responses}
+    if len(kinds) < 2:  # a threshold fitted on one kind flags everything or nothing
+        held = len(mix.calib_pairs)
+        which = "unsupported" if 1 in kinds else "supported"
+        raise ConfigError(
+            f"the calibration split ({held} pairs, 20 % by hash) holds only {which} pairs: "
+            "the risk threshold needs both supported and other pairs",
+            file=str(path),
+            hint="add labelled pairs of both kinds, or try another --seed",
+        )
     random.Random(seed).shuffle(mix.train)
     mix.trained_on = [f"user pairs {path.name} (80 %)"]
     mix.calibrated_on = [f"user pairs {path.name} (20 % by hash)"]
