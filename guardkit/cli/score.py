@@ -94,7 +94,8 @@ def score(
             results = score_responses(verifier, [(ctx, r["response"]) for r, ctx in batch])
             for (row, _), res in zip(batch, results, strict=True):
                 flagged += res.hallucinated
-                extra = {"risk": round(res.risk, 6), "hallucinated": res.hallucinated}
+                # risk as computed: rounded, it could read at the threshold and not be flagged
+                extra = {"risk": res.risk, "hallucinated": res.hallucinated}
                 lines.append(json.dumps(row | extra, ensure_ascii=False))
         write_atomic(out, "".join(line + "\n" for line in lines))
     typer.echo(f"scored {len(lines)} responses, {flagged} flagged as hallucinated -> {out}")

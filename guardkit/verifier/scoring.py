@@ -183,7 +183,8 @@ def score_responses(
     # A response without a single word ("...", an emoji) states nothing the context could fail
     # to support: its risk is 0, and the model, which has never seen such text, is not asked.
     wordy = [i for i, (_, r) in enumerate(items) if states_something(r)]
-    out = [ResponseScore(risk=0.0, hallucinated=False, claims=[]) for _ in items]
+    # risk 0 is judged by the one rule, risk >= threshold (a lock may certify threshold 0)
+    out = [ResponseScore(risk=0.0, hallucinated=0.0 >= m.threshold, claims=[]) for _ in items]
     if not wordy:
         return out
     raws, scored = raw_risks(verifier, [items[i] for i in wordy], aggregations=(m.aggregation,))
