@@ -184,7 +184,7 @@ def score_responses(
     # to support: its risk is 0, and the model, which has never seen such text, is not asked.
     wordy = [i for i, (_, r) in enumerate(items) if states_something(r)]
     # risk 0 is judged by the one rule, risk >= threshold (a lock may certify threshold 0)
-    out = [ResponseScore(risk=0.0, hallucinated=0.0 >= m.threshold, claims=[]) for _ in items]
+    out = [ResponseScore(risk=0.0, hallucinated=m.threshold <= 0.0, claims=[]) for _ in items]
     if not wordy:
         return out
     raws, scored = raw_risks(verifier, [items[i] for i in wordy], aggregations=(m.aggregation,))
