@@ -172,12 +172,22 @@ def _tiles(r: AuditReport) -> str:
                 _tile(
                     "cost_per_reliable",
                     _money(r.cost_per_reliable, r.currency),
-                    "cost per reliable completion",
+                    "cost per reliable completion"
+                    + (  # their cost is unknown, not zero: the figure is a lower bound
+                        f" (lower bound: {r.unpriced_cases} of {r.cases} cases unpriced)"
+                        if r.unpriced_cases
+                        else ""
+                    ),
                 ),
                 _tile("cost_total", _money(r.cost_total, r.currency), "total cost"),
                 _tile("latency_p95", _ms(r.latency_ms.p95), "latency p95"),
                 _tile("tokens", f"{r.tokens.total:,}", "tokens"),
             ]
+            + (
+                [_tile("expected_match_rate", _pct(r.expected_match_rate), "expected answer")]
+                if r.expected_match_rate is not None
+                else []
+            )
         )
         + "</div>"
     )

@@ -74,3 +74,21 @@ def test_report_html_shows_key_numbers_in_chromium(
     assert tile(dom, "cost_per_reliable") == f"{report['cost_per_reliable']:.6g} USD"
     assert dom.count("<svg") >= 5
     assert re.findall(r'<tr data-case="([^"]+)"', dom) == ["c10", "c21", "c32"]  # not reliable
+
+
+def test_unpriced_cases_and_expected_answers_are_shown(
+    policy_file: Path, suite_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    from guardkit.audit import AuditReport
+    from guardkit.audit.html import render_html
+
+    suite, responses = suite_files
+    out = tmp_path / "out"
+    args = ["audit", str(suite), "--policy", str(policy_file), "--responses", str(responses)]
+    assert CliRunner().invoke(app, [*args, "--out", str(out)]).exit_code == 0
+    report = AuditReport.model_validate_json((out / "report.json").read_text())
+    plain = render_html(report)
+    assert "lower bound" not in plain and "expected answer" not in plain
+    shown = render_html(report.model_copy(update={"unpriced_cases": 3, "expected_match_rate": 0.5}))
+    assert "lower bound: 3 of 40 cases unpriced" in shown
+    assert 'data-key="expected_match_rate"><span class="v">50.0 %' in shown
