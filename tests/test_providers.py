@@ -342,3 +342,19 @@ async def test_async_anthropic_message(server: LLMServer) -> None:
 
     assert (await extract(list(MESSAGES))).outcome is Outcome.RELIABLE
     await raw.close()
+
+
+def test_wrap_names_what_it_guards_when_given_another_client() -> None:
+    raw = anthropic.Anthropic(api_key="test", max_retries=0)
+    with pytest.raises(guardkit.errors.ConfigError, match="OpenAI-compatible clients") as err:
+        guardkit.wrap(raw, policy=make_policy())
+    assert "@guardkit.guard" in (err.value.hint or "")
+
+
+def test_guard_failed_says_why() -> None:
+    @guardkit.guard(policy=make_policy(), sinks=[])
+    def ask() -> object:
+        return 42  # no response type guardkit reads
+
+    with pytest.raises(GuardFailed, match=r"error failed on attempt 1: .*ConfigError: .*int"):
+        ask()

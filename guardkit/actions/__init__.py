@@ -144,7 +144,19 @@ def _flag(spec: FlagAction, failure: Failure) -> Decision:
 
 
 def _raise(spec: RaiseAction, failure: Failure) -> Decision:
-    return Fail(f"{failure.kind} failed on attempt {failure.attempt}")
+    return Fail(f"{failure.kind} failed on attempt {failure.attempt}: {_why(failure)}")
+
+
+def _why(failure: Failure) -> str:
+    """What went wrong, in a line: the error, or the check's first finding."""
+    if failure.error is not None:
+        return f"{failure.error.type}: {failure.error.message}"[:300]
+    result = failure.result
+    if result is not None and result.errors:
+        return str(result.errors[0])[:300]
+    if result is not None and result.feedback:
+        return " ".join(result.feedback.split())[:300]
+    return "no reason given"
 
 
 _HANDLERS: dict[str, Callable[[Any, Failure], Decision]] = {

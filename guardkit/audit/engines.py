@@ -8,13 +8,14 @@ registry by name; Ray is imported only when its engine is chosen.
 from __future__ import annotations
 
 import concurrent.futures
+import importlib.util
 import time
 from collections.abc import Callable, Sequence
 
 from guardkit.audit.record import Record, from_exception, from_result
 from guardkit.audit.sources import CaseRunner, SourceSpec, build_runner
 from guardkit.audit.suite import Numbered
-from guardkit.errors import UnknownNameError
+from guardkit.errors import ConfigError, UnknownNameError
 
 __all__ = ["ENGINES", "Engine", "audit_case", "get_engine"]
 
@@ -67,6 +68,12 @@ ENGINES: dict[str, Engine] = {"local": run_local, "ray": _run_ray}
 def get_engine(name: str) -> Engine:
     """The engine called ``name``; unknown names list the known ones."""
     try:
-        return ENGINES[name]
+        engine = ENGINES[name]
     except KeyError:
         raise UnknownNameError("engine", name, ENGINES) from None
+    if name == "ray" and importlib.util.find_spec("ray") is None:  # before any folder is made
+        raise ConfigError(
+            "the ray engine needs Ray, which is not installed",
+            hint="pip install 'guardkit[ray]' (Ray Data), or use --engine local",
+        )
+    return engine

@@ -8,6 +8,7 @@ the model's answers, so two engines can be compared record for record (``compara
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -69,13 +70,15 @@ def _jsonable(value: Any) -> Any:
 
 
 def _matches(output: Any, expected: Any) -> bool | None:
-    """Whether a reliable answer gave what the case expects: a text contains the expected text
+    """Whether a reliable answer gave what the case expects: a text contains the expected words
     (case and spacing aside: "30 days" in "You have 30 days to return it."), a structured
     answer has the expected fields with those values (others may be there too); else equal."""
     if expected is None:
         return None
     if isinstance(output, str) and isinstance(expected, str):
-        return " ".join(expected.casefold().split()) in " ".join(output.casefold().split())
+        words = re.escape(" ".join(expected.casefold().split())).replace(r"\ ", r"\s+")
+        # as words: "no" is not in "Nordlicht"
+        return re.search(rf"(?<!\w){words}(?!\w)", output.casefold()) is not None
     if isinstance(output, dict) and isinstance(expected, dict):
         return all(k in output and _matches(output[k], v) for k, v in expected.items())
     return bool(output == expected)

@@ -577,7 +577,8 @@ def _check_embedder(folder: Path, manifest: IndexManifest, embedder: Embedder) -
             f"{embedder.model_id!r} (sha256 {embedder.sha256[:12]}...)",
             file=str(folder / MANIFEST),
             loc=("embedding_sha256",),
-            hint="rebuild the index with `guardkit index build`",
+            hint="open it with the embedder it was built with (FactIndex.load(folder, "
+            "embedder=OnnxEmbedder(DIR))), or rebuild it with `guardkit index build`",
         )
     if manifest.embedding_dim != embedder.dim:
         raise FactIndexError(

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from guardkit.decoding.provider_schema import StrictSchema, to_openai_strict
+from guardkit.errors import ConfigError
 from guardkit.guard.pipeline import (
     CallRequest,
     GuardPlan,
@@ -189,6 +190,14 @@ def wrap(
     (``with_options(max_retries=0)`` where it has them): the policy's ``error`` action retries,
     so every failed call is an attempt in the report and ``timeout_s`` bounds the whole call.
     """
+    completions = getattr(getattr(client, "chat", None), "completions", None)
+    if completions is None or not hasattr(completions, "create"):
+        raise ConfigError(
+            f"wrap guards OpenAI-compatible clients (client.chat.completions.create); "
+            f"a {type(client).__name__} has none",
+            hint="for an Anthropic client, decorate the function that calls messages.create "
+            "with @guardkit.guard",
+        )
     plan = make_plan(policy, output, function="chat.completions.create", model=None, sinks=sinks)
     with_options: Any = getattr(client, "with_options", None)
     retries: Any = getattr(client, "max_retries", None)

@@ -286,3 +286,24 @@ def test_resume_refuses_an_index_rebuilt_at_the_same_path(tmp_path: Path) -> Non
     assert runner.invoke(app, ["index", "add", str(tmp_path / "index"), str(more)]).exit_code == 0
     code, output = audit(*args, "--out", out, "--resume")
     assert code == 2 and "cannot resume: the fact index or verifier model differs" in output
+
+
+def test_the_ray_engine_without_ray_is_a_typed_error_before_any_folder(
+    policy_file: Path,
+    suite_files: tuple[Path, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "ray" else real(name, *a)
+    )
+    suite, responses = suite_files
+    out = tmp_path / "out"
+    code, output = audit(
+        suite, "--policy", policy_file, "--responses", responses, "--out", out, "--engine", "ray"
+    )
+    assert code == 2 and "guardkit[ray]" in output and "Traceback" not in output
+    assert not out.exists()
