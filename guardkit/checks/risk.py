@@ -35,7 +35,7 @@ from guardkit.checks import (
     model_folder,
     register_check,
 )
-from guardkit.errors import ConfigError, GuardkitError
+from guardkit.errors import GuardkitError
 from guardkit.risk.lock import RiskLock, read_lock
 from guardkit.risk.model import RiskModel
 from guardkit.risk.score import RiskScorer, evidence, last_question, load_grounding_verifier
@@ -77,7 +77,23 @@ class RiskCheckConfig(BaseModel):
                 self._lock = read_lock(base / self.lock)
             except GuardkitError as exc:
                 raise ValueError(str(exc)) from exc
+            self._same_verifier(self._lock)
         return self
+
+    def _same_verifier(self, lock: RiskLock) -> None:
+        """A lock fitted on another verifier's scores certifies nothing for this one's: refused
+        when the policy is read, so `guardkit policy check` says so."""
+        if lock.scored_with is None or not self.grounding:
+            return
+        from guardkit.verifier import verifier_identity  # reads one manifest, no model
+
+        current = verifier_identity(self.verifier)
+        if current != lock.scored_with:
+            raise ValueError(
+                f"the risk lock was fitted on scores of {lock.scored_with}; this policy's risk "
+                f"check scores with {current} (run guardkit calibrate again to fit the lock "
+                "on this verifier's scores)"
+            )
 
     @property
     def locked(self) -> RiskLock | None:
@@ -140,18 +156,7 @@ class RiskCheck:
 
 
 def _build(config: RiskCheckConfig, setup: CheckSetup) -> RiskCheck:
-    lock = config.locked  # a lock for another policy id is refused by the policy's validation
-    if lock is not None and lock.scored_with is not None and config.grounding:
-        from guardkit.verifier import verifier_identity  # reads one manifest, no model
-
-        current = verifier_identity(config.verifier)
-        if current != lock.scored_with:
-            raise ConfigError(
-                f"the risk lock was fitted on scores of {lock.scored_with}; this policy's risk "
-                f"check scores with {current}",
-                file=config.lock,
-                hint="run guardkit calibrate again to fit the lock on this verifier's scores",
-            )
+    # a lock for another policy, version or verifier is refused by the policy's validation
     verifier = load_grounding_verifier(config.verifier) if config.grounding else None
     return RiskCheck(config, RiskScorer(verifier))
 

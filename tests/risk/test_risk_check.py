@@ -381,10 +381,13 @@ def test_a_lock_fitted_on_another_verifiers_scores_is_refused(tmp_path: Path) ->
     data = json.loads((tmp_path / "policy.lock.json").read_text())
     data["scored_with"] = "verifier-minilm-l6-v4 sha256:" + "0" * 64
     (tmp_path / "policy.lock.json").write_text(json.dumps(data))
-    with pytest.raises(guardkit.GuardkitError) as err:
-        guardkit.guard(load_policy(policy), sinks=[])
-    assert err.value.code == "config_error" and err.value.file == "policy.lock.json"
+    with pytest.raises(guardkit.PolicyError) as err:  # when the policy is read
+        load_policy(policy)
+    (issue,) = err.value.issues
+    assert issue.file == str(policy) and issue.loc[:2] == ("checks", "risk")
     assert "verifier-minilm-l6-v4" in str(err.value) and verifier_identity() in str(err.value)
+    checked = CliRunner().invoke(app, ["policy", "check", str(policy)])
+    assert checked.exit_code == 2 and "fitted on scores of" in checked.output
 
 
 def test_a_lock_from_scored_records_names_no_verifier(tmp_path: Path) -> None:
