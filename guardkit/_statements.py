@@ -45,6 +45,7 @@ _LEAD_NUMBERED = re.compile(rf"(?:{_MARK}|{_NUMBER}|{_OPENER})+")
 _PLEASANTRY = re.compile(
     r"(?i:i\s+hope|hope\s+(?:this|that|it)|let\s+me\s+know|feel\s+free|happy\s+to\s+help"
     r"|glad\s+to\s+help|i'?d\s+be\s+happy|i\s+would\s+be\s+happy|is\s+there\s+anything"
+    r"|i'?m\s+happy\s+to|i\s+am\s+happy\s+to|anything\s+else|if\s+you\s+have\s+any"
     r"|(?:(?:best\s+|kind\s+)?regards|cheers|greetings)(?=\s*(?:[,!.]|$))|sincerely"
     r"|you'?re\s+welcome|you\s+are\s+welcome|thanks?\s+(?:you\s+)?(?:for|so\s+much"
     r"|again)|thank\s+you|good\s+(?:morning|afternoon|evening)|great\s+question"
@@ -66,10 +67,12 @@ def lead_length(sentence: str, numbered: bool = False) -> int:
 
 
 def is_pleasantry(sentence: str) -> bool:
-    """Whether ``sentence`` is a greeting, thanks or an offer of help ("Hope this helps!",
-    "Is there anything else I can help with?")."""
+    """Whether ``sentence`` is a greeting, thanks, an offer of help or a request ("Hope this
+    helps!", "Is there anything else I can help with?", "Please contact support."), with no
+    number in it ("If you have any damaged items, refunds take 5 days." states a fact)."""
     rest = sentence[lead_length(sentence) :].strip().strip("\"'*_`")
-    return not rest or (_PLEASANTRY.match(rest) is not None and not _has_digit(rest))
+    polite = _PLEASANTRY.match(rest) or _REQUEST.match(rest)
+    return not rest or (polite is not None and not _has_digit(rest))
 
 
 def states_a_fact(sentence: str, numbered: bool = False) -> bool:

@@ -76,9 +76,12 @@ def _matches(output: Any, expected: Any) -> bool | None:
     if expected is None:
         return None
     if isinstance(output, str) and isinstance(expected, str):
-        words = re.escape(" ".join(expected.casefold().split())).replace(r"\ ", r"\s+")
-        # as words: "no" is not in "Nordlicht"
-        return re.search(rf"(?<!\w){words}(?!\w)", output.casefold()) is not None
+        wanted = " ".join(expected.casefold().split())
+        words = re.escape(wanted).replace(r"\ ", r"\s+")
+        # as words ("no" is not in "Nordlicht"), where the expected text starts or ends with one
+        start = r"(?<![^\W_])" if wanted[:1].isalnum() else ""
+        end = r"(?![^\W_])" if wanted[-1:].isalnum() else ""
+        return re.search(f"{start}{words}{end}", output.casefold()) is not None
     if isinstance(output, dict) and isinstance(expected, dict):
         return all(k in output and _matches(output[k], v) for k, v in expected.items())
     return bool(output == expected)

@@ -87,7 +87,10 @@ class RiskCheckConfig(BaseModel):
             return
         from guardkit.verifier import verifier_identity  # reads one manifest, no model
 
-        current = verifier_identity(self.verifier)
+        try:
+            current = verifier_identity(self.verifier)
+        except GuardkitError as exc:  # a folder without a readable manifest: a policy error
+            raise ValueError(str(exc)) from exc
         if current != lock.scored_with:
             raise ValueError(
                 f"the risk lock was fitted on scores of {lock.scored_with}; this policy's risk "

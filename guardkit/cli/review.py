@@ -25,7 +25,8 @@ LogOpt = Annotated[Path | None, typer.Option("--log", help="Record log for decis
 def _queue(policy: Path | None, queue: Path | None, log: Path | None) -> ReviewQueue:
     try:
         if policy is not None:
-            loaded = load_policy(policy)
+            # where the queue and log are: the risk lock (and the verifier it names) is not read
+            loaded = load_policy(policy, without_lock=True)
             if loaded.review is None:
                 raise typer.BadParameter(f"{policy} has no review section", param_hint="--policy")
             queue = loaded.review.queue_path

@@ -76,10 +76,13 @@ _VERB_FIRST = re.compile(
 """Verb-first: no subject of its own. An -ing word followed by a verb is the subject
 ("shipping is free"), not a predicate ("including the battery")."""
 _DETERMINER_BEFORE = re.compile(
-    r"\b(?:the|a|an|each|every|this|that|these|those|its|their|our|your|my|his|her|no|any|"
-    r"some|per)\s+$",
-    re.IGNORECASE,
+    r"\b(?:the|a|an|every|its|their|our|your|my|his|her|no|per)\s+$", re.IGNORECASE
 )
+_PRONOUN_OR_DETERMINER_BEFORE = re.compile(
+    r"\S\s+(?:each|this|that|these|those|any|some)\s+$", re.IGNORECASE
+)
+""""these" before a word is a determiner ("these costs"), but opening the clause it can be
+the subject itself ("Those are refundable", "Each costs 5 euros")."""
 _PRONOUN_FIRST = re.compile(r"^(?:it|they|he|she|we|i|you|there)\b", re.IGNORECASE)
 _MIN_WORDS = 3
 _MAX_SUBJECT_WORDS = 8
@@ -112,7 +115,8 @@ def _verb(text: str) -> re.Match[str] | None:
     """The first finite verb of ``text``: not a word after a determiner, which is a noun or an
     adjective there ("the end user", "each pay period", "the last train")."""
     for m in _FINITE.finditer(text):
-        if not _DETERMINER_BEFORE.search(text, 0, m.start()):
+        before = text[: m.start()]
+        if not (_DETERMINER_BEFORE.search(before) or _PRONOUN_OR_DETERMINER_BEFORE.search(before)):
             return m
     return None
 

@@ -300,6 +300,8 @@ def test_an_audit_refused_before_any_case_leaves_no_folder(tmp_path: Path) -> No
         ([1, 2], [1, 2], True),
         ("Every Nordlicht frame has a warranty.", "no", False),  # words, not letters
         ("No, worn tyres are not covered.", "no", True),
+        ("You have __30 days__ to return it.", "30 days", True),  # emphasis is no letter
+        ("It costs C$5 per month.", "$5", True),  # no word edge to find at "$"
         ("anything", None, None),
     ],
 )

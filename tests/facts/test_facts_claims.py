@@ -107,6 +107,12 @@ from guardkit.facts.claims import extract_claims
         ),
         ("Please return items within 30 days.", ["Please return items within 30 days."]),
         ("Best regards, Anna", []),
+        ("If you have any questions, let me know.", []),
+        ("I'm happy to help with anything else you need.", []),
+        (
+            "Those are refundable, but these cost 5 euros.",
+            ["Those are refundable", "these cost 5 euros."],
+        ),
         # a word after a determiner is no verb: the subject is the whole noun phrase
         (
             "The end user pays nothing and gets support.",

@@ -388,6 +388,15 @@ def test_a_lock_fitted_on_another_verifiers_scores_is_refused(tmp_path: Path) ->
     assert "verifier-minilm-l6-v4" in str(err.value) and verifier_identity() in str(err.value)
     checked = CliRunner().invoke(app, ["policy", "check", str(policy)])
     assert checked.exit_code == 2 and "fitted on scores of" in checked.output
+    broken = tmp_path / "models" / "broken"  # a verifier folder whose manifest cannot be read
+    broken.mkdir(parents=True)
+    (broken / "manifest.json").write_text("{}")
+    policy.write_text(
+        'id: support\nversion: "1"\nchecks:\n  risk: {max_risk: 0.5, lock: policy.lock.json,'
+        " verifier: models/broken}\n"
+    )
+    checked = CliRunner().invoke(app, ["policy", "check", str(policy)])
+    assert checked.exit_code == 2 and "Traceback" not in checked.output, checked.output
 
 
 def test_a_lock_from_scored_records_names_no_verifier(tmp_path: Path) -> None:

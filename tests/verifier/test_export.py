@@ -92,3 +92,21 @@ def test_a_failed_export_leaves_the_model_at_out_intact(tiny_hf: Path, tmp_path:
     assert {p.name: p.read_bytes() for p in victim.iterdir()} == before
     assert not (tmp_path / "new").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["hf", "victim"]
+
+
+def test_an_export_failing_midway_leaves_no_trace(
+    tiny_hf: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from guardkit.verifier import export
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("the ONNX exporter failed")
+
+    monkeypatch.setattr(export, "_torch_export", broken)
+    victim = tmp_path / "victim"
+    shutil.copytree(DEFAULT_MODEL, victim)
+    before = {p.name: p.read_bytes() for p in victim.iterdir()}
+    with pytest.raises(RuntimeError, match="exporter failed"):
+        export_folder(tiny_hf, victim)
+    assert {p.name: p.read_bytes() for p in victim.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["victim"]  # no scratch folder left

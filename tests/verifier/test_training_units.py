@@ -44,6 +44,8 @@ def test_split_claims_uses_a_sentence_segmenter() -> None:
     assert split_claims("Arthur's Magazine") == ["Arthur's Magazine"]  # all there is: judged
     assert split_claims("Yes.") == ["Yes."]  # answers the question the evidence holds
     assert split_claims("- **Refunds** take 5 days. Hope this helps!") == ["Refunds take 5 days."]
+    closers = "Please contact us. If you have any questions, let me know. I'm happy to help."
+    assert split_claims(f"Refunds take 5 days. {closers}") == ["Refunds take 5 days."]
 
 
 def test_aggregate() -> None:
