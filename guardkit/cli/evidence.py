@@ -29,6 +29,10 @@ def build(
     lock: Annotated[
         list[Path] | None, typer.Option("--lock", help="Risk lock files (repeat).")
     ] = None,
+    public_key: Annotated[
+        Path | None,
+        typer.Option("--public-key", help="Check the log's signed checkpoints with this key."),
+    ] = None,
 ) -> None:
     """Build a pack: ``guardkit evidence --audit DIR [--log PATH] [--index DIR] --out PACK``."""
     if ctx.invoked_subcommand is not None:
@@ -37,7 +41,14 @@ def build(
         typer.echo("error: --audit and --out are required", err=True)
         raise typer.Exit(2)
     try:
-        evidence = gather(audit, log=log, index=index, policies=policy or [], locks=lock or [])
+        evidence = gather(
+            audit,
+            log=log,
+            index=index,
+            policies=policy or [],
+            locks=lock or [],
+            public_key=public_key,
+        )
         files = build_pack(evidence, out)
     except GuardkitError as exc:
         typer.echo(f"error: {exc}", err=True)

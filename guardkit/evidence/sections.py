@@ -57,6 +57,9 @@ def _policies(ev: Evidence) -> list[dict[str, Any]]:
     return out
 
 
+_DEFAULT_ACTIONS = {"error": "reask 2 attempts, then raise (the default)"}
+
+
 def art9(ev: Evidence) -> str:
     """Risk register: failure modes, the controls the policies apply, measured rates."""
     rates, cite = _value(ev.report, "check_failure_rates")
@@ -70,9 +73,11 @@ def art9(ev: Evidence) -> str:
     for item in policies:
         data, source = item["data"], item["source"]
         actions = data.get("actions") or {}
-        modes = sorted({"error", "schema", *(data.get("checks") or {}), *actions})
+        checks = data.get("checks") or {}
+        schema = {"schema"} if data.get("output") or "schema" in checks else set()
+        modes = sorted({"error", *schema, *checks, *actions})  # a check that never ran: none
         for mode in modes:
-            action = actions.get(mode, "default (see policy reference)")
+            action = actions.get(mode, _DEFAULT_ACTIONS.get(mode, "raise (the default)"))
             rate = rates.get(mode) if isinstance(rates, dict) else None
             lines.append(
                 f"| {data.get('id')}: `{mode}` | `{_fmt(action)}` {source.cite('actions')} | {_fmt(rate)} | {cite} |"
@@ -89,10 +94,10 @@ def art10(ev: Evidence) -> str:
     rows = [
         _fact("embedding model", index, "embedding_model"),
         _fact("embedding model sha256", index, "embedding_sha256"),
-        _fact("index type", index, "index_type"),
+        _fact("index type", index, "index.kind"),
         _fact("facts", index, "fact_count"),
         _fact("content sha256", index, "content_sha256"),
-        _fact("sources", index, "sources"),
+        _fact("source documents", index, "document_count"),
         _fact("created", index, "created_at"),
         _fact("updated", index, "updated_at"),
     ]
@@ -114,7 +119,7 @@ def art11(ev: Evidence) -> str:
     if len(policy_rows) == 2:
         policy_rows.append("| [MISSING: no --policy given] | | | |")
     verifier = [
-        _fact("verifier base model", ev.verifier, "base_model"),
+        _fact("verifier base model", ev.verifier, "training.base_model"),
         _fact("verifier labels", ev.verifier, "labels"),
         _fact("verifier metrics", ev.verifier, "metrics"),
     ]
@@ -128,6 +133,8 @@ def art11(ev: Evidence) -> str:
         _fact("reliable-completion rate", ev.report, "rcr"),
         _fact("95 % Wilson interval", ev.report, "rcr_ci"),
         _fact("total cost", ev.report, "cost_total"),
+        _fact("cases without a price (not in the cost)", ev.report, "unpriced_cases"),
+        _fact("currency", ev.report, "currency"),
         _fact("cost per reliable completion", ev.report, "cost_per_reliable"),
         _fact("latency (ms)", ev.report, "latency_ms"),
     ]
@@ -137,6 +144,7 @@ def art11(ev: Evidence) -> str:
         if isinstance(records, Source)
         else records.cite()
     )
+    metrics.append(_agreement(ev))
     return (
         "## Article 11 and Annex IV — Technical documentation\n\n"
         "### System\nguardkit guards model calls: each output is validated against a schema, checked "
@@ -152,6 +160,23 @@ def art11(ev: Evidence) -> str:
     )
 
 
+def _agreement(ev: Evidence) -> str:
+    """Whether report.json's counts are those of records.jsonl (an edited report is not)."""
+    if not (isinstance(ev.report, Source) and isinstance(ev.records, Source)):
+        return "| report and records agree | — | [MISSING: report.json or records.jsonl] |"
+    rows = [r for r in ev.records.data if isinstance(r, dict)]
+    counted = (len(rows), sum(bool(r.get("reliable")) for r in rows))
+    data = ev.report.data if isinstance(ev.report.data, dict) else {}
+    stated = (data.get("cases"), data.get("reliable"))
+    verdict = (
+        "yes"
+        if stated == counted
+        else f"NO: report.json says {stated[1]} reliable of {stated[0]}, records.jsonl holds "
+        f"{counted[1]} of {counted[0]}"
+    )
+    return f"| report and records agree | {verdict} | {ev.report.cite()} {ev.records.cite()} |"
+
+
 def art12(ev: Evidence) -> str:
     """Record-keeping: is the log intact, what it holds, how long it is kept."""
     summary = ev.log_summary
@@ -161,14 +186,18 @@ def art12(ev: Evidence) -> str:
     status = "intact" if result.ok else f"TAMPERED at record {result.first_bad}: {result.reason}"
     retention = []
     for item in _policies(ev):
-        days = (item["data"].get("records") or {}).get("retention_days", 183)
-        retention.append(f"{item['data'].get('id')}: {days} days {item['source'].cite('records')}")
+        declared = (item["data"].get("records") or {}).get("retention_days")
+        days = (
+            f"{declared} days" if declared is not None else "183 days (the default; none declared)"
+        )
+        retention.append(f"{item['data'].get('id')}: {days} {item['source'].cite('records')}")
     rows = [
         f"| chain verification | {status} | {ev.log.cite()} |",
         f"| records verified | {result.records} | {ev.log.cite()} |",
         f"| head sha256 | {result.head_sha256 or '—'} | {ev.log.cite()} |",
-        f"| signed checkpoints | {result.checkpoints} | {ev.log.cite()} |",
-        f"| records by kind | {_fmt(summary.kinds)} | {ev.log.cite()} |",
+        f"| signed checkpoints | {summary.signatures} | {ev.log.cite()} |",
+        f"| records after the last checkpoint | {summary.unsigned_tail} | {ev.log.cite()} |",
+        f"| records by kind{_before_bad(summary)} | {_fmt(summary.kinds)} | {ev.log.cite()} |",
         f"| first / last record | {summary.first_ts} / {summary.last_ts} | {ev.log.cite()} |",
         f"| declared retention | {'; '.join(retention) or '[MISSING: no --policy given]'} | |",
     ]
@@ -176,6 +205,13 @@ def art12(ev: Evidence) -> str:
         "## Article 12 — Record-keeping\n\n| measure | value | source |\n|---|---|---|\n"
         + "\n".join(rows)
     )
+
+
+def _before_bad(summary: Any) -> str:
+    """A note that figures stop at the first bad record of a tampered log."""
+    if summary is None or summary.result.first_bad is None:
+        return ""
+    return f" (the {summary.result.first_bad - 1} records before the first bad one)"
 
 
 def art13(ev: Evidence) -> str:
@@ -208,7 +244,8 @@ def art14(ev: Evidence) -> str:
     reviewers = ", ".join(summary.reviewers) if summary and summary.reviewers else "—"
     rows = [
         f"| outputs flagged for review in the audit | {_fmt(flagged)} | {cite} |",
-        f"| review decisions in the record log | {decisions} | {ev.log.cite()} |",
+        f"| review decisions in the record log{_before_bad(summary)} | {decisions} "
+        f"| {ev.log.cite()} |",
         f"| reviewers | {reviewers} | {ev.log.cite()} |",
     ]
     return (

@@ -18,6 +18,7 @@ from guardkit._files import sha256_file
 from guardkit._jsonl import json_objects
 from guardkit.errors import ConfigError
 from guardkit.records.chain import ChainRecord, VerifyResult, verify_records
+from guardkit.records.signing import load_public_key, verify_checkpoints
 from guardkit.records.store import open_store
 
 __all__ = ["Evidence", "Missing", "Source", "gather"]
@@ -70,6 +71,10 @@ class LogSummary:
     """A record log, verified, and what it holds."""
 
     result: VerifyResult
+    signatures: str
+    """What the checkpoints' signatures say: verified with the key given, or not checked."""
+    unsigned_tail: int
+    """Records after the last checkpoint: no signature covers them."""
     kinds: dict[str, int]
     first_ts: str | None
     last_ts: str | None
@@ -77,16 +82,26 @@ class LogSummary:
     reviewers: list[str]
 
 
-def _log(path: Path) -> tuple[Source | Missing, LogSummary | None]:
+def _log(path: Path, key_path: Path | None) -> tuple[Source | Missing, LogSummary | None]:
     if not path.exists():
         return Missing("record log", f"{path} does not exist"), None
     store = open_store(path, create=False)
     items = list(store.records())
     result = verify_records(items)
-    records = [r for r in items if isinstance(r, ChainRecord)]
+    chain = [r for r in items if isinstance(r, ChainRecord)]
+    # what the log says is taken only from the records before the first bad one
+    records = chain[: result.first_bad - 1] if result.first_bad is not None else chain
+    marks = [i for i, r in enumerate(records) if r.kind == "checkpoint"]
+    if key_path is None:
+        signatures = f"{len(marks)} checkpoint records, signatures not checked (no --public-key)"
+    else:
+        verified, problem = verify_checkpoints(records, load_public_key(key_path))
+        signatures = problem.upper() if problem else f"{verified} verified with {key_path.name}"
     decisions = Counter(str(r.data.get("status")) for r in records if r.kind == "review_decision")
     summary = LogSummary(
         result=result,
+        signatures=signatures,
+        unsigned_tail=len(records) - (marks[-1] + 1) if marks else len(records),
         kinds=dict(sorted(Counter(r.kind for r in records).items())),
         first_ts=records[0].ts.isoformat() if records else None,
         last_ts=records[-1].ts.isoformat() if records else None,
@@ -124,35 +139,52 @@ class Evidence:
         ]
 
 
-def _verifier_manifest() -> Source | Missing:
-    """The shipped verifier's manifest (``guardkit/models`` also holds embedders)."""
+def _verifier_manifest(policies: list[Source]) -> Source | Missing:
+    """The manifest of the verifier the policies' checks name (relative to the policy file),
+    else the shipped one's (``guardkit/models`` also holds embedders)."""
     from guardkit.verifier import DEFAULT_MODEL
 
-    manifest = DEFAULT_MODEL / "manifest.json"
+    folder = DEFAULT_MODEL
+    for policy in policies:
+        data = yaml.safe_load(policy.data) if isinstance(policy.data, str) else None
+        checks = (data or {}).get("checks") if isinstance(data, dict) else None
+        named = [
+            str(c["verifier"])
+            for c in (checks or {}).values()
+            if isinstance(c, dict) and isinstance(c.get("verifier"), str)
+        ]
+        if named:
+            folder = policy.path.parent / named[0]
+            break
+    manifest = folder / "manifest.json"
     if not manifest.is_file():
-        return Missing("verifier manifest", f"no manifest.json in {DEFAULT_MODEL}")
-    return _json(f"verifier manifest ({DEFAULT_MODEL.name})", manifest)
+        return Missing("verifier manifest", f"no manifest.json in {folder}")
+    return _json(f"verifier manifest ({folder.name})", manifest)
 
 
-def _same_policy(report: Source, policy: Source) -> None:
-    """A pack states the audited policy's controls beside the audit's measured rates: a policy
-    file of another id or version would pair its controls with rates it was never measured at."""
+def _same_run(report: Source, kind: str, path: Path, ident: tuple[object, object]) -> None:
+    """A pack states a policy's controls, or a lock's guarantee, beside the audit's measured
+    rates: one of another policy id or version was never measured by this audit."""
     audited = report.data.get("policy") if isinstance(report.data, dict) else None
     if not isinstance(audited, dict):
         return
+    given = (str(ident[0]), str(ident[1]))
+    ran = (str(audited.get("id")), str(audited.get("version")))
+    if given != ran:
+        raise ConfigError(
+            f"the audit ran policy {ran[0]!r} version {ran[1]!r}; this {kind} is for "
+            f"{given[0]!r} version {given[1]!r}: it was not measured by this audit",
+            file=str(path),
+        )
+
+
+def _same_policy(report: Source, policy: Source) -> None:
     try:
         data = yaml.safe_load(policy.data)
     except yaml.YAMLError as exc:
         raise ConfigError(f"not valid YAML: {exc}", file=str(policy.path)) from exc
     data = data if isinstance(data, dict) else {}
-    given = (str(data.get("id")), str(data.get("version")))
-    ran = (str(audited.get("id")), str(audited.get("version")))
-    if given != ran:
-        raise ConfigError(
-            f"the audit ran policy {ran[0]!r} version {ran[1]!r}; this file is {given[0]!r} "
-            f"version {given[1]!r}: its controls were not measured by this audit",
-            file=str(policy.path),
-        )
+    _same_run(report, "policy file", policy.path, (data.get("id"), data.get("version")))
 
 
 def gather(
@@ -162,19 +194,27 @@ def gather(
     index: Path | None,
     policies: list[Path],
     locks: list[Path],
+    public_key: Path | None = None,
 ) -> Evidence:
     """Read every input once; a missing audit part is recorded, never invented."""
     if not audit.is_dir():
         raise ConfigError("the audit folder does not exist", file=str(audit))
-    log_source, log_summary = _log(log) if log else (Missing("record log", "no --log given"), None)
+    log_source, log_summary = (
+        _log(log, public_key) if log else (Missing("record log", "no --log given"), None)
+    )
     report = _json("audit report.json", audit / "report.json")
     policy_sources = [
         Source(f"policy {p.name}", p, sha256_file(p), p.read_text(encoding="utf-8"))
         for p in policies
     ]
+    lock_sources = [_json(f"risk lock {p.name}", p) for p in locks]
     if isinstance(report, Source):
         for source in policy_sources:
             _same_policy(report, source)
+        for lock in lock_sources:
+            if isinstance(lock, Source) and isinstance(lock.data, dict):
+                ident = (lock.data.get("policy_id"), lock.data.get("policy_version"))
+                _same_run(report, "risk lock", lock.path, ident)
     return Evidence(
         report=report,
         records=_jsonl("audit records.jsonl", audit / "records.jsonl"),
@@ -183,7 +223,7 @@ def gather(
         index=_json("fact index manifest.json", index / "manifest.json")
         if index
         else Missing("fact index manifest", "no --index given"),
-        verifier=_verifier_manifest(),
+        verifier=_verifier_manifest(policy_sources),
         policies=policy_sources,
-        locks=[_json(f"risk lock {p.name}", p) for p in locks],
+        locks=lock_sources,
     )

@@ -178,7 +178,7 @@ def test_a_policy_the_audit_did_not_run_is_refused(audit: Path) -> None:
             assert result.exit_code == 0 and (audit / name).is_dir(), result.output
         else:
             assert result.exit_code == 2 and refusal in result.output, result.output
-            assert "were not measured by this audit" in result.output
+            assert "was not measured by this audit" in result.output
             assert not (audit / name).exists()
 
 
@@ -196,3 +196,58 @@ def test_a_locks_certified_threshold_and_the_verifier_manifest_are_cited(audit: 
     assert "MISSING" not in art15.split("risk threshold")[1]
     art11 = (audit / "pack" / "art11-technical-documentation.md").read_text()
     assert "verifier manifest (verifier-" in art11 and "embedder-" not in art11
+
+
+def test_what_a_pack_says_is_what_its_inputs_hold(audit: Path) -> None:
+    """Checkpoint signatures are checked with the key or said to be unchecked; a forged one
+    shows; figures of a tampered log stop at its first bad record; an edited report.json is
+    caught against records.jsonl; a default retention is not called declared; a lock for
+    another policy is refused."""
+    from guardkit.records import checkpoint, generate_keys, open_store
+    from guardkit.records.signing import load_private_key
+
+    generate_keys(audit / "k", audit / "k.pub")
+    checkpoint(open_store(audit / "calls.db"), load_private_key(audit / "k"))
+    pack = build(audit, "plain")
+    art12 = (pack / "art12-record-keeping.md").read_text()
+    assert "signatures not checked (no --public-key)" in art12
+    bare = audit / "bare.yaml"
+    bare.write_text('id: bare\nversion: "1"\n')
+    stated = gather(audit / "audit", log=audit / "calls.db", index=None, policies=[bare], locks=[])
+    build_pack(stated, audit / "bare-pack")
+    bare_art12 = (audit / "bare-pack" / "art12-record-keeping.md").read_text()
+    assert "bare: 183 days (the default; none declared)" in bare_art12
+    keyed = gather(
+        audit / "audit",
+        log=audit / "calls.db",
+        index=None,
+        policies=[POLICY],
+        locks=[],
+        public_key=audit / "k.pub",
+    )
+    assert keyed.log_summary is not None and keyed.log_summary.signatures == "1 verified with k.pub"
+    assert keyed.log_summary.unsigned_tail == 0
+    store = open_store(audit / "calls.db")  # a checkpoint nobody signed
+    store.append("checkpoint", {"count": 99, "head_sha256": "0" * 64, "signature": "00" * 64})
+    forged = gather(
+        audit / "audit",
+        log=audit / "calls.db",
+        index=None,
+        policies=[POLICY],
+        locks=[],
+        public_key=audit / "k.pub",
+    )
+    assert forged.log_summary is not None and "DOES NOT DESCRIBE" in forged.log_summary.signatures
+    report = audit / "audit" / "report.json"
+    data = json.loads(report.read_text())
+    data["reliable"] = 2  # records.jsonl holds 2 flagged cases
+    report.write_text(json.dumps(data))
+    art11 = (build(audit, "edited") / "art11-technical-documentation.md").read_text()
+    assert "NO: report.json says 2 reliable of 2, records.jsonl holds 0 of 2" in art11
+    clinical = guardkit.load_policy(POLICY)
+    data["policy"] = {"id": clinical.id, "version": clinical.version, "sha256": "0" * 64}
+    report.write_text(json.dumps(data))
+    other = audit / "other.lock.json"
+    other.write_text(json.dumps({"policy_id": "another", "policy_version": "9"}))
+    with pytest.raises(guardkit.errors.ConfigError, match="this risk lock is for 'another'"):
+        gather(audit / "audit", log=None, index=None, policies=[POLICY], locks=[other])
