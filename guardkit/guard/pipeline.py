@@ -356,7 +356,9 @@ def run_pipeline(
             return GuardResult(output=decision.output, report=call.report(decision.outcome, checks))
         assert isinstance(decision, Fail)
         report = call.report(Outcome.FAILED, checks)
-        raise GuardFailed(decision.message, report=report) from call.last_error
+        # chained to the error that ended the call, not to one an earlier attempt recovered from
+        cause = call.last_error if failure.kind == "error" else None
+        raise GuardFailed(decision.message, report=report) from cause
 
 
 def _unfinished_as_error(outcome: CallOutcome) -> CallOutcome:

@@ -57,27 +57,45 @@ def _read_openai(obj: Any) -> ModelResponse:
         )
     choice = choices[0]
     message = _get(choice, "message") or {}
-    text = _get(message, "content") or ""
+    text = _as_text(_get(message, "content"))
     tool_calls = _get(message, "tool_calls") or []
     if not text and tool_calls:
-        text = _get(_get(tool_calls[0], "function"), "arguments") or ""
+        text = _as_text(_get(_get(tool_calls[0], "function"), "arguments"))
+    finish = _get(choice, "finish_reason")
+    filtered = "the provider's content filter stopped the answer"
     return ModelResponse(
         text=text,
         usage=_openai_usage(_get(obj, "usage")),
         model=_get(obj, "model"),
-        truncated=_get(choice, "finish_reason") == "length",
-        refusal=_get(message, "refusal"),
+        truncated=finish == "length",
+        refusal=_get(message, "refusal") or (filtered if finish == "content_filter" else None),
     )
 
 
+def _as_text(value: Any) -> str:
+    """Message content as text: a string, the text parts of a list of parts, or a JSON value
+    (tool arguments given as an object) written as JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return "".join(
+            str(_get(part, "text") or "") for part in value if _get(part, "type") == "text"
+        )
+    return json.dumps(value, ensure_ascii=False)
+
+
 def _read_anthropic(obj: Any) -> ModelResponse:
-    parts = []
+    parts, tools = [], []
     for block in _get(obj, "content") or []:
         kind = _get(block, "type")
         if kind == "text":
             parts.append(_get(block, "text") or "")
         elif kind == "tool_use":
-            parts.append(json.dumps(_get(block, "input"), ensure_ascii=False))
+            tools.append(json.dumps(_get(block, "input"), ensure_ascii=False))
+    if tools:  # the tool's input is the answer; text before it ("Sure, here it is:") is not
+        parts = tools[:1]
     usage = _get(obj, "usage")
     return ModelResponse(
         text="".join(parts),

@@ -106,7 +106,7 @@ class _Completions:
                 return self._restore(_join_chunks(list(answer)), strict)
             return self._restore(read_response(answer), strict)
 
-        return drive_sync(pipeline, call)
+        return drive_sync(pipeline, call, self._plan.policy.timeout_s)  # the whole call
 
     async def _async_create(self, **kwargs: Any) -> GuardResult[Any]:
         kwargs, pipeline, strict = self._start(kwargs)
@@ -117,7 +117,7 @@ class _Completions:
                 return self._restore(_join_chunks([chunk async for chunk in answer]), strict)
             return self._restore(read_response(answer), strict)
 
-        return await drive_async(pipeline, call)
+        return await drive_async(pipeline, call, self._plan.policy.timeout_s)
 
 
 def _is_async(completions: Any) -> bool:
@@ -133,12 +133,19 @@ def _join_chunks(chunks: Sequence[Any]) -> ModelResponse:
     usage: Usage | None = None
     model: str | None = None
     finish: str | None = None
+    arguments: list[str] = []
     for chunk in chunks:
         model = getattr(chunk, "model", None) or model
         for choice in getattr(chunk, "choices", None) or []:
+            if (getattr(choice, "index", 0) or 0) != 0:  # the first choice, as unstreamed
+                continue
             delta = getattr(choice, "delta", None)
             text.append(getattr(delta, "content", None) or "")
             refusal.append(getattr(delta, "refusal", None) or "")
+            for call in getattr(delta, "tool_calls", None) or []:
+                if (getattr(call, "index", 0) or 0) == 0:  # the first tool call's arguments
+                    function = getattr(call, "function", None)
+                    arguments.append(getattr(function, "arguments", None) or "")
             finish = getattr(choice, "finish_reason", None) or finish
         raw_usage = getattr(chunk, "usage", None)
         if raw_usage is not None:
@@ -147,11 +154,18 @@ def _join_chunks(chunks: Sequence[Any]) -> ModelResponse:
                 output_tokens=raw_usage.completion_tokens or 0,
             )
     return ModelResponse(
-        "".join(text),
+        "".join(text) or "".join(arguments),
         usage,
         model,
         truncated=finish == "length",
-        refusal="".join(refusal) or None,
+        refusal="".join(refusal) or _filtered(finish),
+    )
+
+
+def _filtered(finish: str | None) -> str | None:
+    """A stop by the provider's content filter: what came before is no whole answer."""
+    return (
+        "the provider's content filter stopped the answer" if finish == "content_filter" else None
     )
 
 

@@ -144,6 +144,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 256  # a test firing 100 calls at once must not see connection resets
     script: Script
 
     def handle_error(self, request: Any, client_address: Any) -> None:
