@@ -439,3 +439,28 @@ def test_guard_failed_is_chained_to_the_error_that_ended_the_call(server: LLMSer
         guarded.chat.completions.create(model="gpt-test", messages=MESSAGES)
     assert str(info.value).startswith("schema failed on attempt 2")
     assert info.value.__cause__ is None  # the 500 of attempt 1 was recovered from
+
+
+def test_a_calls_cost_is_unknown_when_an_answer_is_unpriced_and_zero_when_none_came() -> None:
+    def completion(model: str, content: str) -> dict[str, Any]:
+        usage = {"prompt_tokens": 1000, "completion_tokens": 1000}
+        return {"model": model, "choices": [{"message": {"content": content}}], "usage": usage}
+
+    answers = iter(
+        [completion("unpriced-model", "not json"), completion("gpt-test", json.dumps(VALID))]
+    )
+
+    @guardkit.guard(policy=make_policy(), output=Order, sinks=[])
+    def ask(messages: list[dict[str, str]] | None = None) -> dict[str, Any]:
+        return next(answers)
+
+    partial = ask().report
+    assert [a.cost for a in partial.attempts] == [None, 2.0] and partial.cost is None
+
+    @guardkit.guard(policy=make_policy(), sinks=[])
+    def down() -> str:
+        raise ConnectionError("503")
+
+    with pytest.raises(GuardFailed) as info:
+        down()
+    assert info.value.report.cost == 0.0  # nothing answered, nothing billed

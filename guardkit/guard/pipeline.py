@@ -208,7 +208,10 @@ class _Call:
         self, outcome: Outcome, checks: list[CheckResult], review: ReviewInfo | None
     ) -> GuardReport:
         usage = sum((a.usage for a in self.attempts if a.usage), Usage())
-        costs = [a.cost for a in self.attempts if a.cost is not None]
+        # a call's cost is known when every attempt's is: priced, or failed before any answer
+        # (nothing billed); one answer without a price (or without usage) makes it unknown
+        known = [a.cost if a.cost is not None else 0.0 for a in self.attempts if _costed(a)]
+        cost = sum(known) if len(known) == len(self.attempts) else None
         stages = dict(self.stages)
         stages["total"] = (time.perf_counter() - self.clock) * 1000
         return GuardReport(
@@ -232,7 +235,7 @@ class _Call:
             outcome=outcome,
             stages_ms=stages,
             usage=usage,
-            cost=sum(costs) if costs else None,
+            cost=cost,
             currency=self.plan.policy.currency,
             generation=self.generation,
             content=self.plan.content.record(self.messages, self.last_text),
@@ -250,6 +253,11 @@ class _Call:
         if item.status == "approved":
             return GuardResult(output=output, report=self.report(Outcome.FLAGGED, checks, info))
         return GuardResult(output=None, report=self.report(Outcome.REFUSED, checks, info))
+
+
+def _costed(attempt: Attempt) -> bool:
+    """Whether an attempt's cost is known: it was priced, or it failed with no answer."""
+    return attempt.cost is not None or (attempt.error is not None and attempt.usage is None)
 
 
 def _price(policy: Policy, model: str | None, usage: Usage | None) -> float | None:
