@@ -110,6 +110,23 @@ def test_feedback_parameter_gets_the_feedback() -> None:
     assert got[0] is None and got[1] is not None and "order_id" in got[1]
 
 
+def test_feedback_survives_a_retry_after_an_error() -> None:
+    got: list[str | None] = []
+    answers = replies("{}", ConnectionError("reset"), json.dumps(VALID))
+
+    retrying = policy(
+        schema={"type": "reask", "max_attempts": 4}, error={"type": "reask", "max_attempts": 4}
+    )
+
+    @guardkit.guard(retrying, output=Order, sinks=[])
+    def ask(question: str, feedback: str | None = None) -> str:
+        got.append(feedback)
+        return answers()
+
+    assert ask("q").ok
+    assert got[0] is None and got[1] is not None and got[2] == got[1]  # asked again as before
+
+
 def test_exhausted_reasks_raise_with_evidence() -> None:
     @guardkit.guard(policy(schema={"type": "reask", "max_attempts": 3}), output=Order, sinks=[])
     def ask() -> str:

@@ -354,7 +354,8 @@ def run_pipeline(
             request = CallRequest(
                 attempt=number + 1,
                 messages=request.messages + decision.messages,
-                feedback=decision.feedback,
+                # a plain retry (after an error) asks again as the last attempt did, feedback kept
+                feedback=decision.feedback if decision.feedback is not None else request.feedback,
             )
             continue
         if isinstance(decision, Return):
