@@ -464,3 +464,43 @@ def test_a_calls_cost_is_unknown_when_an_answer_is_unpriced_and_zero_when_none_c
     with pytest.raises(GuardFailed) as info:
         down()
     assert info.value.report.cost == 0.0  # nothing answered, nothing billed
+
+
+def test_a_sync_stream_past_the_bound_is_closed_not_left_reading() -> None:
+    import threading
+    import time
+    from types import SimpleNamespace as NS
+
+    closed = threading.Event()
+
+    class Drip:
+        def __iter__(self) -> Any:
+            for _ in range(20):
+                time.sleep(0.1)
+                yield NS(model="m", usage=None, choices=[NS(index=0, delta=NS(content="x"))])
+
+        def close(self) -> None:
+            closed.set()
+
+    completions = NS(create=lambda **_: Drip())
+    fake = NS(chat=NS(completions=completions))
+    guarded = guardkit.wrap(fake, policy=make_policy(timeout_s=0.3), sinks=[])
+    with pytest.raises(GuardFailed):
+        guarded.chat.completions.create(model="gpt-test", messages=MESSAGES, stream=True)
+    assert closed.wait(1.0)  # the worker closed the stream within a chunk of the bound
+
+
+def test_a_billed_answer_without_usage_has_an_unknown_cost() -> None:
+    cut = {
+        "model": "gpt-test",
+        "choices": [{"message": {"content": "x" * 50}, "finish_reason": "length"}],
+    }
+    assert _only_attempt(cut).error is not None
+
+    @guardkit.guard(policy=make_policy(), sinks=[])
+    def ask() -> dict[str, Any]:
+        return cut
+
+    with pytest.raises(GuardFailed) as info:
+        ask()
+    assert info.value.report.cost is None  # an answer came: its price is not known to be 0

@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from guardkit.evidence.sources import Evidence, Missing, Source
+from guardkit.policy.model import DEFAULT_ACTIONS
 
 __all__ = ["SECTIONS"]
 
@@ -57,7 +58,12 @@ def _policies(ev: Evidence) -> list[dict[str, Any]]:
     return out
 
 
-_DEFAULT_ACTIONS = {"error": "reask 2 attempts, then raise (the default)"}
+def _default_action(mode: str) -> str:
+    """The control a policy applies to ``mode`` when it names none (the guard's own default)."""
+    spec = DEFAULT_ACTIONS.get(mode)
+    if spec is None:
+        return "raise (the default)"
+    return f"{spec['type']} {spec.get('max_attempts')} attempts, then raise (the default)"
 
 
 def art9(ev: Evidence) -> str:
@@ -77,7 +83,7 @@ def art9(ev: Evidence) -> str:
         schema = {"schema"} if data.get("output") or "schema" in checks else set()
         modes = sorted({"error", *schema, *checks, *actions})  # a check that never ran: none
         for mode in modes:
-            action = actions.get(mode, _DEFAULT_ACTIONS.get(mode, "raise (the default)"))
+            action = actions.get(mode, _default_action(mode))
             rate = rates.get(mode) if isinstance(rates, dict) else None
             lines.append(
                 f"| {data.get('id')}: `{mode}` | `{_fmt(action)}` {source.cite('actions')} | {_fmt(rate)} | {cite} |"

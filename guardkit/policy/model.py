@@ -229,7 +229,7 @@ class ReviewConfig(_Strict):
         return self._queue_path
 
 
-_DEFAULT_ACTIONS: dict[str, dict[str, Any]] = {
+DEFAULT_ACTIONS: dict[str, dict[str, Any]] = {
     "error": {"type": "reask", "max_attempts": 2},
     "schema": {"type": "reask", "max_attempts": 3},
 }
@@ -289,7 +289,7 @@ class Policy(_Strict):
         """The action for a failure kind (``error``, ``schema`` or a check name)."""
         if failure in self.actions:
             return self.actions[failure]
-        default = _DEFAULT_ACTIONS.get(failure, {"type": "raise"})
+        default = DEFAULT_ACTIONS.get(failure, {"type": "raise"})
         action: ActionSpec = _ACTION_ADAPTER.validate_python(default)
         return action
 

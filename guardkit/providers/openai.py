@@ -12,11 +12,12 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
+import time
 from collections.abc import Sequence
 from typing import Any
 
 from guardkit.decoding.provider_schema import StrictSchema, to_openai_strict
-from guardkit.errors import ConfigError
+from guardkit.errors import ConfigError, ProviderTimeout
 from guardkit.guard.pipeline import (
     CallRequest,
     GuardPlan,
@@ -100,13 +101,16 @@ class _Completions:
     def _sync_create(self, **kwargs: Any) -> GuardResult[Any]:
         kwargs, pipeline, strict = self._start(kwargs)
 
+        timeout_s = self._plan.policy.timeout_s
+
         def call(request: CallRequest) -> ModelResponse:
+            started = time.perf_counter()
             answer = self._inner.create(**self._request(kwargs, request))
             if kwargs.get("stream"):
-                return self._restore(_join_chunks(list(answer)), strict)
+                return self._restore(_join_chunks(_read_until(answer, started, timeout_s)), strict)
             return self._restore(read_response(answer), strict)
 
-        return drive_sync(pipeline, call, self._plan.policy.timeout_s)  # the whole call
+        return drive_sync(pipeline, call, timeout_s)  # the whole call
 
     async def _async_create(self, **kwargs: Any) -> GuardResult[Any]:
         kwargs, pipeline, strict = self._start(kwargs)
@@ -118,6 +122,20 @@ class _Completions:
             return self._restore(read_response(answer), strict)
 
         return await drive_async(pipeline, call, self._plan.policy.timeout_s)
+
+
+def _read_until(stream: Any, started: float, timeout_s: float | None) -> list[Any]:
+    """A sync stream's chunks; past the call's bound the stream is closed, not left running on
+    the abandoned worker thread (still generating, and billed)."""
+    chunks = []
+    for chunk in stream:
+        chunks.append(chunk)
+        if timeout_s is not None and time.perf_counter() - started > timeout_s:
+            close = getattr(stream, "close", None)
+            if callable(close):
+                close()
+            raise ProviderTimeout(f"the guarded call did not return within {timeout_s} s")
+    return chunks
 
 
 def _is_async(completions: Any) -> bool:

@@ -251,3 +251,12 @@ def test_what_a_pack_says_is_what_its_inputs_hold(audit: Path) -> None:
     other.write_text(json.dumps({"policy_id": "another", "policy_version": "9"}))
     with pytest.raises(guardkit.errors.ConfigError, match="this risk lock is for 'another'"):
         gather(audit / "audit", log=None, index=None, policies=[POLICY], locks=[other])
+
+
+def test_a_default_control_is_stated_as_the_guard_applies_it() -> None:
+    from guardkit.evidence.sections import _default_action
+    from guardkit.policy import Policy
+
+    assert Policy(id="p", version="1").action_for("schema").max_attempts == 3  # type: ignore[union-attr]
+    assert _default_action("schema") == "reask 3 attempts, then raise (the default)"
+    assert _default_action("facts") == "raise (the default)"
