@@ -217,27 +217,23 @@ def test_what_a_pack_says_is_what_its_inputs_hold(audit: Path) -> None:
     build_pack(stated, audit / "bare-pack")
     bare_art12 = (audit / "bare-pack" / "art12-record-keeping.md").read_text()
     assert "bare: 183 days (the default; none declared)" in bare_art12
-    keyed = gather(
-        audit / "audit",
-        log=audit / "calls.db",
-        index=None,
-        policies=[POLICY],
-        locks=[],
-        public_key=audit / "k.pub",
-    )
-    assert keyed.log_summary is not None and keyed.log_summary.signatures == "1 verified with k.pub"
-    assert keyed.log_summary.unsigned_tail == 0
+
+    def signatures() -> tuple[str, int]:
+        keyed = gather(
+            audit / "audit",
+            log=audit / "calls.db",
+            index=None,
+            policies=[POLICY],
+            locks=[],
+            public_key=audit / "k.pub",
+        )
+        assert keyed.log_summary is not None
+        return keyed.log_summary.signatures, keyed.log_summary.unsigned_tail
+
+    assert signatures() == ("1 verified with k.pub", 0)
     store = open_store(audit / "calls.db")  # a checkpoint nobody signed
     store.append("checkpoint", {"count": 99, "head_sha256": "0" * 64, "signature": "00" * 64})
-    forged = gather(
-        audit / "audit",
-        log=audit / "calls.db",
-        index=None,
-        policies=[POLICY],
-        locks=[],
-        public_key=audit / "k.pub",
-    )
-    assert forged.log_summary is not None and "DOES NOT DESCRIBE" in forged.log_summary.signatures
+    assert "DOES NOT DESCRIBE" in signatures()[0]
     report = audit / "audit" / "report.json"
     data = json.loads(report.read_text())
     data["reliable"] = 2  # records.jsonl holds 2 flagged cases
