@@ -41,6 +41,8 @@ _OPENER = (
     r"|\s*(?i:please\s+)?(?i:note)(?:\s+that\s+|\s*[:,]\s*)"  # "Please note that ..."
 )
 _LEAD = re.compile(rf"(?:{_MARK}|{_OPENER})+")
+_MARKER = re.compile(_MARK)
+_MARKER_NUMBERED = re.compile(f"{_MARK}|{_NUMBER}")
 _LEAD_NUMBERED = re.compile(rf"(?:{_MARK}|{_NUMBER}|{_OPENER})+")
 _PLEASANTRY = re.compile(
     r"(?i:i\s+hope|hope\s+(?:this|that|it)|let\s+me\s+know|feel\s+free|happy\s+to\s+help"
@@ -100,7 +102,7 @@ def without_markup(sentence: str, numbered: bool = False) -> str:
     """``sentence`` without its list marker or heading mark and its emphasis: "- **Refunds**
     take 5 days" reads "Refunds take 5 days" (the opening words of an answer stay); with
     ``numbered``, "1." is a marker too."""
-    m = re.compile(f"{_MARK}|{_NUMBER}" if numbered else _MARK).match(sentence)
+    m = (_MARKER_NUMBERED if numbered else _MARKER).match(sentence)
     return without_emphasis(sentence[m.end() :] if m else sentence)
 
 
