@@ -707,3 +707,20 @@ def test_the_grammar_schema_is_closed_as_the_check_judges() -> None:
     assert "additionalProperties" not in grammar_schema(part)["$defs"]["A"]
     union = {"anyOf": [{"properties": {"a": {"type": "integer"}}}, {"type": "null"}]}
     assert grammar_schema(union)["anyOf"][0]["additionalProperties"] is False  # an alternative
+
+
+def test_the_invoice_policy_refuses_a_number_written_as_text() -> None:
+    """Its description: wrong types are never accepted (strict types, even for output=)."""
+
+    class Total(BaseModel):
+        order_id: str
+        total: float
+
+    invoice = guardkit.load_policy("policies/invoice-extraction.yaml")
+
+    @guardkit.guard(invoice, output=Total, sinks=[])
+    def ask() -> str:
+        return '{"order_id": "A1", "total": "12.50"}'
+
+    with pytest.raises(GuardFailed):
+        ask()

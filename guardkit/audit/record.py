@@ -84,6 +84,8 @@ def _matches(output: Any, expected: Any) -> bool | None:
         return re.search(f"{start}{words}{end}", output.casefold()) is not None
     if isinstance(output, dict) and isinstance(expected, dict):
         return all(k in output and _matches(output[k], v) for k, v in expected.items())
+    if isinstance(expected, str) and isinstance(output, dict | list):  # words: in its strings
+        return _matches(" \n ".join(_strings(output)), expected)
     return bool(output == expected)
 
 
@@ -98,6 +100,17 @@ def _risk(report: GuardReport) -> tuple[float | None, RiskComponents | None, flo
     components = RiskComponents.model_validate(details["components"])
     threshold = details.get("threshold")
     return float(details["risk"]), components, None if threshold is None else float(threshold)
+
+
+def _strings(value: Any) -> list[str]:
+    """Every string of JSON data, in order."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
 
 
 def _kept(value: Any, report: GuardReport) -> Any:

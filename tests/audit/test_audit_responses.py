@@ -302,6 +302,8 @@ def test_an_audit_refused_before_any_case_leaves_no_folder(tmp_path: Path) -> No
         ("No, worn tyres are not covered.", "no", True),
         ("You have __30 days__ to return it.", "30 days", True),  # emphasis is no letter
         ("It costs C$5 per month.", "$5", True),  # no word edge to find at "$"
+        ({"answer": "Within 30 days.", "sources": ["1"]}, "30 days", True),  # its strings
+        ({"answer": "Within 60 days."}, "30 days", False),
         ("anything", None, None),
     ],
 )
