@@ -485,9 +485,10 @@ def test_a_sync_stream_past_the_bound_is_closed_not_left_reading() -> None:
     completions = NS(create=lambda **_: Drip())
     fake = NS(chat=NS(completions=completions))
     guarded = guardkit.wrap(fake, policy=make_policy(timeout_s=0.3), sinks=[])
-    with pytest.raises(GuardFailed):
+    with pytest.raises(GuardFailed) as info:
         guarded.chat.completions.create(model="gpt-test", messages=MESSAGES, stream=True)
     assert closed.wait(1.0)  # the worker closed the stream within a chunk of the bound
+    assert info.value.report.cost is None  # what it generated before the cut was billed
 
 
 def test_a_billed_answer_without_usage_has_an_unknown_cost() -> None:

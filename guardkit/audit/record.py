@@ -84,8 +84,8 @@ def _matches(output: Any, expected: Any) -> bool | None:
         return re.search(f"{start}{words}{end}", output.casefold()) is not None
     if isinstance(output, dict) and isinstance(expected, dict):
         return all(k in output and _matches(output[k], v) for k, v in expected.items())
-    if isinstance(expected, str) and isinstance(output, dict | list):  # words: in its strings
-        return _matches(" \n ".join(_strings(output)), expected)
+    if isinstance(expected, str) and isinstance(output, dict | list):  # words: in one string
+        return any(_matches(text, expected) for text in _strings(output))
     return bool(output == expected)
 
 

@@ -259,7 +259,9 @@ def _costed(attempt: Attempt) -> bool:
     """Whether an attempt's cost is known: it was priced, or it failed with no answer at all
     (a truncated or refused answer was generated, and billed, even when it came unpriced)."""
     no_answer = attempt.output_sha256 is None and attempt.usage is None
-    return attempt.cost is not None or (attempt.error is not None and no_answer)
+    # a timeout may have cut an answer already being generated (and billed): unknown
+    cut = attempt.error is not None and "Timeout" in attempt.error.type
+    return attempt.cost is not None or (attempt.error is not None and no_answer and not cut)
 
 
 def _price(policy: Policy, model: str | None, usage: Usage | None) -> float | None:

@@ -304,6 +304,7 @@ def test_an_audit_refused_before_any_case_leaves_no_folder(tmp_path: Path) -> No
         ("It costs C$5 per month.", "$5", True),  # no word edge to find at "$"
         ({"answer": "Within 30 days.", "sources": ["1"]}, "30 days", True),  # its strings
         ({"answer": "Within 60 days."}, "30 days", False),
+        ({"vendor": "Acme", "note": "Corp"}, "Acme Corp", False),  # not across fields
         ("anything", None, None),
     ],
 )
