@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from guardkit.errors import SchemaDefinitionError
 
 __all__ = [
+    "JSON_DECODER",
     "FieldError",
     "OutputSchema",
     "ecma_search",
@@ -30,6 +31,7 @@ __all__ = [
     "import_object",
     "json_validator",
     "parse_json",
+    "resolve_local_ref",
 ]
 
 
@@ -46,11 +48,15 @@ def finite_float(literal: str) -> float:
     return value
 
 
+JSON_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=finite_float)
+"""JSON as RFC 8259 has it. Python's ``json`` also reads ``NaN`` and ``Infinity``, which compare
+false against every bound, so a schema's ``minimum`` would let them through."""
+
+
 def parse_json(text: str) -> Any:
-    """JSON as RFC 8259 has it. Python's ``json`` also reads ``NaN`` and ``Infinity``, which
-    compare false against every bound, so a schema's ``minimum`` would let them through.
-    Raises ``ValueError`` (``json.JSONDecodeError`` for syntax) or ``RecursionError``."""
-    return json.loads(text, parse_constant=_refuse_constant, parse_float=finite_float)
+    """``text`` read by :data:`JSON_DECODER`. Raises ``ValueError`` (``json.JSONDecodeError``
+    for syntax) or ``RecursionError``."""
+    return JSON_DECODER.decode(text)
 
 
 _END = re.compile(r"\\.|\[\^?\]?(?:\\.|[^\]])*\]|\$")
@@ -126,7 +132,11 @@ def _check_local_refs(schema: Mapping[str, Any]) -> None:
         node, loc = stack.pop()
         if isinstance(node, dict):
             ref = node.get("$ref")
-            if isinstance(ref, str) and ref.startswith("#/") and not _points_at(schema, ref):
+            if (
+                isinstance(ref, str)
+                and ref.startswith("#/")
+                and resolve_local_ref(schema, ref) is None
+            ):
                 raise SchemaDefinitionError(f"unresolvable $ref {ref!r}", loc=(*loc, "$ref"))
             stack.extend(
                 (v, (*loc, k))
@@ -138,17 +148,19 @@ def _check_local_refs(schema: Mapping[str, Any]) -> None:
             stack.extend((v, (*loc, i)) for i, v in enumerate(node))
 
 
-def _points_at(schema: Mapping[str, Any], ref: str) -> bool:
-    target: Any = schema
-    for raw in ref[2:].split("/"):
+def resolve_local_ref(root: Any, ref: str) -> Any | None:
+    """The subschema a local ``$ref`` ("#", "#/$defs/Item", escaped or numbered parts) points
+    at in ``root``, or ``None`` where it points at nothing."""
+    target: Any = root
+    for raw in ref[2:].split("/") if ref != "#" else []:
         part = urllib.parse.unquote(raw).replace("~1", "/").replace("~0", "~")
         if isinstance(target, dict) and part in target:
             target = target[part]
         elif isinstance(target, list) and part.isdigit() and int(part) < len(target):
             target = target[int(part)]
         else:
-            return False
-    return True
+            return None
+    return target
 
 
 class OutputSchema:

@@ -14,7 +14,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from guardkit.checks import CheckContext, CheckResult, CheckSetup, register_check
-from guardkit.schemas import FieldError, OutputSchema, ecma_search, finite_float, parse_json
+from guardkit.schemas import (
+    JSON_DECODER,
+    FieldError,
+    OutputSchema,
+    ecma_search,
+    parse_json,
+    resolve_local_ref,
+)
 
 __all__ = ["SchemaCheck", "SchemaCheckConfig", "grammar_schema"]
 
@@ -117,11 +124,10 @@ def _json_documents(text: str) -> list[Any]:
     there are any (a citation mark "[1]" is no second answer). A bracket that closes but is
     not JSON ("[note]", "{as requested}", a broken object) is skipped whole, never searched
     inside for a fragment; one never closed means the answer is cut off: then none."""
-    decoder = json.JSONDecoder(parse_constant=_no_constant, parse_float=finite_float)
     found, at = [], 0
     while (start := _next_open(text, at)) >= 0:
         try:
-            data, at = decoder.raw_decode(text, start)
+            data, at = JSON_DECODER.raw_decode(text, start)
         except (ValueError, RecursionError):
             closed = _after_close(text, start)
             if closed is None:
@@ -154,10 +160,6 @@ def _after_close(text: str, start: int) -> int | None:
             if depth == 0:
                 return i + 1
     return None
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
 
 
 def _next_open(text: str, at: int) -> int:
@@ -320,10 +322,7 @@ def _declared(
     inner += list(node.get("dependentSchemas", {}).values())
     ref = node.get("$ref")
     if isinstance(ref, str) and ref.startswith("#/") and ref not in seen:
-        target: Any = root
-        for part in ref[2:].split("/"):
-            target = target.get(part.replace("~1", "/").replace("~0", "~"), {})
-        inner.append(target)
+        inner.append(resolve_local_ref(root, ref))
         seen = seen | {ref}
     for sub in inner:
         more_names, more_patterns = _declared(sub, root, seen)

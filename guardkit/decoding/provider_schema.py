@@ -21,6 +21,7 @@ import jsonschema
 from pydantic import BaseModel, ConfigDict, Field
 
 from guardkit.errors import SchemaDefinitionError
+from guardkit.schemas import resolve_local_ref
 
 __all__ = ["WRAP_KEY", "StrictSchema", "to_anthropic_tool", "to_openai_strict"]
 
@@ -261,12 +262,9 @@ class _Strict:
         ref = schema.get("$ref") if isinstance(schema, dict) else None
         if not isinstance(ref, str) or not ref.startswith("#"):
             return schema
-        node: Any = self.root
-        for part in ref[2:].split("/") if ref != "#" else []:
-            part = part.replace("~1", "/").replace("~0", "~")
-            if not isinstance(node, dict) or part not in node:
-                raise SchemaDefinitionError(f"unresolvable $ref {ref!r}", hint="openai strict")
-            node = node[part]
+        node = resolve_local_ref(self.root, ref)
+        if node is None:
+            raise SchemaDefinitionError(f"unresolvable $ref {ref!r}", hint="openai strict")
         return node
 
     def _object(self, out: dict[str, Any], path: str, depth: int) -> None:
@@ -317,10 +315,7 @@ def _restore(data: Any, schema: Any, root: dict[str, Any], depth: int) -> Any:
         return data
     ref = schema.get("$ref")
     if isinstance(ref, str) and ref.startswith("#"):
-        target: Any = root
-        for part in ref[2:].split("/") if ref != "#" else []:
-            target = target.get(part.replace("~1", "/").replace("~0", "~"), {})
-        data = _restore(data, target, root, depth + 1)
+        data = _restore(data, resolve_local_ref(root, ref), root, depth + 1)
     for branch in schema.get("allOf", []):
         data = _restore(data, branch, root, depth + 1)
     branches = [*schema.get("anyOf", []), *schema.get("oneOf", [])]
@@ -375,10 +370,9 @@ def _declares_all(schema: dict[str, Any], data: Any, root: dict[str, Any]) -> bo
         stack += node.get("allOf", [])
         ref = node.get("$ref")
         if isinstance(ref, str) and ref.startswith("#/"):
-            target: Any = root
-            for part in ref[2:].split("/"):
-                target = target.get(part.replace("~1", "/").replace("~0", "~"), {})
-            stack.append(target)
+            target = resolve_local_ref(root, ref)
+            if isinstance(target, dict):
+                stack.append(target)
     return set(data) <= names
 
 
