@@ -81,10 +81,25 @@ def build(
             "dense stays under a millisecond at 1M facts, where hybrid takes ~22 ms.",
         ),
     ] = SearchModeChoice.hybrid,
+    embedder: Annotated[
+        str | None,
+        typer.Option(
+            "--embedder",
+            help="A bundled embedder's folder name or model id (`guardkit models list`); "
+            "saved with the index, which later opens with it.",
+        ),
+    ] = None,
 ) -> None:
     """Build a fact index from SOURCES into a new folder."""
+    from guardkit.facts._embed import embedder_named
+
     with typed_errors(), shown_as_lines(SkippedDocumentsWarning):
-        index = FactIndex.build(sources, index_type=index_type.value, search_mode=_MODES[mode])
+        index = FactIndex.build(
+            sources,
+            embedder=None if embedder is None else embedder_named(embedder),
+            index_type=index_type.value,
+            search_mode=_MODES[mode],
+        )
         manifest = index.save(out)
     typer.echo(
         f"built {out}: {_count(manifest.fact_count, 'fact')} from "

@@ -22,11 +22,15 @@ import numpy as np
 from guardkit._files import sha256_file
 
 __all__ = [
+    "CARRIED",
     "DEFAULT_MODEL_ID",
     "Embedder",
     "MiniLMEmbedder",
+    "carried_folder",
     "default_embedder",
     "embedder_for",
+    "embedder_named",
+    "index_embedder",
 ]
 
 DEFAULT_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
@@ -129,3 +133,49 @@ def embedder_for(model_id: str) -> Embedder:
     if folder is None or folder == DEFAULT_EMBEDDER:
         return default_embedder()
     return _shared(model_id, lambda: OnnxEmbedder(folder))
+
+
+def embedder_named(name: str) -> Embedder:
+    """A bundled embedder by model id or folder name (``guardkit models list`` shows both), or
+    the embedder folder at path ``name`` (one of ``guardkit models train-embedder``)."""
+    from guardkit.errors import UnknownNameError
+    from guardkit.facts._embed_onnx import OnnxEmbedder, bundled_embedders
+
+    bundled = bundled_embedders()
+    by_folder = {folder.name: model_id for model_id, folder in bundled.items()}
+    model_id = by_folder.get(name, name)
+    if model_id in bundled:
+        return embedder_for(model_id)
+    if Path(name).is_dir():
+        return OnnxEmbedder(Path(name))  # reads and checks the folder's manifest
+    raise UnknownNameError(
+        "embedder", name, [*by_folder, *bundled], hint="or give the path of an embedder folder"
+    )
+
+
+CARRIED = "embedder"
+"""Sub-folder of a saved index holding its embedder when that is not a bundled one."""
+
+
+def carried_folder(embedder: Embedder) -> Path | None:
+    """The folder an index must carry for ``embedder`` to reopen it: an ONNX embedder folder
+    that is not shipped with guardkit (bundled ones and the torch original are found by id)."""
+    from guardkit.facts._embed_onnx import OnnxEmbedder, bundled_embedders
+
+    if not isinstance(embedder, OnnxEmbedder):
+        return None
+    bundled = {folder.resolve() for folder in bundled_embedders().values()}
+    return None if embedder.folder.resolve() in bundled else embedder.folder
+
+
+def index_embedder(folder: Path, model_id: str, sha256: str) -> Embedder:
+    """The embedder a saved index names: bundled by id, else the one the index carries."""
+    from guardkit.facts._embed_onnx import OnnxEmbedder, bundled_embedders
+
+    carried = folder / CARRIED
+    if model_id == DEFAULT_MODEL_ID or model_id in bundled_embedders():
+        return embedder_for(model_id)
+    if (carried / "manifest.json").is_file():
+        key = f"{carried.resolve()}@{sha256}"
+        return _shared(key, lambda: OnnxEmbedder(carried))
+    return embedder_for(model_id)  # the default: the index's check then says what is missing

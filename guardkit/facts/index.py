@@ -13,6 +13,8 @@ the manifest last, and the previous generation stays on disk for readers still o
 
 from __future__ import annotations
 
+import os
+import shutil
 import sqlite3
 import threading
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -23,8 +25,15 @@ from typing import Any, Literal, cast
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from guardkit._files import sha256_file
 from guardkit.errors import ConfigError, FactIndexError, UnknownNameError
-from guardkit.facts._embed import Embedder, default_embedder, embedder_for
+from guardkit.facts._embed import (
+    CARRIED,
+    Embedder,
+    carried_folder,
+    default_embedder,
+    index_embedder,
+)
 from guardkit.facts._ingest import Document, check_new_id, read_sources, split_facts
 from guardkit.facts._lexical import FUSION_DEPTH, SearchMode, fuse
 from guardkit.facts._manifest import (
@@ -426,9 +435,32 @@ class FactIndex:
         }
         if self.search_mode != "dense":  # BM25 postings: word searches start at once
             files["words"] = write_file(folder, f"words-{gen:06d}.bin", self._store.write_words)
+        self._carry_embedder(folder)
         manifest = self._make_manifest(gen, files, current)
         atomic_write(folder / MANIFEST, manifest.model_dump_json(indent=2).encode() + b"\n")
         return manifest
+
+    def _carry_embedder(self, folder: Path) -> None:
+        """Copy a non-bundled embedder into the index, so that the CLI, policies and other
+        machines reopen the index with it (its own manifest pins its files by sha256)."""
+        source = carried_folder(self.embedder)
+        target = folder / CARRIED
+        if source is None or source.resolve() == target.resolve():
+            return
+        if (target / "model.onnx").is_file() and sha256_file(target / "model.onnx") == (
+            self.embedder.sha256
+        ):
+            return
+        staging = folder / f".{CARRIED}.tmp-{os.getpid()}"
+        shutil.rmtree(staging, ignore_errors=True)
+        try:
+            staging.mkdir()
+            for name in ("model.onnx", "tokenizer.json", "manifest.json"):
+                shutil.copyfile(source / name, staging / name)
+            shutil.rmtree(target, ignore_errors=True)
+            staging.replace(target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
 
     def _check_target(self, folder: Path, current: IndexManifest | None) -> None:
         if current is None:
@@ -475,9 +507,10 @@ class FactIndex:
         for _ in range(_LOAD_RETRIES):
             manifest = read_manifest(folder)
             try:
-                return cls._open(
-                    folder, manifest, embedder or embedder_for(manifest.embedding_model)
+                found = embedder or index_embedder(
+                    folder, manifest.embedding_model, manifest.embedding_sha256
                 )
+                return cls._open(folder, manifest, found)
             except FileNotFoundError as exc:  # a concurrent save retired this generation
                 if read_manifest(folder).generation == manifest.generation:
                     raise FactIndexError("missing index file", file=str(exc.filename)) from None
@@ -578,7 +611,8 @@ def _check_embedder(folder: Path, manifest: IndexManifest, embedder: Embedder) -
             file=str(folder / MANIFEST),
             loc=("embedding_sha256",),
             hint="open it with the embedder it was built with (FactIndex.load(folder, "
-            "embedder=OnnxEmbedder(DIR))), or rebuild it with `guardkit index build`",
+            "embedder=OnnxEmbedder(DIR))), or rebuild it with `guardkit index build "
+            "--embedder`",
         )
     if manifest.embedding_dim != embedder.dim:
         raise FactIndexError(

@@ -138,3 +138,74 @@ def test_export_reproduces_sentence_transformers(tmp_path: Path) -> None:
     manifest = OnnxEmbedder(tmp_path / "e").manifest
     assert not manifest.quantized and manifest.parity[0].cosine_min > 0.9999
     assert manifest.model_id == "sentence-transformers/all-MiniLM-L6-v2+onnx"
+
+
+@pytest.fixture
+def own_embedder(embedder_copy: Path) -> Path:
+    """An embedder folder guardkit does not ship (as `models train-embedder` writes one)."""
+    manifest = json.loads((embedder_copy / "manifest.json").read_text())
+    manifest["model_id"] = "tests/own-embedder+int8"
+    (embedder_copy / "manifest.json").write_text(json.dumps(manifest))
+    return embedder_copy
+
+
+def test_an_index_carries_an_embedder_guardkit_does_not_ship(
+    tmp_path: Path, kb_file: Path, own_embedder: Path
+) -> None:
+    FactIndex.build([kb_file], embedder=OnnxEmbedder(own_embedder)).save(tmp_path / "ix")
+    shutil.rmtree(own_embedder)  # the index must not need the original folder
+    reopened = FactIndex.load(tmp_path / "ix")
+    assert reopened.embedder.model_id == "tests/own-embedder+int8"
+    assert isinstance(reopened.embedder, OnnxEmbedder)
+    assert reopened.embedder.folder == tmp_path / "ix" / "embedder"
+    assert reopened.search("How long do I have to return an item?", k=1)[0].doc_id == "returns"
+    reopened.save(tmp_path / "copy")  # saved elsewhere, it carries it along
+    assert FactIndex.load(tmp_path / "copy").embedder.model_id == "tests/own-embedder+int8"
+    # bundled embedders are found by id and never copied
+    FactIndex.build([kb_file], embedder=OnnxEmbedder(PLAIN_EMBEDDER)).save(tmp_path / "plain")
+    assert not (tmp_path / "plain" / "embedder").exists()
+
+
+def test_a_carried_embedder_is_hash_checked(
+    tmp_path: Path, kb_file: Path, own_embedder: Path
+) -> None:
+    FactIndex.build([kb_file], embedder=OnnxEmbedder(own_embedder)).save(tmp_path / "ix")
+    with (tmp_path / "ix" / "embedder" / "model.onnx").open("ab") as fh:
+        fh.write(b"\0")
+    with pytest.raises(ModelError, match="sha256 mismatch") as info:
+        FactIndex.load(tmp_path / "ix").search("returns")
+    assert info.value.file == str(tmp_path / "ix" / "embedder" / "model.onnx")
+
+
+def test_cli_builds_with_an_embedder_folder_and_reopens_with_it(
+    tmp_path: Path, kb_file: Path, own_embedder: Path
+) -> None:
+    out = tmp_path / "ix"
+    result = runner.invoke(
+        app, ["index", "build", str(kb_file), "--out", str(out), "--embedder", str(own_embedder)]
+    )
+    assert result.exit_code == 0, result.output
+    extra = tmp_path / "faq.md"
+    extra.write_text("Gift cards never expire.\n")
+    assert runner.invoke(app, ["index", "add", str(out), str(extra)]).exit_code == 0
+    result = runner.invoke(app, ["index", "query", str(out), "do gift cards expire", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0]["fact_id"] == "faq.md#0"
+    info = json.loads(runner.invoke(app, ["index", "info", str(out), "--json"]).stdout)
+    assert info["embedding_model"] == "tests/own-embedder+int8"
+    not_an_embedder = tmp_path / "empty"
+    not_an_embedder.mkdir()
+    result = runner.invoke(
+        app,
+        [
+            "index",
+            "build",
+            str(kb_file),
+            "--out",
+            str(tmp_path / "x"),
+            "--embedder",
+            str(not_an_embedder),
+        ],
+    )
+    assert result.exit_code == 2 and "missing manifest.json" in result.output
+    assert not (tmp_path / "x").exists()

@@ -291,3 +291,36 @@ def test_help_on_every_new_command() -> None:
     ):
         result = runner.invoke(app, args)
         assert result.exit_code == 0 and "Usage" in result.output
+
+
+def test_build_with_another_bundled_embedder_which_the_index_then_keeps(
+    kb_file: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "plain"
+    result = runner.invoke(
+        app,
+        [
+            "index",
+            "build",
+            str(kb_file),
+            "--out",
+            str(out),
+            "--embedder",
+            "embedder-minilm-l6-int8",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    info = json.loads(runner.invoke(app, ["index", "info", str(out), "--json"]).stdout)
+    assert info["embedding_model"] == "sentence-transformers/all-MiniLM-L6-v2+int8"
+    result = runner.invoke(app, ["index", "query", str(out), "refund", "-k", "1", "--json"])
+    assert result.exit_code == 0 and len(json.loads(result.stdout)) == 1
+
+
+def test_an_unknown_embedder_name_lists_the_bundled_ones(kb_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "x"
+    result = runner.invoke(
+        app, ["index", "build", str(kb_file), "--out", str(out), "--embedder", "bert-large"]
+    )
+    assert result.exit_code == 2
+    assert "unknown embedder 'bert-large'; known:" in result.output
+    assert "embedder-minilm-l6-gk1" in result.output and not out.exists()
