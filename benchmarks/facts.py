@@ -27,6 +27,7 @@ Results go to ``<work>/results-HHMMSS.json``; the tables in RESULTS.md are writt
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import multiprocessing
@@ -55,9 +56,11 @@ from guardkit.facts import (
     Claim,
     ClaimVerdict,
     ClaimVerifier,
+    Embedder,
     FactIndex,
     Hit,
     MiniLMEmbedder,
+    OnnxEmbedder,
     SearchMode,
     VerifySettings,
     default_embedder,
@@ -69,6 +72,20 @@ from guardkit.verifier import DEFAULT_MODEL, load_verifier
 LABELS = ("supported", "contradicted", "unverifiable")
 MODES: tuple[SearchMode, ...] = ("dense", "lexical", "hybrid")
 _MARKER = re.compile(r"\s*\[?<\|[a-z_]+\|>\]?")
+
+
+_CHOSEN: dict[str, Path] = {}
+"""``--embedder FOLDER``: the embedder every index here is built with (default: the shipped)."""
+
+
+def chosen_embedder() -> Embedder:
+    folder = _CHOSEN.get("folder")
+    return default_embedder() if folder is None else _shared_onnx(str(folder))
+
+
+@functools.cache
+def _shared_onnx(folder: str) -> Embedder:
+    return OnnxEmbedder(folder)
 
 
 def rss_mb() -> float:
@@ -101,7 +118,7 @@ def load_claims(data: Path, split: str) -> list[dict]:
 
 def build_citint(data: Path, work: Path) -> tuple[FactIndex, dict]:
     """The CitInt sentence index, built once per embedder and kept in ``work`` for reruns."""
-    key = default_embedder().sha256[:12]
+    key = chosen_embedder().sha256[:12]
     folder, stats_file = work / f"citint-index-{key}", work / f"citint-build-{key}.json"
     if (folder / "manifest.json").is_file() and stats_file.is_file():
         version = json.loads((folder / "manifest.json").read_text())["format_version"]
@@ -117,7 +134,7 @@ def build_citint(data: Path, work: Path) -> tuple[FactIndex, dict]:
                 rec = {"id": f"{doc['doc_id']}:{i}", "text": sentence, "source": str(doc["doc_id"])}
                 fh.write(json.dumps(rec) + "\n")
     t0 = time.perf_counter()
-    index = FactIndex.build([source])
+    index = FactIndex.build([source], embedder=chosen_embedder())
     build_s = time.perf_counter() - t0
     shutil.rmtree(folder, ignore_errors=True)
     t0 = time.perf_counter()
@@ -236,10 +253,14 @@ def verdict_block(checker: ClaimVerifier, dev: list[dict], test: list[dict], hit
     }
 
 
-def _embed_rate(kind: str, sample: list[str], threads: int) -> tuple[float, np.ndarray]:
+def _embed_rate(
+    kind: str, sample: list[str], threads: int, folder: Path | None
+) -> tuple[float, np.ndarray]:
     """Facts/s of one embedder in a fresh process: torch's spinning OpenMP threads stay out."""
     torch.set_num_threads(threads)
-    embedder = default_embedder() if kind == "default" else MiniLMEmbedder()
+    if folder is not None:
+        _CHOSEN["folder"] = folder
+    embedder = chosen_embedder() if kind == "default" else MiniLMEmbedder()
     embedder.encode(sample[:8])  # load outside the timing
     t0 = time.perf_counter()
     vectors = embedder.encode(sample)
@@ -254,12 +275,14 @@ def embed_side_by_side(sample: list[str], threads: int) -> dict:
     for _ in range(2):
         for kind in runs:
             with spawn.Pool(1) as pool:
-                rate, vectors[kind] = pool.apply(_embed_rate, (kind, sample, threads))
+                rate, vectors[kind] = pool.apply(
+                    _embed_rate, (kind, sample, threads, _CHOSEN.get("folder"))
+                )
             runs[kind].append(rate)
     cosine = (vectors["default"] * vectors["torch"]).sum(axis=1)
     best = {name: max(r) for name, r in runs.items()}
     return {
-        "default_model": default_embedder().model_id,
+        "default_model": chosen_embedder().model_id,
         "facts_per_s": runs,
         "facts_per_s_best": best,
         "ratio_default_over_torch": best["default"] / best["torch"],
@@ -357,7 +380,7 @@ def mode_latency(index: FactIndex, claims: list[dict], vecs: np.ndarray) -> dict
 def citint(
     data: Path, work: Path, out: dict, verdicts_too: bool, threads: int, verifier: Path
 ) -> tuple[FactIndex, np.ndarray, list[dict]]:
-    embedder = default_embedder()
+    embedder = chosen_embedder()
     index, build = build_citint(data, work)
     corpus = Corpus(index)
     out["build"] = {
@@ -399,7 +422,7 @@ def fm2_split(data: Path, work: Path, split: str) -> tuple[FactIndex, list[dict]
     """A FoolMeTwice split's index (built once per embedder, kept in ``work``) and its claims."""
     path = data / "nli" / "fm2" / "dataset" / f"{split}.jsonl"
     rows = [json.loads(line) for line in path.open(encoding="utf-8")]
-    folder = work / f"fm2-{split}-index-{default_embedder().sha256[:12]}"
+    folder = work / f"fm2-{split}-index-{chosen_embedder().sha256[:12]}"
     if (folder / "manifest.json").is_file():
         index = FactIndex.load(folder)
     else:
@@ -414,7 +437,7 @@ def fm2_split(data: Path, work: Path, split: str) -> tuple[FactIndex, list[dict]
             for i, ((page, header), sentences) in enumerate(sections.items()):
                 doc = {"id": str(i), "text": list(sentences), "source": page, "section": header}
                 fh.write(json.dumps(doc) + "\n")
-        index = FactIndex.build([source])
+        index = FactIndex.build([source], embedder=chosen_embedder())
         index.save(folder)
     label = {"SUPPORTS": "supported", "REFUTES": "contradicted"}
     claims = [
@@ -602,7 +625,7 @@ def e2e(big: FactIndex, test: list[dict], out: dict, verifier_dir: Path) -> None
             verified[name] = sum(
                 c["supported"] is not None for claim in claims for c in claim["citations"]
             )
-    emb, verifier = default_embedder(), load_verifier(verifier_dir)
+    emb, verifier = chosen_embedder(), load_verifier(verifier_dir)
     vec = emb.encode(texts)
     # The claims' own top 5 facts: pairs of a claim with itself would be settled by the
     # verbatim rule without the model.
@@ -652,7 +675,14 @@ def main() -> None:
         default=DEFAULT_MODEL,
         help="Verifier model folder (default: shipped).",
     )
+    p.add_argument(
+        "--embedder",
+        type=Path,
+        help="Embedder folder every index is built with (default: the shipped one).",
+    )
     args = p.parse_args()
+    if args.embedder is not None:
+        _CHOSEN["folder"] = args.embedder
     torch.set_num_threads(args.torch_threads)
     args.work.mkdir(parents=True, exist_ok=True)
     manifest = json.loads((args.verifier / "manifest.json").read_text())

@@ -24,6 +24,7 @@ from guardkit.errors import ModelError
 __all__ = [
     "DEFAULT_EMBEDDER",
     "PLAIN_EMBEDDER",
+    "EmbedderDistillation",
     "EmbedderManifest",
     "EmbedderTraining",
     "EmbeddingParity",
@@ -74,6 +75,30 @@ class EmbedderTraining(_Strict):
     command: str = ""
 
 
+class EmbedderDistillation(_Strict):
+    """How a shallower student embedder was taught a teacher's vectors (``training.distill``)."""
+
+    teacher_model: str
+    teacher_sha256: str
+    base_model: str
+    base_sha256: str
+    layers: list[int] = Field(min_length=1)
+    data: str
+    texts: int = Field(ge=2)
+    texts_sha256: str
+    held_out: int = Field(ge=0)
+    held_out_cosine_mean: float | None
+    held_out_cosine_p01: float | None
+    epochs: int = Field(ge=1)
+    batch_size: int = Field(ge=2)
+    lr: float
+    seed: int
+    steps: int = Field(ge=1)
+    final_loss: float
+    seconds: float
+    command: str = ""
+
+
 class EmbedderManifest(_Strict):
     """What an embedder folder holds and where its weights came from."""
 
@@ -90,6 +115,7 @@ class EmbedderManifest(_Strict):
     parity: list[EmbeddingParity] = Field(default_factory=list)
     made_by: str = ""
     training: EmbedderTraining | None = None
+    distillation: EmbedderDistillation | None = None
 
 
 def bundled_embedders() -> dict[str, Path]:

@@ -13,9 +13,14 @@ from pathlib import Path
 from guardkit.errors import ConfigError
 from guardkit.facts.training.pairs import RetrievalPair
 
-__all__ = ["citint_pairs"]
+__all__ = ["citint_pairs", "strip_citation_markers"]
 
 _CITATION_MARKER = re.compile(r"\s*\[?<\|[a-z_]+\|>\]?")
+
+
+def strip_citation_markers(claim: str) -> str:
+    """A claim without CitInt's ``<|cit|>``-style markers, whitespace collapsed."""
+    return " ".join(_CITATION_MARKER.sub("", claim).split())
 
 
 def citint_pairs(data: Path) -> tuple[list[RetrievalPair], list[str]]:
@@ -33,7 +38,7 @@ def citint_pairs(data: Path) -> tuple[list[RetrievalPair], list[str]]:
     with (folder / "claims_train.jsonl").open(encoding="utf-8") as fh:
         for line in fh:
             row = json.loads(line)
-            claim = " ".join(_CITATION_MARKER.sub("", row["claim"]).split())
+            claim = strip_citation_markers(row["claim"])
             gold = {
                 abstracts[doc][i]
                 for doc, groups in row["evidence"].items()

@@ -1,0 +1,138 @@
+"""Distilling a shallower embedder: its texts, its settings, and one real (tiny) run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from guardkit.errors import ConfigError, ModelError
+from guardkit.facts._embed_onnx import DEFAULT_EMBEDDER, OnnxEmbedder, read_embedder_manifest
+from guardkit.facts.training.corpora import distillation_texts
+from guardkit.facts.training.distill import DistillConfig, distill_embedder
+
+
+def _jsonl(path: Path, rows: list[dict[str, object]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+
+
+def _data(root: Path) -> Path:
+    """A miniature ``shared/data``: which rows may be learnt from is the point."""
+    citint = root / "citint"
+    _jsonl(
+        citint / "corpus.jsonl",
+        [
+            {"doc_id": 1, "title": "a", "abstract": ["Free abstract sentence one."]},
+            {"doc_id": 2, "title": "b", "abstract": ["Sentence of a dev-cited abstract."]},
+            {"doc_id": 3, "title": "c", "abstract": ["Sentence of a test evidence abstract."]},
+        ],
+    )
+    _jsonl(
+        citint / "claims_train.jsonl",
+        [{"claim": "A train claim<|cit|>.", "evidence": {}, "cited_doc_ids": [1]}],
+    )
+    _jsonl(
+        citint / "claims_dev.jsonl",
+        [{"claim": "A dev claim.", "evidence": {}, "cited_doc_ids": [2]}],
+    )
+    _jsonl(
+        citint / "claims_test.jsonl",
+        [{"claim": "A test claim.", "evidence": {"3": []}, "cited_doc_ids": []}],
+    )
+    halueval = root / "halueval"
+    for task, field in (
+        ("qa", "knowledge"),
+        ("dialogue", "knowledge"),
+        ("summarization", "document"),
+    ):
+        rows = [{field: f"{task} row {i} says a thing. It says another."} for i in range(6)]
+        _jsonl(halueval / f"{task}.jsonl", rows)
+    return root
+
+
+def test_texts_come_from_training_rows_only(tmp_path: Path) -> None:
+    texts, about = distillation_texts(_data(tmp_path), per_source=100)
+    assert "Free abstract sentence one." in texts
+    assert "A train claim." in texts  # citation markers removed
+    assert not any("dev" in t or "test" in t for t in texts)
+    for task in ("qa", "dialogue", "summarization"):
+        assert f"{task} row 1 says a thing." in texts and "It says another." in texts
+        assert not any(t.startswith(f"{task} row 0 ") or f"{task} row 5 " in t for t in texts)
+    assert len(texts) == len(set(texts))
+    assert "citint 2" in about and "qa 5" in about and "dialogue 4" in about
+
+
+def test_texts_are_capped_per_source_and_seeded(tmp_path: Path) -> None:
+    data = _data(tmp_path)
+    first, _ = distillation_texts(data, per_source=2, seed=1)
+    again, _ = distillation_texts(data, per_source=2, seed=1)
+    assert first == again and len(first) == 8
+
+
+def test_missing_and_malformed_data_files_are_named(tmp_path: Path) -> None:
+    data = _data(tmp_path)
+    (data / "halueval" / "dialogue.jsonl").write_text('{"knowledge": "x"}\n{oops\n')
+    with pytest.raises(ConfigError, match="bad JSON") as err:
+        distillation_texts(data, per_source=5)
+    assert err.value.file is not None and err.value.file.endswith("dialogue.jsonl")
+    assert err.value.line == 2
+    (data / "citint" / "claims_dev.jsonl").unlink()
+    with pytest.raises(ConfigError, match="missing data file"):
+        distillation_texts(data, per_source=5)
+
+
+@pytest.mark.parametrize("layers", [(), (1, 1), (-1, 2)])
+def test_layer_choices_are_checked(layers: tuple[int, ...]) -> None:
+    with pytest.raises(ValidationError, match="layers"):
+        DistillConfig(layers=layers)
+
+
+def test_too_few_texts_and_a_wrong_teacher_fail_before_training(tmp_path: Path) -> None:
+    texts = [f"sentence number {i}" for i in range(300)]
+    with pytest.raises(ConfigError, match="distinct text"):
+        distill_embedder(["same"] * 500, DEFAULT_EMBEDDER, tmp_path / "out")
+    with pytest.raises(ModelError, match="manifest"):
+        distill_embedder(texts, tmp_path, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_layer_the_base_lacks_is_refused(tmp_path: Path) -> None:
+    texts = [f"sentence number {i}" for i in range(300)]
+    with pytest.raises(ConfigError, match=r"layers 0\.\.5"):
+        distill_embedder(
+            texts, DEFAULT_EMBEDDER, tmp_path / "out", config=DistillConfig(layers=(0, 6))
+        )
+
+
+@pytest.mark.slow
+def test_a_one_layer_student_moves_toward_its_teacher(tmp_path: Path) -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    texts = [
+        f"The {thing} in room {n} was {state} on day {n % 7}."
+        for n in range(40)
+        for thing, state in (("printer", "broken"), ("window", "open"), ("light", "off"))
+    ]
+    config = DistillConfig(layers=(0,), batch_size=16, lr=3e-4, epochs=2, held_out=0.1, threads=1)
+    manifest = distill_embedder(texts, DEFAULT_EMBEDDER, tmp_path / "s", config=config)
+    record = manifest.distillation
+    assert record is not None and record.layers == [0]
+    assert record.texts + record.held_out == len(texts) and record.held_out == 12
+    assert record.teacher_sha256 == read_embedder_manifest(DEFAULT_EMBEDDER).files["model.onnx"]
+    assert read_embedder_manifest(tmp_path / "s") == manifest
+    student, teacher = OnnxEmbedder(tmp_path / "s"), OnnxEmbedder(DEFAULT_EMBEDDER)
+    probe = texts[:20]
+    after = float((student.encode(probe) * teacher.encode(probe)).sum(1).mean())
+    untrained = DistillConfig(layers=(0,), batch_size=16, lr=1e-9, threads=1)
+    distill_embedder(texts, DEFAULT_EMBEDDER, tmp_path / "u", config=untrained)
+    before = float(
+        (OnnxEmbedder(tmp_path / "u").encode(probe) * teacher.encode(probe)).sum(1).mean()
+    )
+    assert after > before + 0.05, (before, after)
+    assert record.held_out_cosine_mean is not None and record.held_out_cosine_mean > before
+    assert np.isfinite(record.final_loss)
