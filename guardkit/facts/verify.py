@@ -20,8 +20,9 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from guardkit.errors import ConfigError
+from guardkit.facts._documents import DocumentFacts
 from guardkit.facts._embed import Embedder, default_embedder
-from guardkit.facts._ingest import Document, split_facts
+from guardkit.facts._ingest import FactRow
 from guardkit.facts.claims import Claim, extract_claims
 from guardkit.facts.index import FactIndex, Hit
 from guardkit.verifier._quotes import states_verbatim
@@ -111,6 +112,7 @@ class ClaimVerifier:
         if embedder is None:
             embedder = index.embedder if index is not None else default_embedder()
         self.embedder = embedder
+        self._documents = DocumentFacts(embedder)
 
     def verify_text(
         self, text: str, documents: Sequence[str] = (), *, citations: bool = True
@@ -216,20 +218,22 @@ class ClaimVerifier:
         documents: Sequence[str],
         cited: Sequence[Collection[str] | None] | None,
     ) -> list[list[Hit]]:
-        """The call's documents, cut into facts and embedded now (they change every call).
+        """The call's documents, cut into facts and embedded (once per document text, see
+        :class:`DocumentFacts`).
 
         The ``i``-th (from 1) is ``document[i]``; a claim citing some of them gets evidence
         from those.
         """
-        rows = [
-            row
-            for i, text in enumerate(documents, start=1)
-            if text.strip()
-            for row in split_facts(Document(_document_name(i), text, _document_name(i)))
-        ]
+        rows: list[FactRow] = []
+        found = []
+        for i, text in enumerate(documents, start=1):
+            if text.strip():
+                facts, facts_vectors = self._documents.facts(_document_name(i), text)
+                rows += facts
+                found.append(facts_vectors)
         if not rows:
             return [[] for _ in range(len(vectors))]
-        sims = vectors @ self.embedder.encode([r.text for r in rows]).T
+        sims = vectors @ np.concatenate(found).T
         out = []
         for i, q in enumerate(sims):
             names = cited[i] if cited is not None else None
