@@ -85,8 +85,9 @@ def build(
         str | None,
         typer.Option(
             "--embedder",
-            help="A bundled embedder's folder name or model id (`guardkit models list`); "
-            "saved with the index, which later opens with it.",
+            help="An embedder folder (e.g. from `guardkit models train-embedder`), which the "
+            "index then carries, or a shipped embedder's name or model id "
+            "(`guardkit models list`). Default: the shipped default.",
         ),
     ] = None,
 ) -> None:

@@ -26,11 +26,11 @@ __all__ = [
     "DEFAULT_MODEL_ID",
     "Embedder",
     "MiniLMEmbedder",
+    "carried_embedder",
     "carried_folder",
     "default_embedder",
     "embedder_for",
     "embedder_named",
-    "index_embedder",
 ]
 
 DEFAULT_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
@@ -136,18 +136,18 @@ def embedder_for(model_id: str) -> Embedder:
 
 
 def embedder_named(name: str) -> Embedder:
-    """A bundled embedder by model id or folder name (``guardkit models list`` shows both), or
-    the embedder folder at path ``name`` (one of ``guardkit models train-embedder``)."""
+    """The embedder folder at path ``name`` (one of ``guardkit models train-embedder``), else a
+    bundled embedder by folder name or model id (``guardkit models list`` shows both)."""
     from guardkit.errors import UnknownNameError
     from guardkit.facts._embed_onnx import OnnxEmbedder, bundled_embedders
 
+    if Path(name).is_dir():
+        return OnnxEmbedder(Path(name).resolve())  # reads and checks the folder's manifest
     bundled = bundled_embedders()
     by_folder = {folder.name: model_id for model_id, folder in bundled.items()}
     model_id = by_folder.get(name, name)
     if model_id in bundled:
         return embedder_for(model_id)
-    if Path(name).is_dir():
-        return OnnxEmbedder(Path(name))  # reads and checks the folder's manifest
     raise UnknownNameError(
         "embedder", name, [*by_folder, *bundled], hint="or give the path of an embedder folder"
     )
@@ -159,23 +159,21 @@ CARRIED = "embedder"
 
 def carried_folder(embedder: Embedder) -> Path | None:
     """The folder an index must carry for ``embedder`` to reopen it: an ONNX embedder folder
-    that is not shipped with guardkit (bundled ones and the torch original are found by id)."""
+    whose weights guardkit does not ship (bundled ones and the torch original are found by id)."""
     from guardkit.facts._embed_onnx import OnnxEmbedder, bundled_embedders
 
     if not isinstance(embedder, OnnxEmbedder):
         return None
-    bundled = {folder.resolve() for folder in bundled_embedders().values()}
-    return None if embedder.folder.resolve() in bundled else embedder.folder
+    shipped = bundled_embedders().get(embedder.model_id)
+    if shipped is not None and embedder_for(embedder.model_id).sha256 == embedder.sha256:
+        return None
+    return embedder.folder
 
 
-def index_embedder(folder: Path, model_id: str, sha256: str) -> Embedder:
-    """The embedder a saved index names: bundled by id, else the one the index carries."""
-    from guardkit.facts._embed_onnx import OnnxEmbedder, bundled_embedders
+def carried_embedder(folder: Path, manifest_sha256: str) -> Embedder:
+    """The embedder carried in ``folder`` (an index's ``embedder/``), shared per folder and
+    manifest; its manifest's hash was checked by the caller."""
+    from guardkit.facts._embed_onnx import OnnxEmbedder
 
-    carried = folder / CARRIED
-    if model_id == DEFAULT_MODEL_ID or model_id in bundled_embedders():
-        return embedder_for(model_id)
-    if (carried / "manifest.json").is_file():
-        key = f"{carried.resolve()}@{sha256}"
-        return _shared(key, lambda: OnnxEmbedder(carried))
-    return embedder_for(model_id)  # the default: the index's check then says what is missing
+    folder = folder.resolve()
+    return _shared(f"{folder}@{manifest_sha256}", lambda: OnnxEmbedder(folder))

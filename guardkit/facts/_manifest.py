@@ -65,6 +65,9 @@ class IndexManifest(BaseModel):
     embedding_model: str = Field(min_length=1)
     embedding_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     embedding_dim: int = Field(ge=1)
+    carried_embedder_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+    """sha256 of ``embedder/manifest.json`` when the index carries an embedder guardkit does not
+    ship; that manifest in turn pins the embedder's files."""
     index: IndexParams
     auto_index: bool
     """Whether the index kind follows the fact count (flat below the threshold, HNSW above)."""

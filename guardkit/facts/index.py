@@ -30,10 +30,12 @@ from guardkit.errors import ConfigError, FactIndexError, UnknownNameError
 from guardkit.facts._embed import (
     CARRIED,
     Embedder,
+    carried_embedder,
     carried_folder,
     default_embedder,
-    index_embedder,
+    embedder_for,
 )
+from guardkit.facts._embed_onnx import read_embedder_manifest
 from guardkit.facts._ingest import Document, check_new_id, read_sources, split_facts
 from guardkit.facts._lexical import FUSION_DEPTH, SearchMode, fuse
 from guardkit.facts._manifest import (
@@ -416,6 +418,7 @@ class FactIndex:
             except (OSError, sqlite3.Error, RuntimeError) as exc:  # faiss: RuntimeError
                 discard_generation(folder, gen)
                 if current is None:  # a new index: leave no folder that blocks the next build
+                    shutil.rmtree(folder / CARRIED, ignore_errors=True)
                     (folder / ".lock").unlink(missing_ok=True)
                 reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0]
                 raise FactIndexError(
@@ -429,33 +432,41 @@ class FactIndex:
         self, folder: Path, gen: int, current: IndexManifest | None
     ) -> IndexManifest:
         """Write generation ``gen``'s files, then the manifest that makes them the index."""
+        carried = self._carry_embedder(folder)
         files = {
             "index": write_file(folder, f"index-{gen:06d}.faiss", self._vectors.write),
             "facts": write_file(folder, f"facts-{gen:06d}.sqlite", self._store.write),
         }
         if self.search_mode != "dense":  # BM25 postings: word searches start at once
             files["words"] = write_file(folder, f"words-{gen:06d}.bin", self._store.write_words)
-        self._carry_embedder(folder)
-        manifest = self._make_manifest(gen, files, current)
+        manifest = self._make_manifest(gen, files, current, carried)
         atomic_write(folder / MANIFEST, manifest.model_dump_json(indent=2).encode() + b"\n")
         return manifest
 
-    def _carry_embedder(self, folder: Path) -> None:
+    def _carry_embedder(self, folder: Path) -> str | None:
         """Copy a non-bundled embedder into the index, so that the CLI, policies and other
-        machines reopen the index with it (its own manifest pins its files by sha256)."""
+        machines reopen the index with it; the sha256 of its manifest (which pins its files)."""
         source = carried_folder(self.embedder)
         target = folder / CARRIED
-        if source is None or source.resolve() == target.resolve():
-            return
-        if (target / "model.onnx").is_file() and sha256_file(target / "model.onnx") == (
-            self.embedder.sha256
-        ):
-            return
-        staging = folder / f".{CARRIED}.tmp-{os.getpid()}"
+        if source is None:
+            return None
+        if source.resolve() != target.resolve():
+            self._copy_embedder(source, target)
+        return sha256_file(target / "manifest.json")
+
+    @staticmethod
+    def _copy_embedder(source: Path, target: Path) -> None:
+        """The embedder's manifest and every file it pins, staged, then renamed into place."""
+        manifest = source / "manifest.json"
+        if (target / "manifest.json").is_file() and sha256_file(
+            target / "manifest.json"
+        ) == sha256_file(manifest):
+            return  # carried already (saved here before)
+        staging = target.parent / f".{CARRIED}.tmp-{os.getpid()}"
         shutil.rmtree(staging, ignore_errors=True)
         try:
             staging.mkdir()
-            for name in ("model.onnx", "tokenizer.json", "manifest.json"):
+            for name in ["manifest.json", *read_embedder_manifest(source).files]:
                 shutil.copyfile(source / name, staging / name)
             shutil.rmtree(target, ignore_errors=True)
             staging.replace(target)
@@ -480,13 +491,18 @@ class FactIndex:
             )
 
     def _make_manifest(
-        self, gen: int, files: dict[str, FileEntry], current: IndexManifest | None
+        self,
+        gen: int,
+        files: dict[str, FileEntry],
+        current: IndexManifest | None,
+        carried: str | None,
     ) -> IndexManifest:
         now = datetime.now(UTC)
         return IndexManifest(
             embedding_model=self.embedder.model_id,
             embedding_sha256=self.embedder.sha256,
             embedding_dim=self.embedder.dim,
+            carried_embedder_sha256=carried,
             index=self.index_params,
             auto_index=self.auto_index,
             search_mode=self.search_mode,
@@ -507,10 +523,7 @@ class FactIndex:
         for _ in range(_LOAD_RETRIES):
             manifest = read_manifest(folder)
             try:
-                found = embedder or index_embedder(
-                    folder, manifest.embedding_model, manifest.embedding_sha256
-                )
-                return cls._open(folder, manifest, found)
+                return cls._open(folder, manifest, embedder or _embedder_of(folder, manifest))
             except FileNotFoundError as exc:  # a concurrent save retired this generation
                 if read_manifest(folder).generation == manifest.generation:
                     raise FactIndexError("missing index file", file=str(exc.filename)) from None
@@ -597,6 +610,29 @@ def _hit(row: dict[str, Any], score: float) -> Hit:
         score=min(1.0, max(-1.0, score)),
         metadata=row["metadata"],
     )
+
+
+def _embedder_of(folder: Path, manifest: IndexManifest) -> Embedder:
+    """The embedder the index carries (checked against its manifest), or the shipped one it
+    names."""
+    if manifest.carried_embedder_sha256 is None:
+        return embedder_for(manifest.embedding_model)
+    path = folder / CARRIED / "manifest.json"
+    if not path.is_file():
+        raise FactIndexError(
+            "the index carries its embedder, but embedder/manifest.json is missing",
+            file=str(path),
+            hint="copy the whole index folder, embedder/ included",
+        )
+    actual = sha256_file(path)
+    if actual != manifest.carried_embedder_sha256:
+        raise FactIndexError(
+            f"sha256 mismatch: the index manifest says {manifest.carried_embedder_sha256[:12]}..., "
+            f"the file has {actual[:12]}...",
+            file=str(path),
+            hint="the carried embedder was changed; rebuild the index",
+        )
+    return carried_embedder(folder / CARRIED, actual)
 
 
 def _check_embedder(folder: Path, manifest: IndexManifest, embedder: Embedder) -> None:

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from guardkit.cli import app
-from guardkit.errors import ModelError
+from guardkit.errors import FactIndexError, ModelError
 from guardkit.facts import FactIndex, MiniLMEmbedder, OnnxEmbedder, default_embedder
 from guardkit.facts._embed import embedder_for
 from guardkit.facts._embed_onnx import DEFAULT_EMBEDDER, PLAIN_EMBEDDER
@@ -209,3 +209,88 @@ def test_cli_builds_with_an_embedder_folder_and_reopens_with_it(
     )
     assert result.exit_code == 2 and "missing manifest.json" in result.output
     assert not (tmp_path / "x").exists()
+
+
+def _own_copy(source: Path, folder: Path, model_id: str) -> Path:
+    shutil.copytree(source, folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["model_id"] = model_id
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder
+
+
+def test_a_carried_embedder_wins_over_a_shipped_one_of_the_same_id(
+    tmp_path: Path, kb_file: Path
+) -> None:
+    # weights of the plain MiniLM under the fine-tuned default's id, as a retrain would name them
+    own = _own_copy(PLAIN_EMBEDDER, tmp_path / "own", default_embedder().model_id)
+    FactIndex.build([kb_file], embedder=OnnxEmbedder(own)).save(tmp_path / "ix")
+    reopened = FactIndex.load(tmp_path / "ix")
+    assert reopened.embedder.sha256 != default_embedder().sha256
+    assert reopened.search("How long do I have to return an item?", k=1)[0].doc_id == "returns"
+
+
+def test_a_folder_path_wins_over_a_shipped_name(
+    tmp_path: Path, kb_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _own_copy(PLAIN_EMBEDDER, tmp_path / DEFAULT_EMBEDDER.name, "tests/local+int8")
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(
+        app, ["index", "build", str(kb_file), "--out", "ix", "--embedder", DEFAULT_EMBEDDER.name]
+    )
+    assert result.exit_code == 0, result.output
+    assert FactIndex.load(tmp_path / "ix").embedder.model_id == "tests/local+int8"
+
+
+def test_a_copy_of_a_shipped_embedder_is_not_carried(
+    tmp_path: Path, kb_file: Path, embedder_copy: Path
+) -> None:
+    FactIndex.build([kb_file], embedder=OnnxEmbedder(embedder_copy)).save(tmp_path / "ix")
+    assert not (tmp_path / "ix" / "embedder").exists()
+    assert FactIndex.load(tmp_path / "ix").embedder is default_embedder()
+
+
+def test_the_carried_manifest_is_pinned_by_the_index(
+    tmp_path: Path, kb_file: Path, own_embedder: Path
+) -> None:
+    FactIndex.build([kb_file], embedder=OnnxEmbedder(own_embedder)).save(tmp_path / "ix")
+    carried = tmp_path / "ix" / "embedder" / "manifest.json"
+    manifest = json.loads(carried.read_text())
+    manifest["max_length"] = 8  # would silently change every vector
+    carried.write_text(json.dumps(manifest))
+    with pytest.raises(FactIndexError, match="sha256 mismatch") as info:
+        FactIndex.load(tmp_path / "ix")
+    assert info.value.file == str(carried)
+    shutil.rmtree(tmp_path / "ix" / "embedder")
+    with pytest.raises(FactIndexError, match=r"embedder/manifest\.json is missing") as info:
+        FactIndex.load(tmp_path / "ix")
+    assert "embedder/ included" in str(info.value)
+
+
+def test_a_failed_first_save_leaves_nothing_that_blocks_a_retry(
+    tmp_path: Path, kb_file: Path, own_embedder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = FactIndex.build([kb_file], embedder=OnnxEmbedder(own_embedder))
+
+    def full_disk(path: Path, data: bytes) -> None:
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr("guardkit.facts.index.atomic_write", full_disk)
+        with pytest.raises(FactIndexError, match="No space left"):
+            index.save(tmp_path / "ix")
+    assert not (tmp_path / "ix" / "embedder").exists()
+    index.save(tmp_path / "ix")
+    assert FactIndex.load(tmp_path / "ix").embedder.model_id == "tests/own-embedder+int8"
+
+
+def test_a_carried_embedder_opens_after_the_process_changes_directory(
+    tmp_path: Path, kb_file: Path, own_embedder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    FactIndex.build([kb_file], embedder=OnnxEmbedder(own_embedder)).save(tmp_path / "ix")
+    monkeypatch.chdir(tmp_path)
+    first = FactIndex.load("ix")
+    monkeypatch.chdir("/")
+    again = FactIndex.load(tmp_path / "ix")
+    assert again.embedder is first.embedder
+    assert again.search("How long do I have to return an item?", k=1)[0].doc_id == "returns"
