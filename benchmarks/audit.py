@@ -4,8 +4,9 @@
     .venv/bin/python benchmarks/audit.py halueval --data ../shared/data/halueval \\
         --calib-rows 1000 --test-rows 500 --alpha 0.1 --delta 0.1
 
-``throughput``: each case has a context document and a five-sentence recorded answer (JSON, one
-in ten needs a fix), judged through the guard by the local engine, then by Ray with one and two
+``throughput``: each case has a context document (the same for all; ``--distinct-context``
+adds a sentence of its own to each) and a five-sentence recorded answer (JSON, one in ten needs
+a fix), judged through the guard by the local engine, then by Ray with one and two
 workers. ``--risk`` adds the risk check (grounding with guardkit's verifier); ``--index DIR``
 adds the facts check on that fact index. ``--grow-index N`` first grows a copy of it to ``N``
 facts without embedding them (its vectors replicated with noise, as ``benchmarks/facts.py``
@@ -50,7 +51,9 @@ SENTENCES = [
 ]
 
 
-def write_inputs(folder: Path, n: int, risk: bool, index: str | None) -> tuple[Path, Path, Path]:
+def write_inputs(
+    folder: Path, n: int, risk: bool, index: str | None, distinct_context: bool = False
+) -> tuple[Path, Path, Path]:
     (folder / "answer.schema.json").write_text(json.dumps(SCHEMA))
     checks = []
     if index:
@@ -70,10 +73,11 @@ def write_inputs(folder: Path, n: int, risk: bool, index: str | None) -> tuple[P
             text = " ".join(SENTENCES[(i + k) % 5] for k in range(5))
             body = json.dumps({"answer": text})
             content = f"```json\n{body}\n```" if i % 10 == 9 else body
+            context = " ".join(SENTENCES)
+            if distinct_context:  # no case's context is any other's: nothing to reuse
+                context += f" Ticket {i} was opened on day {i % 28 + 1}."
             s.write(
-                json.dumps(
-                    {"id": f"c{i}", "input": "What are the terms?", "context": " ".join(SENTENCES)}
-                )
+                json.dumps({"id": f"c{i}", "input": "What are the terms?", "context": context})
                 + "\n"
             )
             r.write(
@@ -141,7 +145,7 @@ def throughput(args: argparse.Namespace) -> list[str]:
         folder = Path(tmp)
         if args.index and args.grow_index:
             args.index = grown_index(args.index, args.grow_index, folder)
-        inputs = write_inputs(folder, args.cases, args.risk, args.index)
+        inputs = write_inputs(folder, args.cases, args.risk, args.index, args.distinct_context)
         seconds = timed(folder, "local", "local", 1, inputs)
         lines.append(
             f"- recorded responses, local engine, 1 worker: {args.cases} cases in "
@@ -154,7 +158,9 @@ def throughput(args: argparse.Namespace) -> list[str]:
             warnings.filterwarnings("ignore", category=DeprecationWarning, module="ray")
             ray_dir = folder / "ray"
             ray_dir.mkdir()
-            ray_inputs = write_inputs(ray_dir, args.ray_cases, args.risk, args.index)
+            ray_inputs = write_inputs(
+                ray_dir, args.ray_cases, args.risk, args.index, args.distinct_context
+            )
             ray.init(address="local", include_dashboard=False, num_cpus=2, log_to_driver=False)
             try:
                 timed(folder, "warm", "ray", 2, ray_inputs)  # start workers, import guardkit once
@@ -277,6 +283,11 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=2000)
     parser.add_argument("--ray-cases", type=int, default=2000, help="0 skips the Ray comparison")
     parser.add_argument("--risk", action="store_true")
+    parser.add_argument(
+        "--distinct-context",
+        action="store_true",
+        help="give each case a context of its own (by default all cases share one document)",
+    )
     parser.add_argument("--index")
     parser.add_argument("--grow-index", type=int, default=0, help="grow --index to N facts")
     parser.add_argument("--data", default="../shared/data/halueval")

@@ -85,7 +85,7 @@ def test_missing_and_malformed_data_files_are_named(tmp_path: Path) -> None:
         distillation_texts(data, per_source=5)
 
 
-@pytest.mark.parametrize("layers", [(), (1, 1), (-1, 2)])
+@pytest.mark.parametrize("layers", [(), (1, 1), (-1, 2), (5, 3, 0)])
 def test_layer_choices_are_checked(layers: tuple[int, ...]) -> None:
     with pytest.raises(ValidationError, match="layers"):
         DistillConfig(layers=layers)
@@ -98,6 +98,8 @@ def test_too_few_texts_and_a_wrong_teacher_fail_before_training(tmp_path: Path) 
     with pytest.raises(ModelError, match="manifest"):
         distill_embedder(texts, tmp_path, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+    with pytest.raises(ConfigError, match="overwrite its teacher"):
+        distill_embedder(texts, DEFAULT_EMBEDDER, DEFAULT_EMBEDDER)
 
 
 def test_a_layer_the_base_lacks_is_refused(tmp_path: Path) -> None:
@@ -125,6 +127,7 @@ def test_a_one_layer_student_moves_toward_its_teacher(tmp_path: Path) -> None:
     assert record.texts + record.held_out == len(texts) and record.held_out == 12
     assert record.teacher_sha256 == read_embedder_manifest(DEFAULT_EMBEDDER).files["model.onnx"]
     assert read_embedder_manifest(tmp_path / "s") == manifest
+    assert manifest.max_length == 256  # trained on cut texts, but it embeds as its teacher does
     student, teacher = OnnxEmbedder(tmp_path / "s"), OnnxEmbedder(DEFAULT_EMBEDDER)
     probe = texts[:20]
     after = float((student.encode(probe) * teacher.encode(probe)).sum(1).mean())

