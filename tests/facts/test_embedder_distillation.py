@@ -121,8 +121,14 @@ def test_a_one_layer_student_moves_toward_its_teacher(tmp_path: Path) -> None:
         for thing, state in (("printer", "broken"), ("window", "open"), ("light", "off"))
     ]
     config = DistillConfig(layers=(0,), batch_size=16, lr=3e-4, epochs=2, held_out=0.1, threads=1)
-    manifest = distill_embedder(texts, DEFAULT_EMBEDDER, tmp_path / "s", config=config)
+    manifest = distill_embedder(
+        texts, DEFAULT_EMBEDDER, tmp_path / "s", config=config, source_out=tmp_path / "src"
+    )
     record = manifest.distillation
+    assert (tmp_path / "src" / "model.safetensors").is_file()
+    assert json.loads((tmp_path / "src" / "guardkit-distillation.json").read_text())["layers"] == [
+        0
+    ]
     assert record is not None and record.layers == [0]
     assert record.texts + record.held_out == len(texts) and record.held_out == 12
     assert record.teacher_sha256 == read_embedder_manifest(DEFAULT_EMBEDDER).files["model.onnx"]
@@ -139,3 +145,37 @@ def test_a_one_layer_student_moves_toward_its_teacher(tmp_path: Path) -> None:
     assert after > before + 0.05, (before, after)
     assert record.held_out_cosine_mean is not None and record.held_out_cosine_mean > before
     assert np.isfinite(record.final_loss)
+
+
+def test_a_fine_tune_of_a_student_keeps_its_distillation_record(tmp_path: Path) -> None:
+    from guardkit.facts.training.distill import DISTILLATION_RECORD
+    from guardkit.facts.training.loop import _distillation_of
+
+    assert _distillation_of(tmp_path) is None  # a plain base was never distilled
+    record = {
+        "teacher_model": "t",
+        "teacher_sha256": "0" * 64,
+        "base_model": "b",
+        "base_sha256": "1" * 64,
+        "layers": [0, 3, 5],
+        "data": "d",
+        "texts": 10,
+        "texts_sha256": "2" * 64,
+        "held_out": 0,
+        "held_out_cosine_mean": None,
+        "held_out_cosine_p01": None,
+        "epochs": 1,
+        "batch_size": 2,
+        "lr": 0.1,
+        "seed": 0,
+        "steps": 1,
+        "final_loss": 0.5,
+        "seconds": 1.0,
+    }
+    (tmp_path / DISTILLATION_RECORD).write_text(json.dumps(record))
+    found = _distillation_of(tmp_path)
+    assert found is not None and found.layers == [0, 3, 5]
+    (tmp_path / DISTILLATION_RECORD).write_text(json.dumps({**record, "layers": []}))
+    with pytest.raises(ConfigError, match="invalid distillation record") as err:
+        _distillation_of(tmp_path)
+    assert err.value.file == str(tmp_path / DISTILLATION_RECORD)

@@ -23,6 +23,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument(
+        "--base",
+        type=Path,
+        help="sentence-transformers folder to fine-tune (default: the bundled MiniLM), "
+        "e.g. a distilled student's (`distill --save-source`).",
+    )
     a = p.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
@@ -35,6 +41,7 @@ def main(argv: list[str] | None = None) -> None:
     manifest = train_embedder(
         pairs,
         a.out,
+        base=a.base,
         config=config,
         model_id=f"guardkit/{a.out.name}+int8",
         data=(
@@ -45,6 +52,7 @@ def main(argv: list[str] | None = None) -> None:
         command=(
             f"python -m guardkit.facts.training --data DATA --out {a.out.name} "
             f"--epochs {a.epochs} --lr {a.lr} --batch-size {a.batch_size} --seed {a.seed}"
+            + ("" if a.base is None else f" --base {a.base.name}")
         ),
     )
     print(f"wrote {a.out} (model id {manifest.model_id})")

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from guardkit._files import sha256_file
+from guardkit._files import sha256_file, write_atomic
 from guardkit.errors import ConfigError
 from guardkit.facts._embed import DEFAULT_MODEL_ID
 from guardkit.facts._embed_export import export_embedder, source_folder
@@ -33,9 +33,12 @@ from guardkit.facts._embed_onnx import (
     write_embedder_manifest,
 )
 
-__all__ = ["DistillConfig", "distill_embedder", "texts_sha256"]
+__all__ = ["DISTILLATION_RECORD", "DistillConfig", "distill_embedder", "texts_sha256"]
 
 log = logging.getLogger("guardkit.facts.training.distill")  # also when run with -m
+
+DISTILLATION_RECORD = "guardkit-distillation.json"
+"""Written beside a saved student's weights, so a fine-tune of it names where it came from."""
 
 
 class DistillConfig(BaseModel):
@@ -80,8 +83,10 @@ def distill_embedder(
     model_id: str | None = None,
     data: str = "",
     command: str = "",
+    source_out: Path | None = None,
 ) -> EmbedderManifest:
-    """Train a student of the bundled MiniLM on the ``teacher`` folder's vectors; write ``out``."""
+    """Train a student of the bundled MiniLM on the ``teacher`` folder's vectors; write ``out``
+    (and, with ``source_out``, the student's sentence-transformers folder, to train further)."""
     import torch
     from sentence_transformers import SentenceTransformer
 
@@ -108,6 +113,8 @@ def distill_embedder(
     targets = OnnxEmbedder(teacher, threads=cfg.threads).encode(train)
     steps, loss = _fit(student, train, targets, cfg, rng)
     seconds = round(time.perf_counter() - started, 1)
+    if source_out is not None:
+        student.save(str(source_out))
     with tempfile.TemporaryDirectory() as tmp:
         student.save(tmp)
         manifest = export_embedder(out, source=Path(tmp), model_id=model_id or f"{out.name}+int8")
@@ -133,6 +140,8 @@ def distill_embedder(
         seconds=seconds,
         command=command,
     )
+    if source_out is not None:  # a fine-tune of the student keeps this record
+        write_atomic(source_out / DISTILLATION_RECORD, record.model_dump_json(indent=2) + "\n")
     final = manifest.model_copy(
         update={
             "source_model": f"{DEFAULT_MODEL_ID}, {len(cfg.layers)} of its layers, "
@@ -232,6 +241,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument(
+        "--save-source", type=Path, help="Also write the student as a sentence-transformers folder."
+    )
     a = p.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
@@ -257,6 +269,7 @@ def main(argv: list[str] | None = None) -> None:
             f"--layers {a.layers} --per-source {a.per_source} --epochs {a.epochs} "
             f"--lr {a.lr} --batch-size {a.batch_size} --seed {a.seed}"
         ),
+        source_out=a.save_source,
     )
     print(f"wrote {a.out} (model id {manifest.model_id})")
 

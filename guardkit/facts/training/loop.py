@@ -11,13 +11,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from guardkit._files import sha256_file
 from guardkit.errors import ConfigError
 from guardkit.facts._embed import DEFAULT_MODEL_ID
 from guardkit.facts._embed_export import export_embedder, source_folder
-from guardkit.facts._embed_onnx import EmbedderManifest, EmbedderTraining, write_embedder_manifest
+from guardkit.facts._embed_onnx import (
+    EmbedderDistillation,
+    EmbedderManifest,
+    EmbedderTraining,
+    write_embedder_manifest,
+)
 from guardkit.facts.training.pairs import RetrievalPair, pairs_sha256
 
 __all__ = ["EmbedderTrainConfig", "train_embedder"]
@@ -87,11 +92,26 @@ def train_embedder(
         update={
             "source_model": f"{base_id}, fine-tuned by guardkit",
             "training": training,
+            "distillation": _distillation_of(src),
             "made_by": "guardkit models train-embedder",
         }
     )
     write_embedder_manifest(out, final)
     return final
+
+
+def _distillation_of(base: Path) -> EmbedderDistillation | None:
+    """How ``base`` was distilled, when it is a student saved by ``distill --save-source``."""
+    from guardkit.facts.training.distill import DISTILLATION_RECORD
+
+    path = base / DISTILLATION_RECORD
+    if not path.is_file():
+        return None
+    try:
+        return EmbedderDistillation.model_validate_json(path.read_text(encoding="utf-8"))
+    except ValidationError as exc:
+        msg = exc.errors()[0]["msg"]
+        raise ConfigError(f"invalid distillation record: {msg}", file=str(path)) from None
 
 
 def _fit(
