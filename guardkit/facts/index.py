@@ -26,6 +26,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from guardkit._files import sha256_file
+from guardkit._threads import one_thread_if_small
 from guardkit.errors import ConfigError, FactIndexError, UnknownNameError
 from guardkit.facts._embed import (
     CARRIED,
@@ -244,6 +245,17 @@ class FactIndex:
         must come from (``None`` or empty: any), as for a claim that cites them; these few facts
         are ranked exactly, not by HNSW.
         """
+        with one_thread_if_small(len(texts)):
+            return self._search_many(texts, k, mode, vectors, within)
+
+    def _search_many(
+        self,
+        texts: Sequence[str],
+        k: int,
+        mode: SearchMode | None,
+        vectors: np.ndarray | None,
+        within: Sequence[Collection[str] | None] | None,
+    ) -> list[list[Hit]]:
         rankers = _MODES[_checked_mode(mode or self.search_mode)]
         if vectors is None:
             vectors = self.embedder.encode(texts)

@@ -19,6 +19,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from guardkit._threads import one_thread_if_small
 from guardkit.errors import ConfigError
 from guardkit.facts._documents import DocumentFacts
 from guardkit.facts._embed import Embedder, default_embedder
@@ -143,10 +144,10 @@ class ClaimVerifier:
             raise ConfigError(
                 f"{len(claims)} claims but {len(cited)} citation sets", loc=("cited",)
             )
-        vectors = self.embedder.encode([c.text for c in claims])
-        return self.judge(
-            claims, self._evidence([c.text for c in claims], vectors, documents, cited)
-        )
+        with one_thread_if_small(len(claims)):  # a call's few claims: threads cost more
+            vectors = self.embedder.encode([c.text for c in claims])
+            evidence = self._evidence([c.text for c in claims], vectors, documents, cited)
+            return self.judge(claims, evidence)
 
     def judge(
         self,
