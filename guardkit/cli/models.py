@@ -216,5 +216,16 @@ def _embedder_info(folder: Path, as_json: bool) -> None:
             f"fine-tuned from {t.base_model}: {t.pairs} pairs, {t.steps} steps, "
             f"final loss {t.final_loss:.3f}; data: {t.data}"
         )
+    if m.distillation is not None:
+        d = m.distillation
+        agreement = (
+            ""
+            if d.held_out_cosine_mean is None
+            else f"; cosine to it on {d.held_out} held-out texts {d.held_out_cosine_mean:.3f}"
+        )
+        typer.echo(
+            f"distilled from {d.teacher_model}: layers {d.layers} of {d.base_model}, "
+            f"{d.texts} texts, {d.steps} steps{agreement}"
+        )
     for p in m.parity:
         typer.echo(f"  {p.compared}: cosine min {p.cosine_min:.4f}, mean {p.cosine_mean:.4f}")
