@@ -54,23 +54,37 @@ class FactStore:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
         self._keys = np.zeros(0, dtype=np.int64)
-        self._set_keys(conn.execute("SELECT vid, text FROM facts"))
+        self._source_of = np.zeros(0, dtype=np.int32)
+        """Per vector id, 1 + the number of its fact's source in ``_source_names`` (0: none)."""
+        self._source_names: list[str] = []
+        self._source_numbers: dict[str, int] = {}
+        self._remember(conn.execute("SELECT vid, text, source FROM facts"))
         self._source_indexed = False
         self._words: WordIndex | None = None
         """Set by ``load_words`` from a saved file, or read from the FTS5 table at the first word
         search (~1 s per 100k facts): opening an index without the file never pays for it."""
 
-    def _set_keys(self, rows: Iterable[tuple[int, str]]) -> None:
-        pairs = [(int(vid), text_key(text)) for vid, text in rows]
-        if not pairs:
+    def _remember(self, rows: Iterable[tuple[int, str, str]]) -> None:
+        """Keep each fact's text key and source in memory: searches ask for them per hit."""
+        facts = [(int(vid), text_key(text), self._source_number(src)) for vid, text, src in rows]
+        if not facts:
             return
-        top = max(vid for vid, _ in pairs)
+        top = max(vid for vid, _, _ in facts)
         if top >= len(self._keys):
-            grown = np.zeros(max(top + 1, 2 * len(self._keys)), dtype=np.int64)
-            grown[: len(self._keys)] = self._keys
-            self._keys = grown
-        vids, keys = zip(*pairs, strict=True)
-        self._keys[list(vids)] = keys
+            size = max(top + 1, 2 * len(self._keys))
+            keys, sources = np.zeros(size, dtype=np.int64), np.zeros(size, dtype=np.int32)
+            keys[: len(self._keys)], sources[: len(self._source_of)] = self._keys, self._source_of
+            self._keys, self._source_of = keys, sources
+        vids, text_keys, source_numbers = zip(*facts, strict=True)
+        self._keys[list(vids)] = text_keys
+        self._source_of[list(vids)] = source_numbers
+
+    def _source_number(self, source: str) -> int:
+        number = self._source_numbers.get(source)
+        if number is None:
+            self._source_names.append(source)
+            number = self._source_numbers[source] = len(self._source_names)
+        return number
 
     @classmethod
     def memory(cls) -> FactStore:
@@ -106,7 +120,7 @@ class FactStore:
                     (r.fact_id, r.doc_id, r.source, r.start, r.end, r.text, _dumps(r.metadata)),
                 )
                 ids.append(int(cur.lastrowid or 0))
-        self._set_keys(zip(ids, (r.text for r in rows), strict=True))
+        self._remember((vid, r.text, r.source) for vid, r in zip(ids, rows, strict=True))
         if self._words is not None:
             self._words.add(ids, [r.text for r in rows])
         return ids
@@ -121,6 +135,7 @@ class FactStore:
                 removed += [int(r[0]) for r in rows]
                 conn.execute("DELETE FROM facts WHERE doc_id = ?", (doc_id,))
         self._keys[removed] = 0
+        self._source_of[removed] = 0
         if self._words is not None:
             self._words.remove(removed)
         return removed
@@ -151,8 +166,15 @@ class FactStore:
 
     def sources(self, vids: Iterable[int]) -> dict[int, str]:
         """The source of each of ``vids`` still stored (HNSW keeps deleted ids as tombstones)."""
-        query = f"SELECT vid, source FROM facts WHERE vid IN {_IDS}"
-        return {int(vid): source for vid, source in self._conn.execute(query, (_ids(vids),))}
+        ids = np.fromiter(vids, dtype=np.int64)
+        ids = ids[(ids >= 0) & (ids < len(self._source_of))]
+        numbers = self._source_of[ids]
+        live = numbers > 0
+        names = self._source_names
+        return {
+            vid: names[n - 1]
+            for vid, n in zip(ids[live].tolist(), numbers[live].tolist(), strict=True)
+        }
 
     def shared_sources(self) -> list[tuple[str, int]]:
         """``(source, vector id)`` of every fact whose source has two facts or more, by source."""

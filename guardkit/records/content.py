@@ -47,6 +47,9 @@ def _luhn(digits: str) -> bool:
     return total % 10 == 0
 
 
+_MAY_MATCH = re.compile(r"[\d@]")
+"""What a text must hold for any built-in pattern to match it."""
+
 _VALID = {"CARD": _luhn}
 """Matches a pattern alone cannot tell apart, confirmed before they are redacted."""
 
@@ -67,14 +70,20 @@ class ContentRecorder:
 
     def __init__(self, mode: str, extra_patterns: Sequence[str] = ()) -> None:
         self.mode = mode
-        patterns = [(name, re.compile(p)) for name, p in _BUILTIN_PATTERNS.items()]
-        patterns += [(f"CUSTOM{i}", re.compile(p)) for i, p in enumerate(extra_patterns, start=1)]
-        self._patterns = patterns
+        self._builtin = [
+            (re.compile(p), _replacement(name)) for name, p in _BUILTIN_PATTERNS.items()
+        ]
+        self._custom = [
+            (re.compile(p), _replacement(f"CUSTOM{i}"))
+            for i, p in enumerate(extra_patterns, start=1)
+        ]
 
     def redact(self, text: str) -> str:
         """Replace every match with ``[NAME]``."""
-        for name, pattern in self._patterns:
-            text = pattern.sub(_replacement(name), text)
+        # every built-in pattern needs a digit or an "@": most quoted sentences have neither
+        patterns = self._builtin + self._custom if _MAY_MATCH.search(text) else self._custom
+        for pattern, replacement in patterns:
+            text = pattern.sub(replacement, text)
         return text
 
     def scrub(self, value: Any) -> Any:

@@ -282,10 +282,17 @@ def test_findings_that_quote_the_output_are_redacted_unless_stored(
         ("Call (+1 555 123 4567) or 555-123-4567.", "Call [PHONE]) or [PHONE]."),
         ("Due 03/31/2024, 31/03/2024, 31-03-2024, 31.03.2024.", None),
         ("From 2024-03-31 - 2024-04-05.", None),
+        ("Call \u0660\u0663\u0660 \u0661\u0662\u0663 \u0664\u0665\u0666\u0667.", "Call [PHONE]."),
     ],
 )
 def test_redaction_patterns(text: str, redacted: str | None) -> None:
     assert ContentRecorder("hash").redact(text) == (text if redacted is None else redacted)
+
+
+def test_policy_patterns_apply_to_texts_without_digits_too() -> None:
+    recorder = ContentRecorder("hash", [r"project-[a-z]+"])
+    assert recorder.redact("Ask about project-falcon.") == "Ask about [CUSTOM1]."
+    assert recorder.redact("Mail x@y.org on project-owl.") == "Mail [EMAIL] on [CUSTOM1]."
 
 
 def test_a_file_that_is_no_record_log_is_a_typed_error(tmp_path: Path) -> None:
