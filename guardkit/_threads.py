@@ -4,9 +4,13 @@ A guarded call searches for a handful of claims: FAISS's OpenMP loop over 5 quer
 matmuls of 5 vectors against a few thousand pay for waking and joining threads, and two audit
 workers make their threads fight over two cores. On 2 cores, auditing recorded responses
 against a 100k-fact index ran 35 cases/s with the default pools and 48 with these at one thread
-(``benchmarks/audit.py``). The limit is process-wide (OpenMP and BLAS have no per-thread
-setting), so it is counted: the first caller in sets it, the last one out restores the pools.
-Big batches (index builds, benchmarks' thousands of queries) keep every thread.
+(``benchmarks/audit.py``). Big batches (index builds, benchmarks' thousands of queries) keep
+every thread.
+
+Pools come in two kinds. OpenMP's limit (FAISS, and an OpenBLAS built on OpenMP) belongs to
+the thread that sets it, so each thread limits and restores its own. A pthreads OpenBLAS (numpy's)
+has one pool for the process, so it is counted: the first thread in limits it, the last one out
+restores it.
 """
 
 from __future__ import annotations
@@ -21,32 +25,69 @@ __all__ = ["SMALL_BATCH", "one_thread", "one_thread_if_small"]
 SMALL_BATCH = 32
 """Queries or claims at most this many run on one thread."""
 
+_local = threading.local()
 _lock = threading.Lock()
-_inside = 0
-_restore: Any = None
+_shared_inside = 0
+_shared_saved: list[tuple[Any, int]] = []
 _controller: Any = None
+
+
+def _libraries() -> list[Any]:
+    global _controller
+    with _lock:
+        if _controller is None:
+            from threadpoolctl import ThreadpoolController
+
+            _controller = ThreadpoolController()
+        return list(_controller.lib_controllers)
+
+
+def _per_thread(lib: Any) -> bool:
+    return bool(lib.internal_api == "openmp" or getattr(lib, "threading_layer", "") == "openmp")
+
+
+def _set_shared(lib: Any, threads: int) -> None:
+    lib.set_num_threads(threads)
+    # threadpoolctl lets only the last thread that set OpenBLAS's shared pool set it again;
+    # the next thread to come first must be able to
+    clear = getattr(type(lib), "clear_controlling_thread", None)
+    if clear is not None:
+        clear(force=True)
 
 
 @contextmanager
 def one_thread() -> Iterator[None]:
-    """OpenMP and BLAS pools at one thread while any caller is inside."""
-    global _inside, _restore, _controller
-    with _lock:
-        if _inside == 0:
-            if _controller is None:
-                from threadpoolctl import ThreadpoolController
-
-                _controller = ThreadpoolController()
-            _restore = _controller.limit(limits=1)
-        _inside += 1
+    """OpenMP and BLAS pools at one thread for this thread's work inside."""
+    global _shared_inside
+    depth = getattr(_local, "depth", 0)
+    if depth == 0:
+        libraries = _libraries()
+        saved = [(lib, lib.num_threads) for lib in libraries if _per_thread(lib)]
+        for lib, _ in saved:
+            lib.set_num_threads(1)
+        _local.saved = saved
+        with _lock:
+            if _shared_inside == 0:
+                _shared_saved[:] = [
+                    (lib, lib.num_threads) for lib in libraries if not _per_thread(lib)
+                ]
+                for lib, _ in _shared_saved:
+                    _set_shared(lib, 1)
+            _shared_inside += 1
+    _local.depth = depth + 1
     try:
         yield
     finally:
-        with _lock:
-            _inside -= 1
-            if _inside == 0:
-                _restore.restore_original_limits()
-                _restore = None
+        _local.depth -= 1
+        if _local.depth == 0:
+            for lib, threads in _local.saved:
+                lib.set_num_threads(threads)
+            with _lock:
+                _shared_inside -= 1
+                if _shared_inside == 0:
+                    for lib, threads in _shared_saved:
+                        _set_shared(lib, threads)
+                    _shared_saved.clear()
 
 
 def one_thread_if_small(n: int) -> AbstractContextManager[None]:

@@ -1,6 +1,10 @@
-"""Small numeric work runs on one thread, and the pools come back as they were."""
+"""Small numeric work runs on one thread, and every pool comes back as it was, whatever the
+order in which threads come and go."""
 
 from __future__ import annotations
+
+import threading
+from collections.abc import Callable
 
 import faiss
 import numpy as np  # noqa: F401  (loads the BLAS whose pool is limited)
@@ -9,29 +13,64 @@ from threadpoolctl import threadpool_info
 from guardkit._threads import SMALL_BATCH, one_thread, one_thread_if_small
 
 
-def _threads() -> set[int]:
-    return {pool["num_threads"] for pool in threadpool_info()}
+def _threads() -> dict[str, int]:
+    return {pool["filepath"]: pool["num_threads"] for pool in threadpool_info()}
 
 
-def test_pools_are_limited_inside_and_restored_after_overlapping_callers() -> None:
+def test_pools_are_limited_inside_and_restored_after() -> None:
     faiss.omp_set_num_threads(2)
     before = _threads()
-    first, second = one_thread(), one_thread()
-    first.__enter__()
-    assert _threads() == {1}
-    second.__enter__()
-    first.__exit__(None, None, None)  # the first out is not the last out: still limited
-    assert _threads() == {1}
-    second.__exit__(None, None, None)
+    assert set(before.values()) != {1}
+    with one_thread():
+        with one_thread():  # nested: the outer exit restores
+            assert set(_threads().values()) == {1}
+        assert set(_threads().values()) == {1}
     assert _threads() == before
 
 
 def test_only_small_batches_are_limited() -> None:
     faiss.omp_set_num_threads(2)
     before = _threads()
-    assert before != {1}
     with one_thread_if_small(SMALL_BATCH + 1):
         assert _threads() == before
     with one_thread_if_small(5):
-        assert _threads() == {1}
+        assert set(_threads().values()) == {1}
+    assert _threads() == before
+
+
+def test_overlapping_threads_leave_every_pool_as_it_was() -> None:
+    faiss.omp_set_num_threads(2)
+    before = _threads()
+    seen: dict[str, dict[str, int]] = {}
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+
+    def worker(name: str, steps: Callable[[], None]) -> threading.Thread:
+        def run() -> None:
+            faiss.omp_set_num_threads(2)  # a new thread's own OpenMP setting
+            with one_thread():
+                steps()
+                seen[f"{name} inside"] = _threads()
+            seen[f"{name} after"] = _threads()
+
+        return threading.Thread(target=run)
+
+    first = worker("a", lambda: (a_in.set(), b_in.wait(5)))
+    second = worker("b", lambda: (b_in.set(), a_out.wait(5)))
+    first.start()
+    a_in.wait(5)
+    second.start()
+    first.join(5)
+    a_out.set()  # b leaves last
+    second.join(5)
+    assert set(seen["a inside"].values()) == {1}
+    assert all(
+        n == 1 for path, n in seen["b inside"].items() if "gomp" in path or "openblaso" in path
+    )
+    # a's own (OpenMP) pools are back; the shared one waits for b, the last one out
+    shared = [path for path in before if "scipy_openblas" in path]
+    assert {p: n for p, n in seen["a after"].items() if p not in shared} == {
+        p: n for p, n in before.items() if p not in shared
+    }
+    assert all(seen["a after"][p] == 1 for p in shared)
+    assert seen["b after"] == before
     assert _threads() == before

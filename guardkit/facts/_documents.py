@@ -4,7 +4,8 @@ A RAG call's documents are cut into sentences (pysbd) and embedded on every call
 document often comes back (a policy page, an FAQ, an audit suite's shared context), and then
 both costs repeat for the same result. Vectors do not depend on what else is embedded (the int8
 embedder runs each text alone), so a document's facts and vectors are reused as they are, keyed
-by its position and text. Least recently used documents go first; huge ones are not kept.
+by its position and text. Least recently used documents go first once the kept facts pass
+``_KEEP_FACTS`` (~30 MB of vectors); a document bigger than ``_KEEP_DOCUMENT`` is not kept.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from guardkit.facts._ingest import Document, FactRow, split_facts
 
 __all__ = ["DocumentFacts"]
 
-_KEEP_DOCUMENTS = 256
-_KEEP_FACTS = 2_000
+_KEEP_FACTS = 20_000
+"""Facts kept over all documents."""
+_KEEP_DOCUMENT = 2_000
 """A document of more sentences than this is embedded every time, not kept."""
 
 
@@ -30,6 +32,7 @@ class DocumentFacts:
     def __init__(self, embedder: Embedder) -> None:
         self.embedder = embedder
         self._kept: OrderedDict[tuple[str, str], tuple[list[FactRow], np.ndarray]] = OrderedDict()
+        self._facts = 0
         self._lock = threading.Lock()
 
     def facts(self, name: str, text: str) -> tuple[list[FactRow], np.ndarray]:
@@ -41,11 +44,15 @@ class DocumentFacts:
                 self._kept.move_to_end(key)
                 return found
         rows = split_facts(Document(name, text, name))
-        vectors = self.embedder.encode([r.text for r in rows])
-        vectors.setflags(write=False)  # shared between calls: nobody may change it
-        if len(rows) <= _KEEP_FACTS:
+        # a copy of its own, read-only: shared between calls, and the embedder's array is its own
+        vectors = np.array(self.embedder.encode([r.text for r in rows]), dtype=np.float32)
+        vectors.setflags(write=False)
+        if len(rows) <= _KEEP_DOCUMENT:
             with self._lock:
-                self._kept[key] = (rows, vectors)
-                while len(self._kept) > _KEEP_DOCUMENTS:
-                    self._kept.popitem(last=False)
+                if key not in self._kept:
+                    self._kept[key] = (rows, vectors)
+                    self._facts += len(rows)
+                while self._facts > _KEEP_FACTS:
+                    _, (dropped, _) = self._kept.popitem(last=False)
+                    self._facts -= len(dropped)
         return rows, vectors

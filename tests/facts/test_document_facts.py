@@ -15,7 +15,8 @@ class CountingEmbedder(HashingEmbedder):
 
     def encode(self, texts: list[str]) -> np.ndarray:  # type: ignore[override]
         self.texts += texts
-        return super().encode(texts)
+        self.last = super().encode(texts)
+        return self.last
 
 
 def test_a_document_seen_before_is_neither_cut_nor_embedded_again() -> None:
@@ -28,13 +29,14 @@ def test_a_document_seen_before_is_neither_cut_nor_embedded_again() -> None:
     assert [r.fact_id for r in rows] == ["document[1]#0", "document[1]#1"]
     with pytest.raises(ValueError):
         vectors[0, 0] = 1.0  # shared between calls, so read-only
+    assert embedder.last.flags.writeable  # the embedder's own array is left alone
     # another position is another document name: its facts carry that name
     other, _ = cache.facts("document[2]", "Refunds take 14 days. Shipping is free.")
     assert other[0].doc_id == "document[2]" and len(embedder.texts) == 4
 
 
 def test_least_recently_used_documents_are_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("guardkit.facts._documents._KEEP_DOCUMENTS", 2)
+    monkeypatch.setattr("guardkit.facts._documents._KEEP_FACTS", 2)  # one fact per document
     embedder = CountingEmbedder()
     cache = DocumentFacts(embedder)
     for text in ("A is one.", "B is two.", "A is one.", "C is three.", "A is one.", "B is two."):
@@ -44,7 +46,7 @@ def test_least_recently_used_documents_are_dropped(monkeypatch: pytest.MonkeyPat
 
 
 def test_huge_documents_are_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("guardkit.facts._documents._KEEP_FACTS", 1)
+    monkeypatch.setattr("guardkit.facts._documents._KEEP_DOCUMENT", 1)
     embedder = CountingEmbedder()
     cache = DocumentFacts(embedder)
     for _ in range(2):
