@@ -32,6 +32,7 @@ from guardkit.facts._embed_onnx import (
     read_embedder_manifest,
     write_embedder_manifest,
 )
+from guardkit.facts.training._steps import Steps
 
 __all__ = ["DISTILLATION_RECORD", "DistillConfig", "distill_embedder", "texts_sha256"]
 
@@ -173,34 +174,22 @@ def _fit(
 
     window = model.max_seq_length
     model.max_seq_length = cfg.max_tokens  # only while training: the export keeps the window
-    per_epoch = -(-len(texts) // cfg.batch_size)
-    total = cfg.epochs * per_epoch
-    warmup = max(1, total // 20)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.01)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, (total - s) / total)
-    )
+    total = cfg.epochs * -(-len(texts) // cfg.batch_size)
+    steps = Steps(model, cfg.lr, total, warmup=max(1, total // 20))
     goal = torch.from_numpy(np.ascontiguousarray(targets, dtype=np.float32))
     model.train()
-    step, running = 0, float("nan")
+    running = float("nan")
     for _ in range(cfg.epochs):
         for rows in _batches(texts, cfg.batch_size, rng):
             features = model.preprocess([texts[i] for i in rows])
             vectors = F.normalize(model(features)["sentence_embedding"], dim=-1)
-            loss = (1.0 - (vectors * goal[rows]).sum(dim=-1)).mean()
-            optimizer.zero_grad()
-            loss.backward()  # type: ignore[no-untyped-call]
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            schedule.step()
-            step += 1
-            value = float(loss.item())
+            value = steps((1.0 - (vectors * goal[rows]).sum(dim=-1)).mean())
             running = value if running != running else 0.98 * running + 0.02 * value
-            if step % 50 == 0 or step == total:
-                log.info("step %d/%d loss %.4f", step, total, running)
+            if steps.taken % 50 == 0 or steps.taken == total:
+                log.info("step %d/%d loss %.4f", steps.taken, total, running)
     model.eval()
     model.max_seq_length = window
-    return step, running
+    return steps.taken, running
 
 
 def _batches(texts: list[str], size: int, rng: random.Random) -> list[list[int]]:

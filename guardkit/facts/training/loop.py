@@ -23,6 +23,7 @@ from guardkit.facts._embed_onnx import (
     EmbedderTraining,
     write_embedder_manifest,
 )
+from guardkit.facts.training._steps import Steps
 from guardkit.facts.training.pairs import RetrievalPair, pairs_sha256
 
 __all__ = ["EmbedderTrainConfig", "train_embedder"]
@@ -124,15 +125,10 @@ def _fit(
         features = model.preprocess(texts)
         return F.normalize(model(features)["sentence_embedding"], dim=-1)
 
-    per_epoch = -(-len(pairs) // cfg.batch_size)
-    total = cfg.epochs * per_epoch
-    warmup = max(1, total // 10)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.01)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, (total - s) / total)
-    )
+    total = cfg.epochs * -(-len(pairs) // cfg.batch_size)
+    steps = Steps(model, cfg.lr, total, warmup=max(1, total // 10))
     model.train()
-    step, loss_value = 0, float("nan")
+    loss_value = float("nan")
     for _ in range(cfg.epochs):
         order = pairs[:]
         rng.shuffle(order)
@@ -145,15 +141,8 @@ def _fit(
                 for j, text in enumerate(passages):
                     if j != i and text == p.positive:
                         logits[i, j] = -1e4
-            loss = F.cross_entropy(logits, torch.arange(len(batch)))
-            optimizer.zero_grad()
-            loss.backward()  # type: ignore[no-untyped-call]
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            schedule.step()
-            step += 1
-            loss_value = float(loss.item())
-            if step % 10 == 0 or step == total:
-                log.info("step %d/%d loss %.3f", step, total, loss_value)
+            loss_value = steps(F.cross_entropy(logits, torch.arange(len(batch))))
+            if steps.taken % 10 == 0 or steps.taken == total:
+                log.info("step %d/%d loss %.3f", steps.taken, total, loss_value)
     model.eval()
-    return step, loss_value
+    return steps.taken, loss_value
