@@ -43,9 +43,10 @@ from guardkit.checks import (
     register_check,
 )
 from guardkit.checks._prose import without_spans
+from guardkit.errors import GuardkitError
 from guardkit.facts._manifest import MANIFEST
 from guardkit.facts.claims import extract_claims
-from guardkit.facts.index import FactIndex
+from guardkit.facts.index import FactIndex, check_index_folder
 from guardkit.facts.verify import (
     ClaimVerdict,
     ClaimVerifier,
@@ -94,6 +95,11 @@ class FactsCheckConfig(BaseModel):
             raise ValueError(
                 f"no fact index at {path} (no {MANIFEST}); build one with `guardkit index build`"
             )
+        if path is not None:
+            try:
+                check_index_folder(path)
+            except GuardkitError as exc:
+                raise ValueError(f"not a usable fact index: {exc}") from None
         return path
 
     def settings(self) -> VerifySettings:

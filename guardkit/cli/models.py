@@ -170,6 +170,11 @@ def info(
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole manifest.")] = False,
 ) -> None:
     """Check a model folder (hashes; a verifier's labels against its outputs); show its manifest."""
+    from guardkit.facts._embed_onnx import DEFAULT_EMBEDDER
+
+    shipped = DEFAULT_EMBEDDER.parent / str(folder)
+    if not folder.exists() and len(folder.parts) == 1 and shipped.is_dir():
+        folder = shipped  # a shipped model by its folder name, as `models list` shows them
     if _is_embedder(folder):
         _embedder_info(folder, as_json)
         return

@@ -11,6 +11,7 @@ an index built with other weights would return noise, so it is refused.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Sequence
 from functools import cached_property
@@ -138,16 +139,23 @@ def embedder_for(model_id: str) -> Embedder:
 def embedder_named(name: str) -> Embedder:
     """The embedder folder at path ``name`` (one of ``guardkit models train-embedder``), else a
     bundled embedder by folder name or model id (``guardkit models list`` shows both)."""
-    from guardkit.errors import UnknownNameError
+    from guardkit.errors import ConfigError, UnknownNameError
     from guardkit.facts._embed_onnx import OnnxEmbedder, bundled_embedders
 
-    if Path(name).is_dir():
-        return OnnxEmbedder(Path(name).resolve())  # reads and checks the folder's manifest
+    if not name.strip():
+        raise ConfigError("no embedder named: give a folder or a shipped embedder's name")
+    path = Path(name)
+    if path.is_dir():
+        return OnnxEmbedder(path.resolve())  # reads and checks the folder's manifest
     bundled = bundled_embedders()
     by_folder = {folder.name: model_id for model_id, folder in bundled.items()}
     model_id = by_folder.get(name, name)
     if model_id in bundled:
         return embedder_for(model_id)
+    if path.exists() or name.startswith((".", os.sep)) or name.count(os.sep) > 1:
+        raise ConfigError(
+            "not an embedder folder" if path.exists() else "no such embedder folder", file=name
+        )
     raise UnknownNameError(
         "embedder", name, [*by_folder, *bundled], hint="or give the path of an embedder folder"
     )

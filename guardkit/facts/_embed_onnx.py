@@ -8,6 +8,7 @@ weights and the measured cosine agreement with sentence-transformers. The folder
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -131,8 +132,15 @@ def read_embedder_manifest(folder: Path) -> EmbedderManifest:
     path = folder / MANIFEST
     if not path.is_file():
         raise ModelError("missing manifest.json", file=str(path))
+    text = path.read_text(encoding="utf-8")
     try:
-        return EmbedderManifest.model_validate_json(path.read_text(encoding="utf-8"))
+        raw = json.loads(text)
+    except ValueError:
+        raw = None  # the model's validation below says what is wrong
+    if isinstance(raw, dict) and raw.get("kind") != "embedder" and "labels" in raw:
+        raise ModelError("a verifier folder, not an embedder folder", file=str(folder))
+    try:
+        return EmbedderManifest.model_validate_json(text)
     except ValidationError as exc:
         err = exc.errors()[0]
         raise ModelError(

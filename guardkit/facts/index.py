@@ -624,6 +624,14 @@ def _hit(row: dict[str, Any], score: float) -> Hit:
     )
 
 
+def check_index_folder(folder: Path) -> IndexManifest:
+    """The folder's manifest, and the embedder it carries checked against it, without loading
+    anything (what a policy check can afford); ``FactIndexError`` naming what is wrong."""
+    manifest = read_manifest(folder)
+    _embedder_of(folder, manifest)
+    return manifest
+
+
 def _embedder_of(folder: Path, manifest: IndexManifest) -> Embedder:
     """The embedder the index carries (checked against its manifest), or the shipped one it
     names."""

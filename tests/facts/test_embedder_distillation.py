@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -98,8 +99,39 @@ def test_too_few_texts_and_a_wrong_teacher_fail_before_training(tmp_path: Path) 
     with pytest.raises(ModelError, match="manifest"):
         distill_embedder(texts, tmp_path, tmp_path / "out")
     assert not (tmp_path / "out").exists()
-    with pytest.raises(ConfigError, match="overwrite its teacher"):
+    with pytest.raises(ConfigError, match="teacher's folder"):
         distill_embedder(texts, DEFAULT_EMBEDDER, DEFAULT_EMBEDDER)
+    with pytest.raises(ConfigError, match="--save-source is the teacher's folder"):
+        distill_embedder(texts, DEFAULT_EMBEDDER, tmp_path / "o", source_out=DEFAULT_EMBEDDER)
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "keep.txt").write_text("mine")
+    with pytest.raises(ConfigError, match="not an empty folder"):
+        distill_embedder(texts, DEFAULT_EMBEDDER, tmp_path / "full")
+    assert (tmp_path / "full" / "keep.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--layers", "5,3,0"], "--layers: .*ascending"),
+        (["--layers", "0,9"], r"--layers 0,9: the base model has layers 0\.\.5"),
+        (["--layers", "x"], "--layers 'x': give layer numbers"),
+        (["--epochs", "0"], "--epochs: Input should be greater"),
+        (["--per-source", "0"], "--per-source must be at least 1"),
+    ],
+)
+def test_the_recipe_refuses_bad_options_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    from guardkit.facts.training.distill import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--data", str(_data(tmp_path / "d")), "--out", str(tmp_path / "s"), *args])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1
+    assert re.search(message, err), err
+    assert not (tmp_path / "s").exists()
 
 
 def test_a_layer_the_base_lacks_is_refused(tmp_path: Path) -> None:

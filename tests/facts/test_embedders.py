@@ -319,3 +319,41 @@ def test_the_shipped_3_layer_student_follows_its_teacher(tmp_path: Path, kb_file
     assert reopened.search("How long do I have to return an item?", k=1)[0].doc_id == "returns"
     info = runner.invoke(app, ["models", "info", str(FAST)])
     assert "distilled from guardkit/embedder-minilm-l6-gk1+int8: layers [0, 3, 5]" in info.output
+
+
+def test_a_policy_refuses_an_index_that_cannot_open(
+    tmp_path: Path, kb_file: Path, own_embedder: Path
+) -> None:
+    from guardkit.errors import PolicyError
+    from guardkit.policy import load_policy
+
+    FactIndex.build([kb_file], embedder=OnnxEmbedder(own_embedder)).save(tmp_path / "ix")
+    policy = tmp_path / "p.yaml"
+    policy.write_text('id: p\nversion: "1"\nchecks:\n  facts: {index: ix}\n')
+    assert load_policy(policy).checks is not None
+    shutil.rmtree(tmp_path / "ix" / "embedder")
+    with pytest.raises(PolicyError, match=r"not a usable fact index: .*embedder/manifest\.json"):
+        load_policy(policy)
+    policy.write_text(f'id: p\nversion: "1"\nchecks:\n  facts: {{index: "{own_embedder}"}}\n')
+    with pytest.raises(PolicyError, match="not a usable fact index"):
+        load_policy(policy)  # an embedder folder has a manifest.json too, but is no index
+
+
+def test_index_build_names_paths_that_are_no_embedder_folder(tmp_path: Path, kb_file: Path) -> None:
+    out = str(tmp_path / "ix")
+    for value, message in (
+        (str(kb_file), "not an embedder folder"),
+        (str(tmp_path / "none" / "emb"), "no such embedder folder"),
+        ("", "no embedder named"),
+        (
+            str(DEFAULT_EMBEDDER.parent / "verifier-minilm-l6-v5"),
+            "a verifier folder, not an embedder",
+        ),
+    ):
+        result = runner.invoke(
+            app, ["index", "build", str(kb_file), "--out", out, "--embedder", value]
+        )
+        assert result.exit_code == 2 and message in result.output, (value, result.output)
+    assert not (tmp_path / "ix").exists()
+    info = runner.invoke(app, ["models", "info", "embedder-minilm-l3-gk1"])
+    assert info.exit_code == 0 and "distilled from" in info.output

@@ -10,8 +10,12 @@ held apart and the student's agreement with the teacher on them goes into the ma
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import os
 import random
+import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -19,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from guardkit._files import sha256_file, write_atomic
-from guardkit.errors import ConfigError
+from guardkit.errors import ConfigError, GuardkitError
 from guardkit.facts._embed import DEFAULT_MODEL_ID
 from guardkit.facts._embed_export import export_embedder, source_folder
 from guardkit.facts._embed_onnx import (
@@ -97,10 +101,12 @@ def distill_embedder(
         raise ConfigError(
             f"{len(unique)} distinct text(s): distillation needs at least {2 * cfg.batch_size}"
         )
-    if out.resolve() == teacher.resolve():
-        raise ConfigError("the student would overwrite its teacher", file=str(out))
+    _check_targets(teacher, out, source_out)
     teacher_manifest = read_embedder_manifest(teacher)  # a wrong folder fails before loading
     src = source_folder(None)
+    depth = int(json.loads((src / "config.json").read_text())["num_hidden_layers"])
+    if max(cfg.layers) >= depth:
+        raise ConfigError(f"layers {list(cfg.layers)}: the base model has layers 0..{depth - 1}")
     student = SentenceTransformer(str(src), device="cpu")
     _keep_layers(student, cfg.layers)
     torch.set_num_threads(cfg.threads)
@@ -114,45 +120,68 @@ def distill_embedder(
     targets = OnnxEmbedder(teacher, threads=cfg.threads).encode(train)
     steps, loss = _fit(student, train, targets, cfg, rng)
     seconds = round(time.perf_counter() - started, 1)
-    if source_out is not None:
-        student.save(str(source_out))
-    with tempfile.TemporaryDirectory() as tmp:
-        student.save(tmp)
-        manifest = export_embedder(out, source=Path(tmp), model_id=model_id or f"{out.name}+int8")
-    agreement = _agreement(out, teacher, held) if held else None
-    record = EmbedderDistillation(
-        teacher_model=teacher_manifest.model_id,
-        teacher_sha256=teacher_manifest.files["model.onnx"],
-        base_model=DEFAULT_MODEL_ID,
-        base_sha256=sha256_file(src / "model.safetensors"),
-        layers=list(cfg.layers),
-        data=data,
-        texts=len(train),
-        texts_sha256=texts_sha256(train),
-        held_out=len(held),
-        held_out_cosine_mean=None if agreement is None else agreement[0],
-        held_out_cosine_p01=None if agreement is None else agreement[1],
-        epochs=cfg.epochs,
-        batch_size=cfg.batch_size,
-        lr=cfg.lr,
-        seed=cfg.seed,
-        steps=steps,
-        final_loss=loss,
-        seconds=seconds,
-        command=command,
-    )
-    if source_out is not None:  # a fine-tune of the student keeps this record
-        write_atomic(source_out / DISTILLATION_RECORD, record.model_dump_json(indent=2) + "\n")
-    final = manifest.model_copy(
-        update={
-            "source_model": f"{DEFAULT_MODEL_ID}, {len(cfg.layers)} of its layers, "
-            f"distilled from {teacher_manifest.model_id} by guardkit",
-            "distillation": record,
-            "made_by": "python -m guardkit.facts.training.distill",
-        }
-    )
-    write_embedder_manifest(out, final)
+    staging = out.parent / f".{out.name}.tmp-{os.getpid()}"
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            student.save(tmp)
+            manifest = export_embedder(
+                staging, source=Path(tmp), model_id=model_id or f"{out.name}+int8"
+            )
+        agreement = _agreement(staging, teacher, held) if held else None
+        record = EmbedderDistillation(
+            teacher_model=teacher_manifest.model_id,
+            teacher_sha256=teacher_manifest.files["model.onnx"],
+            base_model=DEFAULT_MODEL_ID,
+            base_sha256=sha256_file(src / "model.safetensors"),
+            layers=list(cfg.layers),
+            data=data,
+            texts=len(train),
+            texts_sha256=texts_sha256(train),
+            held_out=len(held),
+            held_out_cosine_mean=None if agreement is None else agreement[0],
+            held_out_cosine_p01=None if agreement is None else agreement[1],
+            epochs=cfg.epochs,
+            batch_size=cfg.batch_size,
+            lr=cfg.lr,
+            seed=cfg.seed,
+            steps=steps,
+            final_loss=loss,
+            seconds=seconds,
+            command=command,
+        )
+        final = manifest.model_copy(
+            update={
+                "source_model": f"{DEFAULT_MODEL_ID}, {len(cfg.layers)} of its layers, "
+                f"distilled from {teacher_manifest.model_id} by guardkit",
+                "distillation": record,
+                "made_by": "python -m guardkit.facts.training.distill",
+            }
+        )
+        write_embedder_manifest(staging, final)
+        if source_out is not None:  # a fine-tune of the student keeps this record
+            source_out.mkdir(parents=True, exist_ok=True)
+            student.save(str(source_out))
+            write_atomic(source_out / DISTILLATION_RECORD, record.model_dump_json(indent=2) + "\n")
+        staging.replace(out)  # only a finished student ever stands at ``out``
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return final
+
+
+def _check_targets(teacher: Path, out: Path, source_out: Path | None) -> None:
+    """Refuse, before any work, to write over the teacher, each other or anything there."""
+    targets = {"--out": out, **({"--save-source": source_out} if source_out else {})}
+    for option, path in targets.items():
+        if path.resolve() == teacher.resolve():
+            raise ConfigError(
+                f"{option} is the teacher's folder: it would be overwritten", file=str(path)
+            )
+        if path.exists() and (not path.is_dir() or any(path.iterdir())):
+            raise ConfigError(
+                f"{option} exists and is not an empty folder; nothing written", file=str(path)
+            )
+    if source_out is not None and source_out.resolve() == out.resolve():
+        raise ConfigError("--save-source and --out must be two folders", file=str(out))
 
 
 def _keep_layers(model: Any, layers: Sequence[int]) -> None:
@@ -212,18 +241,29 @@ def _agreement(student: Path, teacher: Path, texts: list[str]) -> tuple[float, f
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m guardkit.facts.training.distill``: the shipped 3-layer embedder's recipe."""
+    """``python -m guardkit.facts.training.distill``: the shipped 3-layer embedder's recipe.
+
+    Bad input ends with one line on stderr and exit code 2, before any training."""
+    try:
+        _main(argv)
+    except GuardkitError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _main(argv: list[str] | None) -> None:
     import argparse
-    import os
 
     from guardkit.facts._embed_onnx import DEFAULT_EMBEDDER
     from guardkit.facts.training.corpora import distillation_texts
 
     p = argparse.ArgumentParser(prog="python -m guardkit.facts.training.distill")
-    p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--data", type=Path, default=Path("../shared/data"))
-    p.add_argument("--teacher", type=Path, default=DEFAULT_EMBEDDER)
-    p.add_argument("--layers", default="0,3,5", help="Base layers kept, e.g. 0,3,5.")
+    p.add_argument("--out", type=Path, required=True, help="New embedder folder to write.")
+    p.add_argument(
+        "--data", type=Path, default=Path("../shared/data"), help="Data folder (see PROVENANCE)."
+    )
+    p.add_argument("--teacher", type=Path, default=DEFAULT_EMBEDDER, help="Embedder to imitate.")
+    p.add_argument("--layers", default="0,3,5", help="Base layers kept, ascending.")
     p.add_argument("--per-source", type=int, default=15000, help="Texts per data source.")
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--lr", type=float, default=6e-4)
@@ -237,15 +277,12 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("guardkit").setLevel(logging.INFO)
+    config = _config(a)
+    _check_targets(a.teacher, a.out, a.save_source)  # before minutes of reading data
+    read_embedder_manifest(a.teacher)
+    if a.per_source < 1:
+        raise ConfigError(f"--per-source must be at least 1, got {a.per_source}")
     texts, about = distillation_texts(a.data, a.per_source, a.seed)
-    config = DistillConfig(
-        layers=tuple(int(i) for i in a.layers.split(",")),
-        epochs=a.epochs,
-        lr=a.lr,
-        batch_size=a.batch_size,
-        seed=a.seed,
-        threads=a.threads,
-    )
     manifest = distill_embedder(
         texts,
         a.teacher,
@@ -261,6 +298,29 @@ def main(argv: list[str] | None = None) -> None:
         source_out=a.save_source,
     )
     print(f"wrote {a.out} (model id {manifest.model_id})")
+
+
+def _config(a: Any) -> DistillConfig:
+    try:
+        layers = tuple(int(i) for i in a.layers.split(","))
+    except ValueError:
+        raise ConfigError(f"--layers {a.layers!r}: give layer numbers, e.g. 0,3,5") from None
+    depth = int(json.loads((source_folder(None) / "config.json").read_text())["num_hidden_layers"])
+    if any(i >= depth for i in layers):
+        raise ConfigError(f"--layers {a.layers}: the base model has layers 0..{depth - 1}")
+    try:
+        return DistillConfig(
+            layers=layers,
+            epochs=a.epochs,
+            lr=a.lr,
+            batch_size=a.batch_size,
+            seed=a.seed,
+            threads=a.threads,
+        )
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        option = "--" + str(err["loc"][0]).replace("_", "-")
+        raise ConfigError(f"{option}: {err['msg']}") from None
 
 
 if __name__ == "__main__":
