@@ -146,12 +146,17 @@ def throughput(args: argparse.Namespace) -> list[str]:
         if args.index and args.grow_index:
             args.index = grown_index(args.index, args.grow_index, folder)
         inputs = write_inputs(folder, args.cases, args.risk, args.index, args.distinct_context)
-        seconds = timed(folder, "local", "local", 1, inputs)
-        lines.append(
-            f"- recorded responses, local engine, 1 worker: {args.cases} cases in "
-            f"{seconds:.2f} s = **{args.cases / seconds:.0f} cases/s** (policy load, "
-            f"records with fsync and both reports included)"
-        )
+        warm = len(args.local_workers or []) > 1
+        if warm:  # models and index loaded before the first timing, as for the later ones
+            timed(folder, "local-warm", "local", 1, inputs)
+        loads = "models and index loaded before" if warm else "models and index loads"
+        for run, workers in enumerate(args.local_workers or [1]):
+            seconds = timed(folder, f"local{run}", "local", workers, inputs)
+            lines.append(
+                f"- recorded responses, local engine, {workers} worker(s): {args.cases} cases in "
+                f"{seconds:.2f} s = **{args.cases / seconds:.0f} cases/s** (policy load, "
+                f"{loads}, records with fsync and both reports included)"
+            )
         if args.ray_cases:
             import ray
 
@@ -289,6 +294,12 @@ def main() -> None:
         help="give each case a context of its own (by default all cases share one document)",
     )
     parser.add_argument("--index")
+    parser.add_argument(
+        "--local-workers",
+        type=int,
+        action="append",
+        help="threads of the local engine; repeat to compare side by side (default 1)",
+    )
     parser.add_argument("--grow-index", type=int, default=0, help="grow --index to N facts")
     parser.add_argument("--data", default="../shared/data/halueval")
     parser.add_argument("--calib-rows", type=int, default=1000)
@@ -297,6 +308,8 @@ def main() -> None:
     parser.add_argument("--delta", type=float, default=0.1)
     parser.add_argument("--results")
     args = parser.parse_args()
+    if any(n < 1 for n in args.local_workers or []):
+        parser.error("--local-workers takes a number of threads, at least 1")
     text = "\n".join(MODES[args.mode](args)) + "\n"
     print(text)
     if args.results:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo
 
+from guardkit._shipped import shipped_folder
 from guardkit.checks._prose import prose_of
 from guardkit.errors import UnknownNameError
 from guardkit.schemas import FieldError, OutputSchema
@@ -48,10 +49,16 @@ def policy_relative(value: Path | None, info: ValidationInfo) -> Path | None:
 
 
 def model_folder(value: Path | None, info: ValidationInfo) -> Path | None:
-    """A check's ``verifier`` folder (see :func:`policy_relative`), which must hold a model:
-    a typo is a policy error, found by ``guardkit policy check``, not at the first call."""
+    """A check's ``verifier`` folder (see :func:`policy_relative`) or a shipped model's folder
+    name (a folder of that name beside the policy wins). It must hold a model: a typo is a
+    policy error, found by ``guardkit policy check``, not at the first call."""
     path = policy_relative(value, info)
-    if path is not None and not (path / "manifest.json").is_file():
+    if value is None or path is None:
+        return None
+    shipped = None if path.exists() else shipped_folder(value)
+    if shipped is not None:
+        return shipped
+    if not (path / "manifest.json").is_file():
         raise ValueError(f"no model folder at {path} (no manifest.json)")
     return path
 

@@ -5,7 +5,8 @@ Policy section (the index and verifier paths are relative to the policy file)::
 
     checks:
       facts: {index: indexes/help, top_k: 5, min_support_rate: 0.8, max_contradictions: 0}
-      # verifier: models/my-nli    # from guardkit models export / train; default: shipped
+      # verifier: models/my-nli    # from guardkit models export / train, or a shipped
+      #                            # model's name (guardkit models list); default: shipped
     actions:
       facts: {type: reask, max_attempts: 2, then: {type: filter, then: flag}}
 

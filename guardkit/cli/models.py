@@ -170,11 +170,10 @@ def info(
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole manifest.")] = False,
 ) -> None:
     """Check a model folder (hashes; a verifier's labels against its outputs); show its manifest."""
-    from guardkit.facts._embed_onnx import DEFAULT_EMBEDDER
+    from guardkit._shipped import shipped_folder
 
-    shipped = DEFAULT_EMBEDDER.parent / str(folder)
-    if not folder.exists() and len(folder.parts) == 1 and shipped.is_dir():
-        folder = shipped  # a shipped model by its folder name, as `models list` shows them
+    if not folder.exists():  # a shipped model by its folder name, as `models list` shows them
+        folder = shipped_folder(folder) or folder
     if _is_embedder(folder):
         _embedder_info(folder, as_json)
         return
@@ -199,6 +198,13 @@ def info(
         f"threshold {m.threshold:.3f}; aggregation {m.aggregation}; "
         f"temperature {m.calibration.temperature:.3f}"
     )
+    distilled = m.training.distillation if m.training is not None else None
+    if distilled is not None:
+        typer.echo(
+            f"distilled from {distilled.teacher}: its layers {distilled.layers}, "
+            f"teacher's share of the loss {distilled.weight} at temperature "
+            f"{distilled.temperature}"
+        )
     for key, value in sorted(m.metrics.items()):
         typer.echo(f"  {key}: {value:.4f}")
 

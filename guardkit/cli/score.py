@@ -78,7 +78,10 @@ def score(
     pairs: Annotated[Path, typer.Option("--pairs", help="JSONL with context and response.")],
     out: Annotated[Path, typer.Option("--out", help="JSONL output with risk, hallucinated.")],
     model: Annotated[
-        Path | None, typer.Option("--model", help="Verifier model folder (default: shipped).")
+        Path | None,
+        typer.Option(
+            "--model", help="Verifier model folder or a shipped one's name (default: shipped)."
+        ),
     ] = None,
 ) -> None:
     """Score each response against its context: a calibrated risk and a hallucinated flag."""

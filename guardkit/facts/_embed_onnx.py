@@ -20,6 +20,7 @@ from tokenizers import Tokenizer
 
 from guardkit._files import write_atomic
 from guardkit._onnx import OneByOne, check_pinned_files, cpu_session, default_threads
+from guardkit._shipped import SHIPPED_MODELS
 from guardkit.errors import ModelError
 
 __all__ = [
@@ -35,10 +36,9 @@ __all__ = [
     "write_embedder_manifest",
 ]
 
-_MODELS = Path(__file__).resolve().parent.parent / "models"
-DEFAULT_EMBEDDER = _MODELS / "embedder-minilm-l6-gk1"
+DEFAULT_EMBEDDER = SHIPPED_MODELS / "embedder-minilm-l6-gk1"
 """all-MiniLM-L6-v2 fine-tuned for evidence retrieval (``python -m guardkit.facts.training``)."""
-PLAIN_EMBEDDER = _MODELS / "embedder-minilm-l6-int8"
+PLAIN_EMBEDDER = SHIPPED_MODELS / "embedder-minilm-l6-int8"
 """all-MiniLM-L6-v2 as released, int8: indexes built before the fine-tune name it."""
 MANIFEST = "manifest.json"
 _REQUIRED = ("model.onnx", "tokenizer.json")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from guardkit._shipped import SHIPPED_MODELS, shipped_folder
 from guardkit.errors import ModelError
 from guardkit.verifier._windows import join_documents
 from guardkit.verifier.runtime import OnnxVerifier
@@ -38,19 +39,23 @@ __all__ = [
 ]
 
 #: The model folder shipped inside the package.
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "verifier-minilm-l6-v5"
+DEFAULT_MODEL = SHIPPED_MODELS / "verifier-minilm-l6-v5"
 
 _cache: dict[Path, OnnxVerifier] = {}
 _lock = threading.Lock()
 
 
 def load_verifier(path: str | Path | None = None) -> OnnxVerifier:
-    """The verifier in model folder ``path`` (default: the shipped one), loaded once per process.
+    """The verifier in model folder ``path``, or the shipped one of that folder name (a folder
+    at ``path`` wins), or the default; loaded once per process.
 
     Loading checks every file's sha256 against the manifest; a broken folder raises
     :class:`guardkit.errors.ModelError` naming the file and the problem.
     """
-    folder = Path(path).expanduser().resolve() if path is not None else DEFAULT_MODEL
+    folder = DEFAULT_MODEL
+    if path is not None:
+        given = Path(path).expanduser()
+        folder = (given if given.exists() else shipped_folder(path) or given).resolve()
     with _lock:
         found = _cache.get(folder)
         if found is None:

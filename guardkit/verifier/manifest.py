@@ -18,6 +18,7 @@ from guardkit.verifier.types import LABELS
 __all__ = [
     "MANIFEST_NAME",
     "Calibration",
+    "Distillation",
     "ExportParity",
     "Manifest",
     "TrainingInfo",
@@ -65,6 +66,18 @@ class ExportParity(_Strict):
     compared: str
 
 
+class Distillation(_Strict):
+    """A student's teacher, and which of the teacher's layers it started from."""
+
+    teacher: str
+    teacher_sha256: str
+    layers: list[int]
+    weight: float
+    temperature: float
+    teacher_seconds: float | None = None
+    """Time the teacher took to label the pairs (before the training's own ``seconds``)."""
+
+
 class TrainingInfo(_Strict):
     """Where the weights came from."""
 
@@ -77,6 +90,7 @@ class TrainingInfo(_Strict):
     seconds: float = 0.0
     seed: int | None = None
     command: str = ""
+    distillation: Distillation | None = None
 
 
 class Manifest(_Strict):

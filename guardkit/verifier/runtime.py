@@ -9,7 +9,7 @@ supported without running the model (see :mod:`guardkit.verifier._quotes`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -159,6 +159,16 @@ class OnnxVerifier:
     def _run(self, feed: dict[str, np.ndarray]) -> np.ndarray:
         out: np.ndarray = self.session.run(None, feed)[0]
         return out.astype(np.float64)
+
+    def encoded_logits(self, feeds: Sequence[Mapping[str, np.ndarray]]) -> np.ndarray:
+        """Raw logits of inputs already encoded, one pair per feed (shape ``(1, tokens)``):
+        a teacher labelling exactly the cut pairs its student trains on."""
+        if not feeds:
+            return np.zeros((0, len(self.manifest.labels)))
+        rows = self._alone.map(
+            lambda feed: self._run({k: v for k, v in feed.items() if k in self._inputs})[0], feeds
+        )
+        return np.array(rows)
 
     def logits(self, pairs: Sequence[tuple[str, str]]) -> tuple[list[Segment], np.ndarray]:
         """Raw model logits for every window of every pair (for calibration and parity checks)."""

@@ -489,3 +489,26 @@ def test_a_lock_certifying_threshold_zero_states_its_guarantee(tmp_path: Path) -
     config = load_policy(policy).check_configs["risk"]
     check = risk_check.RiskCheck(config, risk_check.RiskScorer(None))  # type: ignore[arg-type]
     assert config.threshold == 0.0 and check.guarantee is not None  # type: ignore[attr-defined]
+
+
+def test_a_shipped_verifier_is_named_by_its_folder_name_unless_a_folder_of_that_name_is_there(
+    tmp_path: Path,
+) -> None:
+    from guardkit.verifier import DEFAULT_MODEL, load_verifier
+
+    (tmp_path / "p.yaml").write_text(
+        f'id: p\nversion: "1"\nchecks:\n  risk: {{max_risk: 0.3, verifier: {DEFAULT_MODEL.name}}}\n'
+    )
+    policy = guardkit.load_policy(tmp_path / "p.yaml")
+    assert policy.check_configs["risk"].verifier == DEFAULT_MODEL  # type: ignore[attr-defined]
+    assert load_verifier(DEFAULT_MODEL.name) is load_verifier()
+    own = tmp_path / DEFAULT_MODEL.name  # the user's own folder of that name wins
+    own.mkdir()
+    with pytest.raises(guardkit.PolicyError, match="no model folder at"):
+        guardkit.load_policy(tmp_path / "p.yaml")
+    (own / "manifest.json").write_text("{}")
+    policy = guardkit.load_policy(tmp_path / "p.yaml")
+    assert policy.check_configs["risk"].verifier == own  # type: ignore[attr-defined]
+    for name in ("../verifier-minilm-l6-v5", "no-such-model", "."):
+        with pytest.raises(guardkit.GuardkitError):
+            load_verifier(name)

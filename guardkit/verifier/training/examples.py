@@ -29,12 +29,14 @@ UNSUPPORTED = 3
 
 @dataclass(frozen=True)
 class Example:
-    """One (evidence, claim) pair with its label and where it came from."""
+    """One (evidence, claim) pair with its label and where it came from; ``teacher`` holds a
+    larger verifier's logits for the pair when a student is distilled from it."""
 
     evidence: str
     claim: str
     label: int
     source: str
+    teacher: tuple[float, float, float] | None = None
 
 
 def bucket(key: str, n: int) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,13 @@ from torch import nn
 from guardkit.errors import ModelError
 from guardkit.verifier.types import LABELS
 
-__all__ = ["MeanPoolClassifier", "load_trainable", "only_onnx_weights", "save_checkpoint"]
+__all__ = [
+    "MeanPoolClassifier",
+    "keep_layers",
+    "load_trainable",
+    "only_onnx_weights",
+    "save_checkpoint",
+]
 
 
 class MeanPoolClassifier(nn.Module):
@@ -116,11 +123,12 @@ def _from_onnx_folder(folder: Path) -> tuple[MeanPoolClassifier, Path]:
             file=str(folder / MANIFEST_NAME),
             loc=("labels",) if manifest.labels != list(LABELS) else ("training",),
         )
+    state = dequantized_state_dict(folder / "model.onnx")
     config = AutoConfig.from_pretrained(str(default_base()))
+    config.num_hidden_layers = _layer_count(state) or config.num_hidden_layers  # a student: fewer
     encoder = AutoModel.from_config(config, add_pooling_layer=False)  # type: ignore[no-untyped-call]
     model = MeanPoolClassifier(encoder)
     expected = {k for k in model.state_dict() if not k.endswith("position_ids")}
-    state = dequantized_state_dict(folder / "model.onnx")
     if set(state) != expected:
         missing, extra = sorted(expected - set(state)), sorted(set(state) - expected)
         raise ModelError(
@@ -135,6 +143,24 @@ def _from_onnx_folder(folder: Path) -> tuple[MeanPoolClassifier, Path]:
             f"the ONNX weights do not fit all-MiniLM-L6-v2: {exc}", file=str(folder / "model.onnx")
         ) from exc
     return model, _tokenizer_file(folder)
+
+
+def _layer_count(state: dict[str, torch.Tensor]) -> int:
+    """Encoder layers in a state dict (``bert.encoder.layer.N.``), 0 if it holds none."""
+    found = {int(k.split(".")[3]) for k in state if k.startswith("bert.encoder.layer.")}
+    return max(found) + 1 if found else 0
+
+
+def keep_layers(model: MeanPoolClassifier, layers: Sequence[int]) -> MeanPoolClassifier:
+    """``model`` cut to the encoder layers ``layers`` (in that order): a student's start."""
+    stack = model.bert.encoder.layer
+    if not layers or any(i < 0 or i >= len(stack) for i in layers):
+        raise ValueError(f"layers {list(layers)} are not all in the model's 0..{len(stack) - 1}")
+    if list(layers) != sorted(set(layers)):
+        raise ValueError(f"layers must be increasing and distinct, got {list(layers)}")
+    model.bert.encoder.layer = nn.ModuleList([stack[i] for i in layers])
+    model.bert.config.num_hidden_layers = len(layers)
+    return model
 
 
 def save_checkpoint(model: MeanPoolClassifier, tokenizer_file: Path, out: Path) -> None:

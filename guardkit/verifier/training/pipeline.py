@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import shlex
 import sys
@@ -12,11 +13,11 @@ from guardkit.verifier.export import export_folder
 from guardkit.verifier.manifest import Manifest, TrainingInfo, read_manifest, write_manifest
 from guardkit.verifier.runtime import OnnxVerifier
 from guardkit.verifier.training.calibrate import fit_calibration
-from guardkit.verifier.training.loop import TrainConfig, train
+from guardkit.verifier.training.loop import TrainConfig, TrainResult, train
 from guardkit.verifier.training.mix import Mix, build_mix, read_user_pairs
 from guardkit.verifier.training.model import load_trainable, only_onnx_weights
 
-__all__ = ["default_base", "run"]
+__all__ = ["command_line", "default_base", "finish", "run"]
 
 log = logging.getLogger("guardkit.verifier.training")
 
@@ -38,11 +39,15 @@ def _describe_base(base: Path) -> str:
     return str(base)
 
 
-def _command_line() -> str:
+def command_line(module: str = "guardkit.verifier.training") -> str:
     """The command as a user would type it (``python -m ...``, not the module's file path)."""
     argv = list(sys.argv)
-    if argv and argv[0].endswith("__main__.py"):
-        argv[0:1] = ["python", "-m", "guardkit.verifier.training"]
+    spec = importlib.util.find_spec(module)
+    main = Path(spec.origin) if spec is not None and spec.origin else None
+    if main is not None and main.name == "__init__.py":
+        main = main.with_name("__main__.py")
+    if argv and main is not None and Path(argv[0]).resolve() == main.resolve():
+        argv[0:1] = ["python", "-m", module]
     return " ".join(shlex.quote(a) for a in argv)
 
 
@@ -82,8 +87,21 @@ def run(
         pairs_seen=result.pairs_seen,
         seconds=round(result.seconds, 1),
         seed=cfg.seed,
-        command=_command_line(),
+        command=command_line(),
     )
+    return finish(out, mix, cfg, info, result, name)
+
+
+def finish(
+    out: Path,
+    mix: Mix,
+    cfg: TrainConfig,
+    info: TrainingInfo,
+    result: TrainResult,
+    name: str | None = None,
+) -> Manifest:
+    """Export ``out/checkpoint`` as int8 into ``out``, calibrate it on ``mix``'s calibration
+    data and write the manifest: the end of every training run."""
     export_folder(
         out / "checkpoint",
         out,

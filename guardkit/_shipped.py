@@ -1,0 +1,19 @@
+"""Model folders shipped inside the package, found by their folder names (``guardkit models
+list``), so a policy or a command can name one without knowing where guardkit is installed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["SHIPPED_MODELS", "shipped_folder"]
+
+SHIPPED_MODELS = Path(__file__).resolve().parent / "models"
+
+
+def shipped_folder(name: str | Path) -> Path | None:
+    """The shipped model folder called ``name``, if ``name`` is the bare name of one."""
+    path = Path(name)
+    if len(path.parts) != 1 or path.name in (".", ".."):
+        return None
+    folder = SHIPPED_MODELS / path.name
+    return folder if (folder / "manifest.json").is_file() else None
