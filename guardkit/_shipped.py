@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["SHIPPED_MODELS", "shipped_folder"]
+__all__ = ["SHIPPED_MODELS", "shipped_folder", "shipped_verifiers"]
 
 SHIPPED_MODELS = Path(__file__).resolve().parent / "models"
 
@@ -17,3 +17,14 @@ def shipped_folder(name: str | Path) -> Path | None:
         return None
     folder = SHIPPED_MODELS / path.name
     return folder if (folder / "manifest.json").is_file() else None
+
+
+def shipped_verifiers() -> list[str]:
+    """Folder names of the shipped verifiers (an embedder's manifest says its kind)."""
+    import json
+
+    names = []
+    for manifest in sorted(SHIPPED_MODELS.glob("*/manifest.json")):
+        if json.loads(manifest.read_text(encoding="utf-8")).get("kind") != "embedder":
+            names.append(manifest.parent.name)
+    return names

@@ -179,12 +179,24 @@ def _tiles(r: AuditReport) -> str:
                         else ""
                     ),
                 ),
-                _tile("cost_total", _money(r.cost_total, r.currency), "total cost"),
+                _tile(
+                    "cost_total",
+                    "not priced"
+                    if r.unpriced_cases == r.cases
+                    else _money(r.cost_total, r.currency),
+                    "total cost",
+                ),
                 _tile("latency_p95", _ms(r.latency_ms.p95), "latency p95"),
                 _tile("tokens", f"{r.tokens.total:,}", "tokens"),
             ]
             + (
-                [_tile("expected_match_rate", _pct(r.expected_match_rate), "expected answer")]
+                [
+                    _tile(
+                        "expected_match_rate",
+                        _pct(r.expected_match_rate),
+                        f"expected answer (of {r.expected_checked} answered cases that name one)",
+                    )
+                ]
                 if r.expected_match_rate is not None
                 else []
             )

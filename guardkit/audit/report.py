@@ -152,6 +152,9 @@ class AuditReport(_Frozen):
     attempts_histogram: dict[str, int]
     provider_errors: int = Field(0, ge=0)
     expected_match_rate: float | None = None
+    expected_checked: int = Field(0, ge=0)
+    """Cases whose answer was compared with their ``expected`` one (the rate's denominator:
+    a case that ended without an answer has nothing to compare)."""
     risk: RiskSummary
     latency_ms: Latency
     tokens: Tokens
@@ -299,6 +302,7 @@ def build_report(
         },
         provider_errors=sum(r.error is not None for r in records),
         expected_match_rate=sum(matches) / len(matches) if matches else None,
+        expected_checked=len(matches),
         risk=_risk(records),
         latency_ms=_latency(records),
         tokens=Tokens(

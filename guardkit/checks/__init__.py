@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo
 
-from guardkit._shipped import shipped_folder
+from guardkit._shipped import shipped_folder, shipped_verifiers
 from guardkit.checks._prose import prose_of
-from guardkit.errors import UnknownNameError
+from guardkit.errors import GuardkitError, UnknownNameError
 from guardkit.schemas import FieldError, OutputSchema
 
 if TYPE_CHECKING:
@@ -52,14 +52,21 @@ def model_folder(value: Path | None, info: ValidationInfo) -> Path | None:
     """A check's ``verifier`` folder (see :func:`policy_relative`) or a shipped model's folder
     name (a folder of that name beside the policy wins). It must hold a model: a typo is a
     policy error, found by ``guardkit policy check``, not at the first call."""
+    from guardkit.verifier.manifest import read_manifest  # pydantic only: no model is loaded
+
     path = policy_relative(value, info)
     if value is None or path is None:
         return None
     shipped = None if path.exists() else shipped_folder(value)
     if shipped is not None:
-        return shipped
-    if not (path / "manifest.json").is_file():
-        raise ValueError(f"no model folder at {path} (no manifest.json)")
+        path = shipped
+    elif not (path / "manifest.json").is_file():
+        names = ", ".join(shipped_verifiers())
+        raise ValueError(f"no model folder at {path} (no manifest.json); shipped: {names}")
+    try:
+        read_manifest(path)
+    except GuardkitError as exc:
+        raise ValueError(f"not a usable verifier: {exc}") from None
     return path
 
 

@@ -59,6 +59,7 @@ from guardkit.facts.verify import (
 __all__ = ["FactsCheck", "FactsCheckConfig"]
 
 _QUOTE_CHARS = 300
+_EMPTY = "Your previous answer was empty. Answer using statements the reference facts support."
 
 
 class FactsCheckConfig(BaseModel):
@@ -124,6 +125,14 @@ class FactsCheck:
 
     def run(self, ctx: CheckContext) -> CheckResult:
         prose = ctx.prose
+        if not prose.strip():  # no claims because nothing was said: no answer, not a good one
+            return CheckResult(
+                check=self.name,
+                passed=False,
+                score=0.0,
+                feedback=_EMPTY,
+                details={"support_rate": 0.0, "empty": True, "claims": []},
+            )
         claims = extract_claims(prose)
         cited = None
         if self.config.citations == "cited":
@@ -249,7 +258,10 @@ def _tidy(text: str) -> str:
 def _build(config: FactsCheckConfig, setup: CheckSetup) -> FactsCheck:
     index = FactIndex.load(config.index) if config.index is not None else None
     verifier = default_verifier(config.verifier)
-    return FactsCheck(config, ClaimVerifier(index, verifier, config.settings()))
+    claims = ClaimVerifier(index, verifier, config.settings())
+    # the embedder's files are checked and its session opened now, not at the first call
+    claims.embedder.encode(["guardkit loads its models when the guard is built"])
+    return FactsCheck(config, claims)
 
 
 register_check("facts", FactsCheckConfig, _build)

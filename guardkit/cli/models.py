@@ -80,14 +80,20 @@ def train(
     threads: Annotated[int, typer.Option("--threads", min=1)] = 2,
 ) -> None:
     """Fine-tune and calibrate a verifier on your own labelled pairs (same recipe and manifest)."""
-    from guardkit.verifier import DEFAULT_MODEL
+    from guardkit.errors import ConfigError
+    from guardkit.verifier import model_folder
     from guardkit.verifier.training import TrainConfig, run
     from guardkit.verifier.training.mix import read_user_pairs
 
     with typed_errors():
         read_user_pairs(pairs, seed)  # fail fast on bad input, before loading torch models
+        base = model_folder(base)  # a shipped verifier may be named by its folder name
+        if not base.exists():
+            raise ConfigError("no such base model folder", file=str(base), loc=("base",))
+        if out.resolve() == base:
+            raise ConfigError("the model cannot be trained over its own base", loc=("out",))
         cfg = TrainConfig(budget_minutes=budget_minutes, seed=seed, threads=threads)
-        manifest = run(out, pairs=pairs, base=base or DEFAULT_MODEL, cfg=cfg)
+        manifest = run(out, pairs=pairs, base=base, cfg=cfg)
     cal = manifest.calibration
     typer.echo(
         f"trained {manifest.training.steps if manifest.training else 0} steps -> {out}; "

@@ -180,8 +180,15 @@ def carried_folder(embedder: Embedder) -> Path | None:
 
 def carried_embedder(folder: Path, manifest_sha256: str) -> Embedder:
     """The embedder carried in ``folder`` (an index's ``embedder/``), shared per folder and
-    manifest; its manifest's hash was checked by the caller."""
+    manifest; its manifest's hash was checked by the caller, its files' hashes are checked
+    here, so an index with a changed carried embedder does not open."""
     from guardkit.facts._embed_onnx import OnnxEmbedder
 
     folder = folder.resolve()
-    return _shared(f"{folder}@{manifest_sha256}", lambda: OnnxEmbedder(folder))
+
+    def checked() -> Embedder:
+        embedder = OnnxEmbedder(folder)
+        embedder.check_files()
+        return embedder
+
+    return _shared(f"{folder}@{manifest_sha256}", checked)

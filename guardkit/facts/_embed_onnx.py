@@ -179,10 +179,14 @@ class OnnxEmbedder:
     def sha256(self) -> str:
         return self.manifest.files["model.onnx"]
 
+    def check_files(self) -> None:
+        """Every file the manifest pins is there with its sha256 (``ModelError`` if not)."""
+        check_pinned_files(self.folder, self.manifest.files, _REQUIRED, MANIFEST)
+
     def _load(self) -> tuple[Any, Tokenizer]:
         with self._lock:
             if self._runtime is None:
-                check_pinned_files(self.folder, self.manifest.files, _REQUIRED, MANIFEST)
+                self.check_files()
                 tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
                 tokenizer.no_padding()
                 tokenizer.enable_truncation(self.manifest.max_length)

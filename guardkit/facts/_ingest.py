@@ -365,7 +365,12 @@ def check_new_id(doc: Document, seen: dict[str, str]) -> None:
             file=file or None,
             line=int(line) if line.isdigit() else None,
             loc=("id",),
-            hint="ids must be unique; delete the old document before adding it again",
+            hint=(
+                "a Markdown or text file's document id is its file name: rename one of the files"
+                if file and Path(file).name == doc.id
+                else "ids must be unique; to replace a document, delete the old one first "
+                "(guardkit index delete DIR ID)"
+            ),
         )
     seen[doc.id] = doc.origin or "the documents given"
 

@@ -660,12 +660,14 @@ def _check_embedder(folder: Path, manifest: IndexManifest, embedder: Embedder) -
         embedder.model_id,
         embedder.sha256,
     ):
+        same_weights = manifest.embedding_sha256 == embedder.sha256
         raise FactIndexError(
             f"index was built with embedding model {manifest.embedding_model!r} "
             f"(sha256 {manifest.embedding_sha256[:12]}...), this process embeds with "
-            f"{embedder.model_id!r} (sha256 {embedder.sha256[:12]}...)",
+            f"{embedder.model_id!r} (sha256 {embedder.sha256[:12]}...)"
+            + (": the same weights under another name" if same_weights else ""),
             file=str(folder / MANIFEST),
-            loc=("embedding_sha256",),
+            loc=("embedding_model",) if same_weights else ("embedding_sha256",),
             hint="open it with the embedder it was built with (FactIndex.load(folder, "
             "embedder=OnnxEmbedder(DIR))), or rebuild it with `guardkit index build "
             "--embedder`",

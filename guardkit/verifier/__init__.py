@@ -33,6 +33,7 @@ __all__ = [
     "Verifier",
     "join_documents",
     "load_verifier",
+    "model_folder",
     "score_responses",
     "split_claims",
     "verifier_identity",
@@ -45,6 +46,15 @@ _cache: dict[Path, OnnxVerifier] = {}
 _lock = threading.Lock()
 
 
+def model_folder(path: str | Path | None = None) -> Path:
+    """The folder ``path`` names: itself if it exists, else a shipped model of that folder
+    name, else itself (the loader says it is missing); the shipped default for ``None``."""
+    if path is None:
+        return DEFAULT_MODEL
+    given = Path(path).expanduser()
+    return (given if given.exists() else shipped_folder(path) or given).resolve()
+
+
 def load_verifier(path: str | Path | None = None) -> OnnxVerifier:
     """The verifier in model folder ``path``, or the shipped one of that folder name (a folder
     at ``path`` wins), or the default; loaded once per process.
@@ -52,10 +62,7 @@ def load_verifier(path: str | Path | None = None) -> OnnxVerifier:
     Loading checks every file's sha256 against the manifest; a broken folder raises
     :class:`guardkit.errors.ModelError` naming the file and the problem.
     """
-    folder = DEFAULT_MODEL
-    if path is not None:
-        given = Path(path).expanduser()
-        folder = (given if given.exists() else shipped_folder(path) or given).resolve()
+    folder = model_folder(path)
     with _lock:
         found = _cache.get(folder)
         if found is None:
@@ -88,6 +95,6 @@ def verifier_identity(path: str | Path | None = None) -> str:
     from guardkit._files import sha256_file
     from guardkit.verifier.manifest import MANIFEST_NAME, read_manifest
 
-    folder = Path(path).expanduser().resolve() if path is not None else DEFAULT_MODEL
+    folder = model_folder(path)
     name = read_manifest(folder).name
     return f"{name} sha256:{sha256_file(folder / MANIFEST_NAME)}"

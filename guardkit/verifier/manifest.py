@@ -143,13 +143,30 @@ def read_manifest(folder: Path) -> Manifest:
     path = folder / MANIFEST_NAME
     if not path.is_file():
         raise ModelError("no manifest.json in the model folder", file=str(folder))
+    text = path.read_text(encoding="utf-8")
+    kind = _other_kind(text)
+    if kind is not None:
+        raise ModelError(f"this is {kind} folder, not a verifier model folder", file=str(folder))
     try:
-        return Manifest.model_validate_json(path.read_text(encoding="utf-8"))
+        return Manifest.model_validate_json(text)
     except (ValidationError, ValueError) as exc:
         first = exc.errors()[0] if isinstance(exc, ValidationError) else None
         loc = tuple(first["loc"]) if first else ()
         msg = first["msg"] if first else str(exc)
         raise ModelError(f"invalid manifest: {msg}", file=str(path), loc=loc) from exc
+
+
+def _other_kind(text: str) -> str | None:
+    """``"an embedder"`` or ``"a fact index"`` when the manifest says it is one of those."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None  # the reader says what is wrong
+    if not isinstance(data, dict):
+        return None
+    if data.get("kind") == "embedder":
+        return "an embedder"
+    return "a fact index" if "embedding_model" in data else None
 
 
 def write_manifest(folder: Path, manifest: Manifest) -> Path:

@@ -92,3 +92,8 @@ def test_unpriced_cases_and_expected_answers_are_shown(
     shown = render_html(report.model_copy(update={"unpriced_cases": 3, "expected_match_rate": 0.5}))
     assert "lower bound: 3 of 40 cases unpriced" in shown
     assert 'data-key="expected_match_rate"><span class="v">50.0 %' in shown
+    checked = report.model_copy(update={"expected_match_rate": 1.0, "expected_checked": 4})
+    assert "expected answer (of 4 answered cases that name one)" in render_html(checked)
+    assert 'data-key="cost_total"><span class="v">not priced' not in plain
+    unpriced = report.model_copy(update={"unpriced_cases": report.cases, "cost_total": 0.0})
+    assert 'data-key="cost_total"><span class="v">not priced' in render_html(unpriced)

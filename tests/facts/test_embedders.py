@@ -169,12 +169,16 @@ def test_an_index_carries_an_embedder_guardkit_does_not_ship(
 def test_a_carried_embedder_is_hash_checked(
     tmp_path: Path, kb_file: Path, own_embedder: Path
 ) -> None:
-    FactIndex.build([kb_file], embedder=OnnxEmbedder(own_embedder)).save(tmp_path / "ix")
-    with (tmp_path / "ix" / "embedder" / "model.onnx").open("ab") as fh:
-        fh.write(b"\0")
-    with pytest.raises(ModelError, match="sha256 mismatch") as info:
-        FactIndex.load(tmp_path / "ix").search("returns")
-    assert info.value.file == str(tmp_path / "ix" / "embedder" / "model.onnx")
+    from guardkit.facts.index import check_index_folder
+
+    for name in ("model.onnx", "tokenizer.json"):  # found when the index opens, not at a query
+        FactIndex.build([kb_file], embedder=OnnxEmbedder(own_embedder)).save(tmp_path / name)
+        with (tmp_path / name / "embedder" / name).open("ab") as fh:
+            fh.write(b"\0")
+        for opening in (FactIndex.load, check_index_folder):
+            with pytest.raises(ModelError, match="sha256 mismatch") as info:
+                opening(tmp_path / name)
+            assert info.value.file == str(tmp_path / name / "embedder" / name)
 
 
 def test_cli_builds_with_an_embedder_folder_and_reopens_with_it(

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from guardkit.checks import CheckContext
 from guardkit.checks.facts import FactsCheck, FactsCheckConfig
 from guardkit.facts import Document, FactIndex
 from guardkit.facts.verify import ClaimVerifier, VerifySettings
+from guardkit.verifier import DEFAULT_MODEL
 from guardkit.verifier.types import VerdictProbs
 
 RIGHT = "Items can be returned within 30 days of delivery."
@@ -49,6 +51,22 @@ def test_supported_answer_passes_with_citations(saved_index: Path) -> None:
     manifest = FactIndex.load(saved_index).manifest
     assert manifest is not None
     assert check.details["evidence"] == [f"index:{manifest.content_sha256}"]
+
+
+@pytest.mark.parametrize("answer", ["", "  \n "])
+def test_an_empty_answer_is_no_reliable_completion(saved_index: Path, answer: str) -> None:
+    seen: list[list[dict[str, str]] | None] = []
+
+    @guardkit.guard(_policy(saved_index, {"type": "reask", "max_attempts": 2}), sinks=[])
+    def ask(messages: list[dict[str, str]] | None = None) -> str:
+        seen.append(messages)
+        return RIGHT if messages else answer
+
+    result = ask()
+    assert result.outcome is Outcome.REPAIRED and result.output == RIGHT
+    assert "previous answer was empty" in seen[1][-1]["content"]  # type: ignore[index]
+    failed = result.report.attempts[0].checks[0]
+    assert not failed.passed and failed.details["empty"] and failed.details["support_rate"] == 0
 
 
 def test_reask_quotes_the_contradicting_evidence(saved_index: Path) -> None:
@@ -356,7 +374,7 @@ def test_verifier_folder_is_relative_to_the_policy_file(
         guardkit.load_policy(policy_file)
     folder = saved_index.parent / "models" / "mine"
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "manifest.json").write_text("{}")  # the check loads it: stubbed below
+    shutil.copyfile(DEFAULT_MODEL / "manifest.json", folder / "manifest.json")  # stubbed below
     policy = guardkit.load_policy(policy_file)
     assert policy.check_configs["facts"].verifier == folder  # type: ignore[attr-defined]
     loaded: list[Path | None] = []

@@ -6,6 +6,7 @@ Grounding uses the TEST-ONLY ``WordOverlapVerifier`` double (``risk_support``) f
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -166,14 +167,24 @@ def test_a_missing_verifier_folder_is_a_policy_error_and_a_broken_one_fails_the_
         risk = {"max_risk": 0.3, "verifier": str(folder)}
         return guardkit.Policy.model_validate({"id": "p", "version": "1", "checks": {"risk": risk}})
 
-    with pytest.raises(guardkit.PolicyError, match="no model folder at"):
+    with pytest.raises(guardkit.PolicyError, match=r"no model folder at .* shipped: verifier-"):
         policy(tmp_path / "nowhere")
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "manifest.json").write_text("{}")
+    with pytest.raises(guardkit.PolicyError, match=r"not a usable verifier: .*field name"):
+        policy(broken)
+    from guardkit.facts._embed_onnx import DEFAULT_EMBEDDER
+    from guardkit.verifier import DEFAULT_MODEL
+
+    with pytest.raises(guardkit.PolicyError, match="an embedder folder, not a verifier"):
+        policy(DEFAULT_EMBEDDER)
+    with pytest.raises(guardkit.PolicyError, match="an embedder folder, not a verifier"):
+        policy(Path(DEFAULT_EMBEDDER.name))  # a shipped embedder by its name
+    shutil.copyfile(DEFAULT_MODEL / "manifest.json", broken / "manifest.json")  # no weights
     with pytest.raises(guardkit.GuardkitError) as err:
         guardkit.guard(policy(broken), sinks=[])
-    assert err.value.code == "model_invalid" and err.value.file == str(broken / "manifest.json")
+    assert err.value.code == "model_invalid" and err.value.file == str(broken / "model.onnx")
 
 
 def test_a_relative_verifier_folder_is_read_from_the_policy_folder(
@@ -494,7 +505,7 @@ def test_a_lock_certifying_threshold_zero_states_its_guarantee(tmp_path: Path) -
 def test_a_shipped_verifier_is_named_by_its_folder_name_unless_a_folder_of_that_name_is_there(
     tmp_path: Path,
 ) -> None:
-    from guardkit.verifier import DEFAULT_MODEL, load_verifier
+    from guardkit.verifier import DEFAULT_MODEL, load_verifier, verifier_identity
 
     (tmp_path / "p.yaml").write_text(
         f'id: p\nversion: "1"\nchecks:\n  risk: {{max_risk: 0.3, verifier: {DEFAULT_MODEL.name}}}\n'
@@ -502,11 +513,12 @@ def test_a_shipped_verifier_is_named_by_its_folder_name_unless_a_folder_of_that_
     policy = guardkit.load_policy(tmp_path / "p.yaml")
     assert policy.check_configs["risk"].verifier == DEFAULT_MODEL  # type: ignore[attr-defined]
     assert load_verifier(DEFAULT_MODEL.name) is load_verifier()
+    assert verifier_identity(DEFAULT_MODEL.name) == verifier_identity()  # calibrate --verifier
     own = tmp_path / DEFAULT_MODEL.name  # the user's own folder of that name wins
     own.mkdir()
     with pytest.raises(guardkit.PolicyError, match="no model folder at"):
         guardkit.load_policy(tmp_path / "p.yaml")
-    (own / "manifest.json").write_text("{}")
+    shutil.copyfile(DEFAULT_MODEL / "manifest.json", own / "manifest.json")
     policy = guardkit.load_policy(tmp_path / "p.yaml")
     assert policy.check_configs["risk"].verifier == own  # type: ignore[attr-defined]
     for name in ("../verifier-minilm-l6-v5", "no-such-model", "."):

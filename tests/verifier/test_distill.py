@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from guardkit.errors import ConfigError
+from guardkit.errors import ConfigError, ModelError
 from guardkit.verifier import DEFAULT_MODEL, OnnxVerifier
 from guardkit.verifier.training.distill import distill_verifier, main, teacher_logits
 from guardkit.verifier.training.examples import SUPPORTED, UNSUPPORTED, Example
@@ -74,7 +74,12 @@ def test_the_student_never_overwrites_its_teacher_or_a_used_folder(tmp_path: Pat
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"distill_temperature": 0.0}, "distill_temperature must be above 0"),
+        ({"distill_temperature": 0.0}, "distill_temperature must be a number above 0"),
+        ({"distill_temperature": float("inf")}, "distill_temperature must be a number above 0"),
+        ({"lr": float("nan")}, "lr must be a number above 0"),
+        ({"head_lr": -1.0}, "head_lr must be a number above 0"),
+        ({"batch_size": 0}, "batch_size must be at least 1"),
+        ({"epochs": 0}, "epochs must be at least 1"),
         ({"distill_weight": 1.5}, r"distill_weight is a share in \(0, 1\]"),
         ({"threads": 0}, "threads must be at least 1"),
         ({"freeze_layers": 2}, "must leave some of the student's 2 layers"),
@@ -88,6 +93,16 @@ def test_settings_that_would_fail_late_are_refused_first(
     with pytest.raises(ConfigError, match=message):
         distill_verifier(tmp_path / "s", layers=(0, 5), data=tmp_path / "no-data", cfg=cfg)
     assert not (tmp_path / "s").exists()
+
+
+def test_the_working_folder_is_never_the_student(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "here").mkdir()
+    monkeypatch.chdir(tmp_path / "here")
+    for out in (Path(), tmp_path):
+        with pytest.raises(ConfigError, match="is the working folder or holds it"):
+            distill_verifier(out, data=tmp_path)
 
 
 def test_layers_the_teacher_lacks_and_mixed_sources_are_refused(tmp_path: Path) -> None:
@@ -104,11 +119,15 @@ def test_distill_command_line_errors_are_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with pytest.raises(SystemExit) as exit_info:
-        main(["--out", str(tmp_path / "s"), "--layers", "0,x"])
+        main(["--out", str(tmp_path / "s"), "--layers", "0,x", "--data", str(tmp_path)])
     assert exit_info.value.code == 2
     assert "comma-separated numbers" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_info:
-        main(["--out", str(DEFAULT_MODEL)])
+        main(["--out", str(tmp_path / "s")])
+    assert exit_info.value.code == 2
+    assert "give --data DIR" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--out", str(DEFAULT_MODEL), "--data", str(tmp_path)])
     assert exit_info.value.code == 2
     assert "over its teacher" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_info:
@@ -153,10 +172,10 @@ def test_distill_a_two_layer_student_end_to_end(tmp_path: Path) -> None:
     pairs = _office_pairs(tmp_path)
     out = tmp_path / "student"
     cfg = TrainConfig(budget_minutes=0.2, threads=1, freeze_layers=0, distill_weight=0.7)
-    manifest = distill_verifier(out, layers=(0, 5), pairs=pairs, cfg=cfg)
+    manifest = distill_verifier(out, layers=(0, 1, 2, 3, 5), pairs=pairs, cfg=cfg)
     assert manifest.training is not None and manifest.training.steps > 0
     distillation = manifest.training.distillation
-    assert distillation is not None and distillation.layers == [0, 5]
+    assert distillation is not None and distillation.layers == [0, 1, 2, 3, 5]
     assert distillation.teacher_seconds is not None and manifest.name == "student"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pairs.jsonl", "student"]
     assert distillation.teacher == OnnxVerifier(DEFAULT_MODEL).manifest.name
@@ -164,7 +183,7 @@ def test_distill_a_two_layer_student_end_to_end(tmp_path: Path) -> None:
     assert len(student.predict([("The office is in Oslo.", "It is in Oslo.")])) == 1
     (out / "checkpoint").rename(tmp_path / "moved")  # only the int8 graph left, as shipped
     model, _ = load_trainable(out)
-    assert len(model.bert.encoder.layer) == 2
+    assert len(model.bert.encoder.layer) == 5
 
 
 def test_a_failed_run_leaves_no_student_and_no_staging(
@@ -196,3 +215,14 @@ def test_the_recorded_command_names_the_module_only_when_it_ran(
     main_file = Path(distill.__file__).with_name("__main__.py")
     monkeypatch.setattr("sys.argv", [str(main_file), "--out", "x"])
     assert command_line() == "python -m guardkit.verifier.training --out x"
+
+
+def test_a_student_that_learnt_too_little_is_refused_and_not_left(tmp_path: Path) -> None:
+    """Two layers and four steps: the student calls a sentence checked against itself
+    something other than supported, which every loader refuses; distill says so itself."""
+    cfg = TrainConfig(budget_minutes=0.1, threads=1, freeze_layers=0, distill_weight=0.7)
+    out = tmp_path / "student"
+    with pytest.raises(ModelError, match="learnt too little") as info:
+        distill_verifier(out, layers=(0, 5), pairs=_office_pairs(tmp_path), cfg=cfg)
+    assert info.value.file == str(out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pairs.jsonl"]

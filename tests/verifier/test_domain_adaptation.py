@@ -155,3 +155,42 @@ def test_models_train_adapts_the_shipped_verifier_by_default(tmp_path: Path) -> 
     shipped = OnnxVerifier(DEFAULT_MODEL, intra_op_threads=1).manifest.name
     assert training.base_model.startswith(f"{shipped} (")
     assert "dequantized" in training.base_model
+
+
+def test_models_train_names_bases_and_refuses_to_train_over_one(tmp_path: Path) -> None:
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text(
+        "".join(
+            json.dumps({"evidence": f"Office {i} is in Oslo.", "claim": c, "label": label}) + "\n"
+            for i in range(20)
+            for c, label in (
+                (f"Office {i} is in Oslo.", "supported"),
+                ("It rains.", "not_enough_info"),
+            )
+        )
+    )
+    args = ["models", "train", "--pairs", str(pairs), "--budget-minutes", "0.1"]
+    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "o"), "--base", "nowhere"])
+    assert result.exit_code == 2 and "no such base model folder" in result.output
+    assert not (tmp_path / "o").exists()
+    own = tmp_path / "own"
+    shutil.copytree(DEFAULT_MODEL, own)
+    result = CliRunner().invoke(app, [*args, "--out", str(own), "--base", str(own)])
+    assert result.exit_code == 2 and "over its own base" in result.output
+
+
+def test_a_fine_tuned_student_keeps_its_distillation_record(tmp_path: Path) -> None:
+    from guardkit.verifier.manifest import Distillation, read_manifest, write_manifest
+    from guardkit.verifier.training.pipeline import _distilled
+
+    student = tmp_path / "student"
+    shutil.copytree(DEFAULT_MODEL, student)
+    manifest = read_manifest(student)
+    record = Distillation(
+        teacher="t", teacher_sha256="0" * 64, layers=[0, 3, 5], weight=0.7, temperature=2.0
+    )
+    assert manifest.training is not None
+    training = manifest.training.model_copy(update={"distillation": record})
+    write_manifest(student, manifest.model_copy(update={"training": training}))
+    assert _distilled(student) == record == _distilled(student / "checkpoint")
+    assert _distilled(DEFAULT_MODEL) is None and _distilled(tmp_path / "hf-folder") is None

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import math
 import os
 import shutil
 import time
@@ -25,8 +26,8 @@ from pathlib import Path
 from tokenizers import Tokenizer
 
 from guardkit._files import sha256_file
-from guardkit.errors import ConfigError, GuardkitError
-from guardkit.verifier import DEFAULT_MODEL
+from guardkit.errors import ConfigError, GuardkitError, ModelError
+from guardkit.verifier import DEFAULT_MODEL, model_folder
 from guardkit.verifier.manifest import Distillation, Manifest, TrainingInfo, read_manifest
 from guardkit.verifier.runtime import OnnxVerifier
 from guardkit.verifier.training.examples import Example
@@ -74,6 +75,11 @@ def teacher_logits(
 def _check_out(out: Path, teacher: Path) -> None:
     if out.resolve() == teacher.resolve():
         raise ConfigError("the student cannot be written over its teacher", loc=("out",))
+    if out.resolve() in (Path.cwd().resolve(), *Path.cwd().resolve().parents):
+        raise ConfigError(
+            f"{out} is the working folder or holds it; the student needs a new folder",
+            loc=("out",),
+        )
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ConfigError(
             f"{out} is not an empty folder; the student needs a new one", loc=("out",)
@@ -82,11 +88,21 @@ def _check_out(out: Path, teacher: Path) -> None:
 
 def _check_config(cfg: TrainConfig, layers: Sequence[int], teacher: OnnxVerifier) -> None:
     """What would only fail after the teacher's labelling and the training, refused first."""
+    positive = {
+        name: math.isfinite(value) and value > 0.0
+        for name, value in (
+            ("distill_temperature", cfg.distill_temperature),
+            ("budget_minutes", cfg.budget_minutes),
+            ("lr", cfg.lr),
+            ("head_lr", cfg.head_lr),
+        )
+    }
     checks: list[tuple[bool, str, str]] = [
         (0.0 < cfg.distill_weight <= 1.0, "distill_weight", "is a share in (0, 1]"),
-        (cfg.distill_temperature > 0.0, "distill_temperature", "must be above 0"),
+        *((ok, name, "must be a number above 0") for name, ok in positive.items()),
         (cfg.threads >= 1, "threads", "must be at least 1"),
-        (cfg.budget_minutes > 0.0, "budget_minutes", "must be above 0"),
+        (cfg.batch_size >= 1, "batch_size", "must be at least 1"),
+        (cfg.epochs >= 1, "epochs", "must be at least 1"),
         (
             cfg.freeze_layers < len(layers),
             "freeze_layers",
@@ -129,6 +145,7 @@ def distill_verifier(
     never holds a half-made model.
     """
     cfg = cfg or TrainConfig(distill_weight=0.7, freeze_layers=0)
+    teacher = model_folder(teacher)  # a shipped one may be named by its folder name
     _check_out(out, teacher)
     if (pairs is None) == (data is None):
         raise ConfigError("give either data (the recipe) or pairs (your own)", loc=("data",))
@@ -177,7 +194,10 @@ def distill_verifier(
                 teacher_seconds=round(labelling, 1),
             ),
         )
-        finish(staging, mix, cfg, info, result, name or out.name)
+        try:
+            finish(staging, mix, cfg, info, result, name or out.name)
+        except ModelError as exc:  # about the staging folder, which goes: name the student's
+            raise ModelError(exc.message, file=str(out), hint=exc.hint) from None
         staging.replace(out)  # only a finished student ever stands at ``out``
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -199,8 +219,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", type=Path, required=True, help="a new folder for the student")
     p.add_argument("--teacher", type=Path, default=DEFAULT_MODEL, help="default: the shipped one")
     p.add_argument("--layers", type=_layers, default=DEFAULT_LAYERS, help="e.g. 0,3,5")
-    p.add_argument("--data", type=Path, default=Path("../shared/data"))
-    p.add_argument("--pairs", type=Path, default=None, help="user pairs instead of the recipe")
+    p.add_argument("--data", type=Path, default=None, help="the recipe's data (shared/data)")
+    p.add_argument("--pairs", type=Path, default=None, help="your pairs instead of the recipe")
+    p.add_argument("--epochs", type=int, default=1, help="passes over the pairs the budget may use")
     p.add_argument(
         "--budget-minutes",
         type=float,
@@ -224,6 +245,8 @@ def main(argv: list[str] | None = None) -> None:
         if not times.isdigit():
             p.error(f"--repeat takes SOURCE=N, got {item!r}")
         repeat[source] = int(times)
+    if (a.pairs is None) == (a.data is None):
+        p.error("give --data DIR (the recipe's data sets) or --pairs FILE.jsonl (your own)")
     if a.pairs is not None and repeat:
         p.error("--repeat applies to the recipe's sources, not to --pairs")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -234,6 +257,7 @@ def main(argv: list[str] | None = None) -> None:
         batch_size=a.batch_size,
         threads=a.threads,
         freeze_layers=0,
+        epochs=a.epochs,
         bf16=fast_bf16(),
         lr=a.lr,
         head_lr=a.head_lr,
@@ -245,7 +269,7 @@ def main(argv: list[str] | None = None) -> None:
             a.out,
             teacher=a.teacher,
             layers=a.layers,
-            data=None if a.pairs else a.data,
+            data=a.data,
             pairs=a.pairs,
             cfg=cfg,
             calib_rows=a.calib_rows,

@@ -9,8 +9,15 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from guardkit.errors import ModelError
 from guardkit.verifier.export import export_folder
-from guardkit.verifier.manifest import Manifest, TrainingInfo, read_manifest, write_manifest
+from guardkit.verifier.manifest import (
+    Distillation,
+    Manifest,
+    TrainingInfo,
+    read_manifest,
+    write_manifest,
+)
 from guardkit.verifier.runtime import OnnxVerifier
 from guardkit.verifier.training.calibrate import fit_calibration
 from guardkit.verifier.training.loop import TrainConfig, TrainResult, train
@@ -37,6 +44,16 @@ def _describe_base(base: Path) -> str:
     if only_onnx_weights(base):
         return f"{read_manifest(base).name} ({base}, int8 ONNX weights dequantized)"
     return str(base)
+
+
+def _distilled(base: Path) -> Distillation | None:
+    """How the base was distilled, if it was: a fine-tuned student is still one."""
+    folder = base.parent if base.name == "checkpoint" else base
+    try:
+        training = read_manifest(folder).training
+    except ModelError:
+        return None  # a Hugging Face folder or a bare checkpoint: nothing recorded
+    return training.distillation if training is not None else None
 
 
 def command_line(module: str = "guardkit.verifier.training") -> str:
@@ -79,6 +96,7 @@ def run(
     result = train(model, tok, mix.train, out, cfg)
     log.info("trained: %s", result)
     info = TrainingInfo(
+        distillation=_distilled(base),
         base_model=_describe_base(base),
         trained_on=mix.trained_on,
         held_out=mix.held_out,
@@ -111,6 +129,14 @@ def finish(
         max_length=cfg.max_length,
     )
     verifier = OnnxVerifier(out, intra_op_threads=cfg.threads)
+    verdict = verifier.identity_verdict()
+    if verdict != "supported":  # every loader refuses such a model: say why here
+        raise ModelError(
+            f"the trained model calls a sentence checked against itself {verdict!r}: it learnt "
+            f"too little ({result.steps} steps on {result.pairs_seen} pairs)",
+            file=str(out),
+            hint="train longer (--budget-minutes, --epochs) or on more pairs",
+        )
     cal, how, threshold, metrics = fit_calibration(
         verifier, mix.calib_pairs, mix.calib_responses, mix.calibrated_on
     )
