@@ -10,7 +10,13 @@ from guardkit.audit.engines import ENGINES
 from guardkit.audit.record import Record
 from guardkit.audit.report import AuditReport
 from guardkit.audit.run import AuditConfig, ProgressHook, run_audit
-from guardkit.audit.sources import SOURCES, SourceSpec, UnmatchedResponsesWarning
+from guardkit.audit.sources import (
+    SOURCES,
+    AuditWarning,
+    NoReferencesWarning,
+    SourceSpec,
+    UnmatchedResponsesWarning,
+)
 from guardkit.audit.store import AuditStateError, read_records
 from guardkit.audit.suite import Case, SuiteError, SuiteProblem, read_suite
 
@@ -20,7 +26,9 @@ __all__ = [
     "AuditConfig",
     "AuditReport",
     "AuditStateError",
+    "AuditWarning",
     "Case",
+    "NoReferencesWarning",
     "ProgressHook",
     "Record",
     "SourceSpec",

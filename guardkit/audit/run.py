@@ -14,7 +14,12 @@ from guardkit.audit.engines import get_engine
 from guardkit.audit.html import render_html
 from guardkit.audit.record import Record
 from guardkit.audit.report import AuditReport, build_report
-from guardkit.audit.sources import SourceSpec, check_source, load_audit_policy
+from guardkit.audit.sources import (
+    SourceSpec,
+    check_source,
+    load_audit_policy,
+    warn_unreferenced,
+)
 from guardkit.audit.store import RECORDS, STATE, AuditState, RecordWriter, prepare, read_records
 from guardkit.audit.suite import SuiteProblem, read_suite
 from guardkit.checks.risk import RiskCheckConfig
@@ -92,6 +97,7 @@ def run_audit(config: AuditConfig, progress: ProgressHook | None = None) -> Audi
     policy = load_audit_policy(config.source.policy, config.source.index)
     engine = get_engine(config.engine)
     check_source(config.source, [c.case.id for c in cases])
+    warn_unreferenced(policy, [c.case for c in cases])
     created = not (config.out / STATE).exists()
     fresh_folder = not config.out.exists()
     done = prepare(config.out, _state(config, policy), resume=config.resume)

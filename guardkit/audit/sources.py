@@ -23,13 +23,16 @@ from guardkit.policy.model import Policy
 
 __all__ = [
     "SOURCES",
+    "AuditWarning",
     "CaseRunner",
+    "NoReferencesWarning",
     "SourceSpec",
     "UnmatchedResponsesWarning",
     "build_runner",
     "case_messages",
     "check_source",
     "load_audit_policy",
+    "warn_unreferenced",
 ]
 
 
@@ -173,8 +176,35 @@ def _read_responses(path: Path) -> dict[str, list[Any]]:
     return out
 
 
-class UnmatchedResponsesWarning(UserWarning):
+class AuditWarning(UserWarning):
+    """Something in the audit's inputs that makes its figures mean less than they seem."""
+
+
+class UnmatchedResponsesWarning(AuditWarning):
     """Suite cases without a recorded response (judged as failed), or responses for no case."""
+
+
+class NoReferencesWarning(AuditWarning):
+    """Cases whose claims a facts check can support with nothing: no index, no context."""
+
+
+def warn_unreferenced(policy: Policy, cases: Sequence[Case]) -> None:
+    """A ``NoReferencesWarning`` naming the cases a facts check without an index can only
+    fail: with no context either, every claim of theirs is unverifiable."""
+    facts = policy.check_configs.get("facts")
+    if facts is None or getattr(facts, "index", None) is not None:
+        return
+    bare = [case.id for case in cases if not case.context]
+    if bare:
+        shown = ", ".join(repr(i) for i in bare[:5]) + (", ..." if len(bare) > 5 else "")
+        warnings.warn(
+            NoReferencesWarning(
+                f"the facts check has no index and {len(bare)} of {len(cases)} cases give no "
+                f"context, so none of their claims can be supported ({shown}); pass --index "
+                "DIR or give each case its context"
+            ),
+            stacklevel=2,
+        )
 
 
 def _pair_up(file: str, recorded: dict[str, list[Any]], case_ids: Sequence[str]) -> None:

@@ -61,7 +61,7 @@ class AuditState(BaseModel):
 
 _MUST_MATCH = {
     "suite_sha256": "suite",
-    "policy_sha256": "policy",
+    "policy_sha256": "policy (its file, its risk lock and any --index)",
     "source": "source",
     "source_sha256": "recorded responses file",
     "references_sha256": "fact index or verifier model",

@@ -17,7 +17,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from guardkit.audit import AuditConfig, SourceSpec, UnmatchedResponsesWarning, run_audit
+from guardkit.audit import AuditConfig, AuditWarning, SourceSpec, run_audit
 from guardkit.cli._warnings import shown_as_lines
 from guardkit.errors import GuardkitError
 
@@ -120,7 +120,7 @@ def audit(
         fail_fast=fail_fast,
     )
     try:
-        with shown_as_lines(UnmatchedResponsesWarning), _Bar() as bar:
+        with shown_as_lines(AuditWarning), _Bar() as bar:
             report = run_audit(config, bar)
     except GuardkitError as exc:
         typer.echo(f"error: {exc}", err=True)

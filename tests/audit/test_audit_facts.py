@@ -67,3 +67,27 @@ def test_index_feeds_the_facts_check_and_the_risk(tmp_path: Path) -> None:
         assert record.risk_components is not None and record.risk_components.facts is not None
         assert record.risk == record.risk_components.facts
     assert json.loads((out / "report.json").read_text())["risk"]["scored"] == 2
+
+
+def test_a_facts_check_with_nothing_to_check_against_is_named(tmp_path: Path) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text('id: p\nversion: "1"\nchecks:\n  facts: {min_support_rate: 0.5}\n')
+    suite = write_jsonl(
+        tmp_path / "suite.jsonl",
+        [
+            {"id": "bare", "input": "When is support open?"},
+            {"id": "given", "input": "When?", "context": ["Support is open Monday to Friday."]},
+        ],
+    )
+    responses = write_jsonl(
+        tmp_path / "responses.jsonl",
+        [
+            {"id": "bare", "response": "Support is open Monday to Friday."},
+            {"id": "given", "response": "Support is open Monday to Friday."},
+        ],
+    )
+    args = ["audit", str(suite), "--policy", str(policy), "--responses", str(responses)]
+    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "warning: the facts check has no index and 1 of 2 cases give no context" in result.output
+    assert "('bare')" in result.output and "'given'" not in result.output

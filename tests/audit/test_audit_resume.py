@@ -61,7 +61,10 @@ def test_resume_refuses_another_policy_or_suite(
         suite, "--policy", policy_file, "--responses", responses, "--out", out, "--resume"
     )
     assert code == 2
-    assert "cannot resume: the policy differs" in output and "[audit_state]" in output
+    assert (
+        "cannot resume: the policy (its file, its risk lock and any --index) differs" in output
+        and "[audit_state]" in output
+    )
     policy_file.write_text(policy_file.read_text().replace('version: "2"', 'version: "1"'))
     other = write_jsonl(tmp_path / "other.jsonl", suite_rows(39))
     code, output = audit(
@@ -83,7 +86,10 @@ def test_resume_refuses_a_changed_output_schema_file(
     code, output = audit(
         suite, "--policy", policy_file, "--responses", responses, "--out", out, "--resume"
     )
-    assert code == 2 and "cannot resume: the policy differs" in output
+    assert (
+        code == 2
+        and "cannot resume: the policy (its file, its risk lock and any --index) differs" in output
+    )
 
 
 def test_a_bad_responses_file_stops_the_audit_before_its_folder_is_written(
