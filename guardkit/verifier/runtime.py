@@ -17,6 +17,7 @@ from tokenizers import Tokenizer
 
 from guardkit._onnx import OneByOne, check_pinned_files, cpu_session, default_threads
 from guardkit.errors import ConfigError, ModelError
+from guardkit.verifier._negations import spell_out_negations
 from guardkit.verifier._quotes import states_verbatim
 from guardkit.verifier._windows import Segment, fold, plan_windows
 from guardkit.verifier.manifest import MANIFEST_NAME, read_manifest
@@ -173,8 +174,9 @@ class OnnxVerifier:
     def logits(self, pairs: Sequence[tuple[str, str]]) -> tuple[list[Segment], np.ndarray]:
         """Raw model logits for every window of every pair (for calibration and parity checks)."""
         _check_pairs(pairs)
+        read = [(spell_out_negations(e), spell_out_negations(c)) for e, c in pairs]
         segs = plan_windows(
-            self.tokenizer, pairs, self.manifest.max_length, self._special, self.max_windows
+            self.tokenizer, read, self.manifest.max_length, self._special, self.max_windows
         )
         if self.batch_size == 1:
             rows = self._alone.map(lambda seg: self._run(self._encode([seg]))[0], segs)

@@ -233,3 +233,34 @@ def test_window_cap_ranks_by_the_claims_content_words(verifier: OnnxVerifier) ->
     claim = "The tower was finished in 1889."
     segs = plan_windows(verifier.tokenizer, [(join_documents(docs), claim)], 128, 3, 6)
     assert len(segs) == 6 and docs[-1] in [s.evidence for s in segs]
+
+
+@pytest.mark.parametrize(
+    ("text", "spelt"),
+    [
+        ("Gift cards cannot be used.", "Gift cards can not be used."),
+        ("We can't ship. Won't work", "We can not ship. Will not work"),
+        (
+            "It doesn\u2019t open; they aren't; I haven't",
+            "It does not open; they are not; I have not",
+        ),
+        ("Cannot", "Can not"),
+        ("canned goods, a cannon, don't", "canned goods, a cannon, do not"),
+        ("Ain't so", "Ain't so"),
+    ],
+)
+def test_negative_contractions_are_spelt_out(text: str, spelt: str) -> None:
+    from guardkit.verifier._negations import spell_out_negations
+
+    assert spell_out_negations(text) == spelt
+
+
+def test_a_contracted_negation_contradicts_the_plain_claim() -> None:
+    """v5 read "cannot" as support (0.85) and "can't" / "won't" as a coin toss."""
+    v = load_verifier()
+    claims = [
+        ("Gift cards cannot be exchanged for cash.", "Gift cards can be exchanged for cash."),
+        ("The courier won't collect on Saturdays.", "The courier will collect on Saturdays."),
+        ("Customers can't change plans online.", "Customers can change plans online."),
+    ]
+    assert [p.label for p in v.predict(claims)] == ["contradicted"] * 3
