@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from guardkit._signals import exit_on_terminate
 from guardkit._version import __version__
 from guardkit.cli import audit, calibrate
 from guardkit.cli import evidence as _evidence
@@ -57,4 +58,5 @@ def _root(
 
 def main() -> None:
     """Console entry point."""
+    exit_on_terminate()
     app()

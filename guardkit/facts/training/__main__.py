@@ -7,6 +7,7 @@ import logging
 import os
 from pathlib import Path
 
+from guardkit._signals import exit_on_terminate
 from guardkit.facts._embed_onnx import PLAIN_EMBEDDER, OnnxEmbedder
 from guardkit.facts.training.citint import citint_pairs
 from guardkit.facts.training.loop import EmbedderTrainConfig, train_embedder
@@ -15,6 +16,7 @@ from guardkit.facts.training.pairs import mine_negatives
 
 def main(argv: list[str] | None = None) -> None:
     """Pairs from CitInt train, negatives mined with the plain int8 MiniLM, one epoch."""
+    exit_on_terminate()
     p = argparse.ArgumentParser(prog="python -m guardkit.facts.training")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--data", type=Path, default=Path("../shared/data"))

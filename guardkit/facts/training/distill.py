@@ -26,6 +26,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from guardkit._files import sha256_file, write_atomic
+from guardkit._signals import exit_on_terminate
 from guardkit.errors import ConfigError, GuardkitError
 from guardkit.facts._embed import DEFAULT_MODEL_ID
 from guardkit.facts._embed_export import export_embedder, source_folder
@@ -244,6 +245,7 @@ def main(argv: list[str] | None = None) -> None:
     """``python -m guardkit.facts.training.distill``: the shipped 3-layer embedder's recipe.
 
     Bad input ends with one line on stderr and exit code 2, before any training."""
+    exit_on_terminate()
     try:
         _main(argv)
     except GuardkitError as exc:

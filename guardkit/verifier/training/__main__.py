@@ -7,12 +7,14 @@ import logging
 import os
 from pathlib import Path
 
+from guardkit._signals import exit_on_terminate
 from guardkit.verifier.training.loop import TrainConfig, fast_bf16
 from guardkit.verifier.training.pipeline import run
 
 
 def main(argv: list[str] | None = None) -> None:
     """Parse arguments and run the pipeline."""
+    exit_on_terminate()
     p = argparse.ArgumentParser(prog="python -m guardkit.verifier.training")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--data", type=Path, default=Path("../shared/data"))

@@ -26,6 +26,7 @@ from pathlib import Path
 from tokenizers import Tokenizer
 
 from guardkit._files import sha256_file
+from guardkit._signals import exit_on_terminate
 from guardkit.errors import ConfigError, GuardkitError, ModelError
 from guardkit.verifier import DEFAULT_MODEL, model_folder
 from guardkit.verifier.manifest import Distillation, Manifest, TrainingInfo, read_manifest
@@ -215,6 +216,7 @@ def _layers(text: str) -> tuple[int, ...]:
 
 def main(argv: list[str] | None = None) -> None:
     """Command line entry."""
+    exit_on_terminate()
     p = argparse.ArgumentParser(prog="python -m guardkit.verifier.training.distill")
     p.add_argument("--out", type=Path, required=True, help="a new folder for the student")
     p.add_argument("--teacher", type=Path, default=DEFAULT_MODEL, help="default: the shipped one")

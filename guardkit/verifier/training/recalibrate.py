@@ -13,6 +13,7 @@ import logging
 import random
 from pathlib import Path
 
+from guardkit._signals import exit_on_terminate
 from guardkit.verifier.manifest import Manifest, read_manifest, write_manifest
 from guardkit.verifier.runtime import OnnxVerifier
 from guardkit.verifier.training.calibrate import fit_calibration
@@ -48,6 +49,7 @@ def recalibrate(model: Path, data: Path, calib_rows: int, seed: int, threads: in
 
 def main() -> None:
     """Command line entry."""
+    exit_on_terminate()
     p = argparse.ArgumentParser(prog="python -m guardkit.verifier.training.recalibrate")
     p.add_argument("--model", type=Path, required=True)
     p.add_argument("--data", type=Path, default=Path("../shared/data"))
