@@ -177,9 +177,10 @@ def info(
 ) -> None:
     """Check a model folder (hashes; a verifier's labels against its outputs); show its manifest."""
     from guardkit._shipped import shipped_folder
+    from guardkit.facts._embed_onnx import bundled_embedders
 
-    if not folder.exists():  # a shipped model by its folder name, as `models list` shows them
-        folder = shipped_folder(folder) or folder
+    if not folder.exists():  # a shipped model by folder name or id, as `models list` shows them
+        folder = shipped_folder(folder) or bundled_embedders().get(str(folder), folder)
     if _is_embedder(folder):
         _embedder_info(folder, as_json)
         return

@@ -321,8 +321,11 @@ def test_the_shipped_3_layer_student_follows_its_teacher(tmp_path: Path, kb_file
     reopened = FactIndex.load(tmp_path / "ix")
     assert reopened.embedder.model_id == "guardkit/embedder-minilm-l3-gk1+int8"
     assert reopened.search("How long do I have to return an item?", k=1)[0].doc_id == "returns"
-    info = runner.invoke(app, ["models", "info", str(FAST)])
-    assert "distilled from guardkit/embedder-minilm-l6-gk1+int8: layers [0, 3, 5]" in info.output
+    for named in (str(FAST), FAST.name, "guardkit/embedder-minilm-l3-gk1+int8"):  # as listed
+        info = runner.invoke(app, ["models", "info", named])
+        assert "distilled from guardkit/embedder-minilm-l6-gk1+int8: layers [0, 3, 5]" in (
+            info.output
+        )
 
 
 def test_a_policy_refuses_an_index_that_cannot_open(
