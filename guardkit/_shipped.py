@@ -12,9 +12,10 @@ SHIPPED_MODELS = Path(__file__).resolve().parent / "models"
 
 def shipped_folder(name: str | Path) -> Path | None:
     """The shipped model folder called ``name``, if ``name`` is the bare name of one."""
-    path = Path(name)
-    if len(path.parts) != 1 or path.name in (".", ".."):
-        return None
+    text = str(name)
+    if not text or text.startswith((".", "~")) or "/" in text or "\\" in text:
+        return None  # a path, even "./name": only a bare name means a shipped model
+    path = Path(text)
     folder = SHIPPED_MODELS / path.name
     return folder if (folder / "manifest.json").is_file() else None
 

@@ -27,6 +27,7 @@ from guardkit.policy.model import Policy
 from guardkit.reports.model import PolicyRef
 from guardkit.risk.calibration import file_sha256
 from guardkit.risk.lock import RiskLock
+from guardkit.verifier._negations import READING
 
 __all__ = ["AuditConfig", "ProgressHook", "run_audit"]
 
@@ -63,14 +64,15 @@ def _lock(policy: Policy) -> RiskLock | None:
 
 def _references(policy: Policy) -> str | None:
     """One hash of the manifests of every fact index and verifier folder the policy's checks
-    name (``None`` when they name none: the shipped models go with the guardkit version)."""
-    found = []
+    name, and of how the verifier reads pairs (its models go with the guardkit version, its
+    reading may change within one)."""
+    found = [f"verifier.reading:{READING}"]
     for name, config in sorted(policy.check_configs.items()):
         for role in ("index", "verifier"):
             folder = getattr(config, role, None)
             if isinstance(folder, Path) and (folder / "manifest.json").is_file():
                 found.append(f"{name}.{role}:{file_sha256(folder / 'manifest.json')}")
-    return hashlib.sha256("\n".join(found).encode()).hexdigest() if found else None
+    return hashlib.sha256("\n".join(found).encode()).hexdigest()
 
 
 def _state(config: AuditConfig, policy: Policy) -> AuditState:

@@ -125,7 +125,7 @@ class FactsCheck:
 
     def run(self, ctx: CheckContext) -> CheckResult:
         prose = ctx.prose
-        if not prose.strip():  # no claims because nothing was said: no answer, not a good one
+        if ctx.structured is None and not ctx.text.strip():  # nothing said: no answer at all
             return CheckResult(
                 check=self.name,
                 passed=False,

@@ -84,16 +84,20 @@ def train(
     from guardkit.verifier import model_folder
     from guardkit.verifier.training import TrainConfig, run
     from guardkit.verifier.training.mix import read_user_pairs
+    from guardkit.verifier.training.pipeline import untrained_warning
 
     with typed_errors():
         read_user_pairs(pairs, seed)  # fail fast on bad input, before loading torch models
         base = model_folder(base)  # a shipped verifier may be named by its folder name
         if not base.exists():
             raise ConfigError("no such base model folder", file=str(base), loc=("base",))
-        if out.resolve() == base:
+        if out.resolve() == base or out.resolve() in base.parents:
             raise ConfigError("the model cannot be trained over its own base", loc=("out",))
         cfg = TrainConfig(budget_minutes=budget_minutes, seed=seed, threads=threads)
         manifest = run(out, pairs=pairs, base=base, cfg=cfg)
+        problem = untrained_warning(out)
+    if problem is not None:
+        typer.echo(f"warning: {problem}", err=True)
     cal = manifest.calibration
     typer.echo(
         f"trained {manifest.training.steps if manifest.training else 0} steps -> {out}; "

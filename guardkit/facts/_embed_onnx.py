@@ -173,6 +173,7 @@ class OnnxEmbedder:
         self.batch_size = 1 if self.manifest.quantized else 32
         self._alone = OneByOne(self.threads if self.batch_size == 1 else 1)
         self._runtime: tuple[Any, Tokenizer] | None = None
+        self._checked = False
         self._lock = threading.Lock()
 
     @property
@@ -182,11 +183,13 @@ class OnnxEmbedder:
     def check_files(self) -> None:
         """Every file the manifest pins is there with its sha256 (``ModelError`` if not)."""
         check_pinned_files(self.folder, self.manifest.files, _REQUIRED, MANIFEST)
+        self._checked = True
 
     def _load(self) -> tuple[Any, Tokenizer]:
         with self._lock:
             if self._runtime is None:
-                self.check_files()
+                if not self._checked:
+                    self.check_files()
                 tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
                 tokenizer.no_padding()
                 tokenizer.enable_truncation(self.manifest.max_length)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from guardkit._shipped import SHIPPED_MODELS, shipped_folder
 from guardkit.errors import ModelError
+from guardkit.verifier._negations import READING
 from guardkit.verifier._windows import join_documents
 from guardkit.verifier.runtime import OnnxVerifier
 from guardkit.verifier.scoring import ClaimScore, ResponseScore, score_responses, split_claims
@@ -87,14 +88,16 @@ def _check_identity(verifier: OnnxVerifier) -> None:
 
 
 def verifier_identity(path: str | Path | None = None) -> str:
-    """Name and manifest sha256 of the model folder ``path`` (default: the shipped one).
+    """Name and manifest sha256 of the model folder ``path`` (default: the shipped one), and
+    the runtime's :data:`READING` of pairs.
 
     The manifest pins the weights and tokenizer by hash and holds the calibration, so two
-    folders with one identity score alike: what a risk lock fitted on scores must match.
+    folders with one identity, read alike, score alike: what a risk lock fitted on scores must
+    match.
     """
     from guardkit._files import sha256_file
     from guardkit.verifier.manifest import MANIFEST_NAME, read_manifest
 
     folder = model_folder(path)
     name = read_manifest(folder).name
-    return f"{name} sha256:{sha256_file(folder / MANIFEST_NAME)}"
+    return f"{name} sha256:{sha256_file(folder / MANIFEST_NAME)} reading:{READING}"

@@ -6,18 +6,27 @@ cash." it calls "Gift cards can be exchanged for cash." contradicted (0.84), but
 toss. The training sets spell negation out far more often than help centres and chat answers
 do, and BERT's vocabulary reads "cannot" as one word unlike "can". Spelling the contractions out
 ("cannot" -> "can not", "doesn't" -> "does not", "won't" -> "will not") gives the model the form
-it knows; the meaning is the same, so nothing else changes.
+it knows; the meaning is the same, so nothing else changes. Training reads its pairs the same
+way (``training.loop.encode_batch``), so a model trained from now on never sees a contraction.
 """
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["spell_out_negations"]
+__all__ = ["READING", "spell_out_negations"]
+
+READING = 2
+"""How the runtime turns a pair into model input: 1, the text as written; 2, negative
+contractions spelt out. Part of a verifier's identity: the same weights score differently
+under another reading, so a risk lock fitted under one does not hold under the other."""
 
 _IRREGULAR = {"cannot": "can not", "can't": "can not", "won't": "will not", "shan't": "shall not"}
+_APOSTROPHES = "'\u2019\u02bc\u00b4`"
 _CONTRACTION = re.compile(
-    r"\b(?:cannot|can['\u2019]t|won['\u2019]t|shan['\u2019]t|(\w+)n['\u2019]t)\b", re.IGNORECASE
+    rf"\b(?:cannot|can[{_APOSTROPHES}]t|won[{_APOSTROPHES}]t|shan[{_APOSTROPHES}]t"
+    rf"|(\w+)n[{_APOSTROPHES}]t)\b",
+    re.IGNORECASE,
 )
 
 
@@ -26,7 +35,11 @@ def _spelt(match: re.Match[str]) -> str:
     stem = match.group(1)
     if stem is not None and stem.lower() == "ai":
         return word  # "ain't" stands for too many verbs to pick one
-    out = f"{stem} not" if stem is not None else _IRREGULAR[word.lower().replace("\u2019", "'")]
+    out = (
+        f"{stem} not"
+        if stem is not None
+        else _IRREGULAR[re.sub(f"[{_APOSTROPHES}]", "'", word.lower())]
+    )
     return out[0].upper() + out[1:] if word[0].isupper() else out
 
 

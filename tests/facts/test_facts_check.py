@@ -264,6 +264,17 @@ def test_a_structured_output_is_checked_by_its_statements() -> None:
     ]
 
 
+def test_a_structured_output_without_statements_is_no_empty_answer() -> None:
+    schema = {"type": "object", "properties": {"in_stock": {"type": "boolean"}}}
+
+    @guardkit.guard(_policy(None, "flag"), schema, sinks=[])
+    def ask() -> str:
+        return json.dumps({"in_stock": True})
+
+    result = ask(guardkit_documents=[MUSEUM])
+    assert result.outcome is Outcome.RELIABLE and result.output == {"in_stock": True}
+
+
 def test_filter_cuts_sentences_out_of_a_structured_outputs_fields() -> None:
     """The unsupported sentence leaves the field it is in; the rest of the value stays, and the
     schema check judges the result again."""

@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-import json
-import random
 from pathlib import Path
 
 import pytest
 import torch
+from support.pairs import office_pairs
 
 from guardkit.errors import ConfigError, ModelError
 from guardkit.verifier import DEFAULT_MODEL, OnnxVerifier
@@ -153,17 +152,7 @@ def test_teacher_logits_are_the_teachers_on_the_cut_pair() -> None:
 
 
 def _office_pairs(tmp_path: Path) -> Path:
-    rng = random.Random(0)
-    cities = ["Paris", "Rome", "Oslo", "Lima", "Cairo", "Quito"]
-    lines = []
-    for i in range(40):
-        a, b = rng.sample(cities, 2)
-        ev = f"The office number {i} is in {a}."
-        lines.append({"evidence": ev, "claim": f"Office {i} is in {a}.", "label": "supported"})
-        lines.append({"evidence": ev, "claim": f"Office {i} is in {b}.", "label": "contradicted"})
-    pairs = tmp_path / "pairs.jsonl"
-    pairs.write_text("".join(json.dumps(x) + "\n" for x in lines))
-    return pairs
+    return office_pairs(tmp_path / "pairs.jsonl", 40)
 
 
 def test_distill_a_two_layer_student_end_to_end(tmp_path: Path) -> None:

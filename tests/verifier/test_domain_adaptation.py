@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from support.pairs import office_pairs
 from typer.testing import CliRunner
 
 from guardkit.cli import app
@@ -32,16 +33,7 @@ def test_models_train_on_user_pairs(tmp_path: Path) -> None:
     )
     BertModel(config, add_pooling_layer=False).save_pretrained(base)
     shutil.copyfile(DEFAULT_MODEL / "tokenizer.json", base / "tokenizer.json")
-    rng = random.Random(0)
-    cities = ["Paris", "Rome", "Oslo", "Lima", "Cairo", "Quito"]
-    lines = []
-    for i in range(80):
-        a, b = rng.sample(cities, 2)
-        ev = f"The office number {i} is in {a}."
-        lines.append({"evidence": ev, "claim": f"Office {i} is in {a}.", "label": "supported"})
-        lines.append({"evidence": ev, "claim": f"Office {i} is in {b}.", "label": "contradicted"})
-    pairs = tmp_path / "pairs.jsonl"
-    pairs.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    pairs = office_pairs(tmp_path / "pairs.jsonl", 80)
     out = tmp_path / "adapted"
     result = CliRunner().invoke(
         app,
@@ -175,8 +167,9 @@ def test_models_train_names_bases_and_refuses_to_train_over_one(tmp_path: Path) 
     assert not (tmp_path / "o").exists()
     own = tmp_path / "own"
     shutil.copytree(DEFAULT_MODEL, own)
-    result = CliRunner().invoke(app, [*args, "--out", str(own), "--base", str(own)])
-    assert result.exit_code == 2 and "over its own base" in result.output
+    for out in (own, own.parent):
+        result = CliRunner().invoke(app, [*args, "--out", str(out), "--base", str(own)])
+        assert result.exit_code == 2 and "over its own base" in result.output
 
 
 def test_a_fine_tuned_student_keeps_its_distillation_record(tmp_path: Path) -> None:

@@ -247,6 +247,7 @@ def test_window_cap_ranks_by_the_claims_content_words(verifier: OnnxVerifier) ->
         ("Cannot", "Can not"),
         ("canned goods, a cannon, don't", "canned goods, a cannon, do not"),
         ("Ain't so", "Ain't so"),
+        ("aren\u00b4t, can\u02bct, won`t", "are not, can not, will not"),
     ],
 )
 def test_negative_contractions_are_spelt_out(text: str, spelt: str) -> None:
@@ -264,3 +265,27 @@ def test_a_contracted_negation_contradicts_the_plain_claim() -> None:
         ("Customers can't change plans online.", "Customers can change plans online."),
     ]
     assert [p.label for p in v.predict(claims)] == ["contradicted"] * 3
+
+
+def test_training_reads_pairs_as_the_runtime_does() -> None:
+    from tokenizers import Tokenizer
+
+    from guardkit.verifier import DEFAULT_MODEL
+    from guardkit.verifier.training.loop import encode_batch
+
+    tok = Tokenizer.from_file(str(DEFAULT_MODEL / "tokenizer.json"))
+    tok.no_padding()
+    tok.no_truncation()
+    contracted = encode_batch(tok, [("It can't rain.", "It won't.")], 128)["input_ids"]
+    spelt = encode_batch(tok, [("It can not rain.", "It will not.")], 128)["input_ids"]
+    assert contracted.tolist() == spelt.tolist()
+
+
+def test_the_verifiers_identity_names_how_it_reads_pairs() -> None:
+    from guardkit._shipped import shipped_folder
+    from guardkit.verifier import DEFAULT_MODEL, verifier_identity
+
+    assert verifier_identity().endswith(" reading:2")
+    assert shipped_folder(DEFAULT_MODEL.name) == DEFAULT_MODEL
+    for path in (f"./{DEFAULT_MODEL.name}", f"~/{DEFAULT_MODEL.name}", "", ".."):
+        assert shipped_folder(path) is None

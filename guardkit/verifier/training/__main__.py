@@ -9,6 +9,7 @@ from pathlib import Path
 
 from guardkit._signals import exit_on_terminate
 from guardkit.verifier.training.loop import TrainConfig, fast_bf16
+from guardkit.verifier.training.mix import repeat_counts
 from guardkit.verifier.training.pipeline import run
 
 
@@ -48,12 +49,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     p.add_argument("--name", default=None, help="model name in the manifest (default: DIR name)")
     a = p.parse_args(argv)
-    repeat = {}
-    for item in a.repeat:
-        source, _, times = item.partition("=")
-        if not times.isdigit():
-            p.error(f"--repeat takes SOURCE=N, got {item!r}")
-        repeat[source] = int(times)
+    try:
+        repeat = repeat_counts(a.repeat)
+    except ValueError as exc:
+        p.error(str(exc))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     import transformers

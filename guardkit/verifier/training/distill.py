@@ -29,13 +29,18 @@ from guardkit._files import sha256_file
 from guardkit._signals import exit_on_terminate
 from guardkit.errors import ConfigError, GuardkitError, ModelError
 from guardkit.verifier import DEFAULT_MODEL, model_folder
-from guardkit.verifier.manifest import Distillation, Manifest, TrainingInfo, read_manifest
+from guardkit.verifier.manifest import Distillation, Manifest, read_manifest
 from guardkit.verifier.runtime import OnnxVerifier
 from guardkit.verifier.training.examples import Example
 from guardkit.verifier.training.loop import TrainConfig, encode_batch, fast_bf16, train
-from guardkit.verifier.training.mix import Mix, build_mix, read_user_pairs
+from guardkit.verifier.training.mix import Mix, build_mix, read_user_pairs, repeat_counts
 from guardkit.verifier.training.model import keep_layers, load_trainable
-from guardkit.verifier.training.pipeline import command_line, finish
+from guardkit.verifier.training.pipeline import (
+    command_line,
+    finish,
+    training_info,
+    untrained_warning,
+)
 from guardkit.verifier.types import LABELS
 
 __all__ = ["DEFAULT_LAYERS", "distill_verifier", "teacher_logits"]
@@ -173,20 +178,14 @@ def distill_verifier(
         staging.mkdir(parents=True)
         result = train(model, tokenizer_file, examples, staging, cfg)
         log.info("trained: %s", result)
-        info = TrainingInfo(
-            base_model=(
-                f"{verifier.manifest.name} layers {', '.join(map(str, layers))} "
-                "(int8 ONNX weights dequantized)"
-            ),
-            trained_on=mix.trained_on,
-            held_out=mix.held_out,
-            pair_counts=mix.counts(),
-            steps=result.steps,
-            pairs_seen=result.pairs_seen,
-            seconds=round(result.seconds, 1),
-            seed=cfg.seed,
-            command=command_line("guardkit.verifier.training.distill"),
-            distillation=Distillation(
+        info = training_info(
+            mix,
+            cfg,
+            result,
+            f"{verifier.manifest.name} layers {', '.join(map(str, layers))} "
+            "(int8 ONNX weights dequantized)",
+            command_line("guardkit.verifier.training.distill"),
+            Distillation(
                 teacher=verifier.manifest.name,
                 teacher_sha256=sha256_file(teacher / "model.onnx"),
                 layers=list(layers),
@@ -199,6 +198,9 @@ def distill_verifier(
             finish(staging, mix, cfg, info, result, name or out.name)
         except ModelError as exc:  # about the staging folder, which goes: name the student's
             raise ModelError(exc.message, file=str(out), hint=exc.hint) from None
+        problem = untrained_warning(staging)
+        if problem is not None:  # every loader would refuse it: no student is better
+            raise ModelError(problem, file=str(out))
         staging.replace(out)  # only a finished student ever stands at ``out``
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -241,12 +243,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--repeat", action="append", default=[], metavar="SOURCE=N")
     p.add_argument("--name", default=None, help="model name in the manifest (default: DIR name)")
     a = p.parse_args(argv)
-    repeat = {}
-    for item in a.repeat:
-        source, _, times = item.partition("=")
-        if not times.isdigit():
-            p.error(f"--repeat takes SOURCE=N, got {item!r}")
-        repeat[source] = int(times)
+    try:
+        repeat = repeat_counts(a.repeat)
+    except ValueError as exc:
+        p.error(str(exc))
     if (a.pairs is None) == (a.data is None):
         p.error("give --data DIR (the recipe's data sets) or --pairs FILE.jsonl (your own)")
     if a.pairs is not None and repeat:

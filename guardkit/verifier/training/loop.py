@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 from tokenizers import Tokenizer
 
+from guardkit.verifier._negations import spell_out_negations
 from guardkit.verifier.training.examples import UNSUPPORTED, Example
 from guardkit.verifier.training.model import MeanPoolClassifier, save_checkpoint
 
@@ -112,7 +113,10 @@ def encode_batch(
     tokenizer: Tokenizer, pairs: Sequence[tuple[str, str]], max_length: int
 ) -> dict[str, torch.Tensor]:
     """Tokenise (evidence, claim) pairs, cutting evidence (training only), padding to longest."""
-    encs = tokenizer.encode_batch(list(pairs))
+    # the runtime reads contractions spelt out (see guardkit.verifier._negations): so does training
+    encs = tokenizer.encode_batch(
+        [(spell_out_negations(evidence), spell_out_negations(claim)) for evidence, claim in pairs]
+    )
     rows = [(e.ids, e.type_ids) for e in encs]
     width = min(max_length, max(len(ids) for ids, _ in rows))
     ids_t = torch.zeros((len(rows), width), dtype=torch.long)

@@ -34,7 +34,7 @@ from guardkit.verifier.training.halueval import (
 from guardkit.verifier.training.nli_sets import NLI_READERS
 from guardkit.verifier.training.synthetic import synthetic_pairs
 
-__all__ = ["CAPS", "Mix", "build_mix", "calibration_data", "read_user_pairs"]
+__all__ = ["CAPS", "Mix", "build_mix", "calibration_data", "read_user_pairs", "repeat_counts"]
 
 log = logging.getLogger("guardkit.verifier.training")
 
@@ -78,6 +78,17 @@ class Mix:
     def counts(self) -> dict[str, int]:
         """Training pairs per source."""
         return dict(sorted(Counter(e.source for e in self.train).items()))
+
+
+def repeat_counts(items: list[str]) -> dict[str, int]:
+    """``--repeat SOURCE=N`` options as ``{source: N}``; ``ValueError`` names a malformed one."""
+    repeat = {}
+    for item in items:
+        source, _, times = item.partition("=")
+        if not times.isdigit():
+            raise ValueError(f"--repeat takes SOURCE=N, got {item!r}")
+        repeat[source] = int(times)
+    return repeat
 
 
 def _cap(items: list[Example], n: int, rng: random.Random) -> list[Example]:

@@ -24,7 +24,14 @@ from guardkit.verifier.training.loop import TrainConfig, TrainResult, train
 from guardkit.verifier.training.mix import Mix, build_mix, read_user_pairs
 from guardkit.verifier.training.model import load_trainable, only_onnx_weights
 
-__all__ = ["command_line", "default_base", "finish", "run"]
+__all__ = [
+    "command_line",
+    "default_base",
+    "finish",
+    "run",
+    "training_info",
+    "untrained_warning",
+]
 
 log = logging.getLogger("guardkit.verifier.training")
 
@@ -44,6 +51,22 @@ def _describe_base(base: Path) -> str:
     if only_onnx_weights(base):
         return f"{read_manifest(base).name} ({base}, int8 ONNX weights dequantized)"
     return str(base)
+
+
+def untrained_warning(folder: Path) -> str | None:
+    """Why every loader will refuse the model in ``folder``, if it will: it calls a sentence
+    checked against itself something other than *supported* (too little training)."""
+    verifier = OnnxVerifier(folder, intra_op_threads=1)
+    verdict = verifier.identity_verdict()
+    if verdict == "supported":
+        return None
+    t = verifier.manifest.training
+    done = f" ({t.steps} steps on {t.pairs_seen} pairs)" if t is not None else ""
+    return (
+        f"the trained model calls a sentence checked against itself {verdict!r}, so loaders "
+        f"refuse it: it learnt too little{done}; train longer (--budget-minutes, --epochs) or "
+        "on more pairs"
+    )
 
 
 def _distilled(base: Path) -> Distillation | None:
@@ -95,9 +118,21 @@ def run(
     model, tok = load_trainable(base)
     result = train(model, tok, mix.train, out, cfg)
     log.info("trained: %s", result)
-    info = TrainingInfo(
-        distillation=_distilled(base),
-        base_model=_describe_base(base),
+    info = training_info(mix, cfg, result, _describe_base(base), command_line(), _distilled(base))
+    return finish(out, mix, cfg, info, result, name)
+
+
+def training_info(
+    mix: Mix,
+    cfg: TrainConfig,
+    result: TrainResult,
+    base_model: str,
+    command: str,
+    distillation: Distillation | None = None,
+) -> TrainingInfo:
+    """The manifest's record of a run: data, steps, seed, the command, any distillation."""
+    return TrainingInfo(
+        base_model=base_model,
         trained_on=mix.trained_on,
         held_out=mix.held_out,
         pair_counts=mix.counts(),
@@ -105,9 +140,9 @@ def run(
         pairs_seen=result.pairs_seen,
         seconds=round(result.seconds, 1),
         seed=cfg.seed,
-        command=command_line(),
+        command=command,
+        distillation=distillation,
     )
-    return finish(out, mix, cfg, info, result, name)
 
 
 def finish(
@@ -129,14 +164,6 @@ def finish(
         max_length=cfg.max_length,
     )
     verifier = OnnxVerifier(out, intra_op_threads=cfg.threads)
-    verdict = verifier.identity_verdict()
-    if verdict != "supported":  # every loader refuses such a model: say why here
-        raise ModelError(
-            f"the trained model calls a sentence checked against itself {verdict!r}: it learnt "
-            f"too little ({result.steps} steps on {result.pairs_seen} pairs)",
-            file=str(out),
-            hint="train longer (--budget-minutes, --epochs) or on more pairs",
-        )
     cal, how, threshold, metrics = fit_calibration(
         verifier, mix.calib_pairs, mix.calib_responses, mix.calibrated_on
     )
