@@ -9,7 +9,7 @@ from pathlib import Path
 
 from guardkit._signals import exit_on_terminate
 from guardkit.verifier.training.loop import TrainConfig, fast_bf16
-from guardkit.verifier.training.mix import repeat_counts
+from guardkit.verifier.training.mix import repeat_option
 from guardkit.verifier.training.pipeline import run
 
 
@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> None:
         "--repeat",
         action="append",
         default=[],
+        type=repeat_option,
         metavar="SOURCE=N",
         help="show one source's pairs N times (e.g. halueval_dialogue=2); repeatable",
     )
@@ -49,10 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     p.add_argument("--name", default=None, help="model name in the manifest (default: DIR name)")
     a = p.parse_args(argv)
-    try:
-        repeat = repeat_counts(a.repeat)
-    except ValueError as exc:
-        p.error(str(exc))
+    repeat = dict(a.repeat)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     import transformers

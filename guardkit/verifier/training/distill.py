@@ -33,7 +33,7 @@ from guardkit.verifier.manifest import Distillation, Manifest, read_manifest
 from guardkit.verifier.runtime import OnnxVerifier
 from guardkit.verifier.training.examples import Example
 from guardkit.verifier.training.loop import TrainConfig, encode_batch, fast_bf16, train
-from guardkit.verifier.training.mix import Mix, build_mix, read_user_pairs, repeat_counts
+from guardkit.verifier.training.mix import Mix, build_mix, read_user_pairs, repeat_option
 from guardkit.verifier.training.model import keep_layers, load_trainable
 from guardkit.verifier.training.pipeline import (
     command_line,
@@ -240,13 +240,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--head-lr", type=float, default=1e-4)
     p.add_argument("--weight", type=float, default=0.7, help="share of the teacher's loss")
     p.add_argument("--temperature", type=float, default=2.0)
-    p.add_argument("--repeat", action="append", default=[], metavar="SOURCE=N")
+    p.add_argument("--repeat", action="append", default=[], type=repeat_option, metavar="SOURCE=N")
     p.add_argument("--name", default=None, help="model name in the manifest (default: DIR name)")
     a = p.parse_args(argv)
-    try:
-        repeat = repeat_counts(a.repeat)
-    except ValueError as exc:
-        p.error(str(exc))
+    repeat = dict(a.repeat)
     if (a.pairs is None) == (a.data is None):
         p.error("give --data DIR (the recipe's data sets) or --pairs FILE.jsonl (your own)")
     if a.pairs is not None and repeat:

@@ -6,6 +6,7 @@ pool is shuffled once with the seed, so a run stopped by its time budget still s
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import random
@@ -34,7 +35,7 @@ from guardkit.verifier.training.halueval import (
 from guardkit.verifier.training.nli_sets import NLI_READERS
 from guardkit.verifier.training.synthetic import synthetic_pairs
 
-__all__ = ["CAPS", "Mix", "build_mix", "calibration_data", "read_user_pairs", "repeat_counts"]
+__all__ = ["CAPS", "Mix", "build_mix", "calibration_data", "read_user_pairs", "repeat_option"]
 
 log = logging.getLogger("guardkit.verifier.training")
 
@@ -80,15 +81,12 @@ class Mix:
         return dict(sorted(Counter(e.source for e in self.train).items()))
 
 
-def repeat_counts(items: list[str]) -> dict[str, int]:
-    """``--repeat SOURCE=N`` options as ``{source: N}``; ``ValueError`` names a malformed one."""
-    repeat = {}
-    for item in items:
-        source, _, times = item.partition("=")
-        if not times.isdigit():
-            raise ValueError(f"--repeat takes SOURCE=N, got {item!r}")
-        repeat[source] = int(times)
-    return repeat
+def repeat_option(text: str) -> tuple[str, int]:
+    """One ``--repeat SOURCE=N`` option (an argparse ``type``): ``(source, N)``."""
+    source, _, times = text.partition("=")
+    if not source or not times.isdigit():
+        raise argparse.ArgumentTypeError(f"--repeat takes SOURCE=N, got {text!r}")
+    return source, int(times)
 
 
 def _cap(items: list[Example], n: int, rng: random.Random) -> list[Example]:
