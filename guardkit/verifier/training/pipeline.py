@@ -160,7 +160,7 @@ def finish(
         out,
         int8=True,
         training=info,
-        name=name or out.name,
+        name=name or out.resolve().name,  # "." names the folder it is
         max_length=cfg.max_length,
     )
     verifier = OnnxVerifier(out, intra_op_threads=cfg.threads)
