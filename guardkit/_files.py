@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from guardkit.errors import ConfigError
 
-__all__ = ["check_writable", "sha256_file", "write_atomic"]
+__all__ = [
+    "check_renamable",
+    "check_writable",
+    "sha256_file",
+    "staged_folder",
+    "write_atomic",
+]
 
 
 def check_writable(path: Path) -> None:
@@ -70,3 +79,38 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def check_renamable(out: Path) -> None:
+    """``out`` is not the working folder nor holds it (such a folder cannot be renamed)."""
+    cwd = Path.cwd().resolve()
+    if out.resolve() in (cwd, *cwd.parents):
+        raise ConfigError(
+            f"{out} is the working folder or holds it; give a new folder", loc=("out",)
+        )
+
+
+@contextmanager
+def staged_folder(out: Path) -> Iterator[Path]:
+    """A scratch folder beside ``out`` that becomes ``out`` when the block ends without an
+    error (a folder already at ``out`` is replaced only then); on an error, or a kill that
+    unwinds, it is removed and ``out`` is as it was. ``out`` may not be the working folder or
+    hold it: such a folder cannot be renamed, and the work would be lost at the end."""
+    check_renamable(out)
+    staging = out.parent / f".{out.name}.tmp-{os.getpid()}"
+    old = out.parent / f".{out.name}.old-{os.getpid()}"
+    staging.mkdir(parents=True)
+    try:
+        yield staging
+        if out.exists():
+            out.rename(old)
+            try:
+                staging.rename(out)
+            except BaseException:
+                old.rename(out)
+                raise
+        else:
+            staging.rename(out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)

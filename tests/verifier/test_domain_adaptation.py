@@ -187,3 +187,23 @@ def test_a_fine_tuned_student_keeps_its_distillation_record(tmp_path: Path) -> N
     write_manifest(student, manifest.model_copy(update={"training": training}))
     assert _distilled(student) == record == _distilled(student / "checkpoint")
     assert _distilled(DEFAULT_MODEL) is None and _distilled(tmp_path / "hf-folder") is None
+
+
+def test_a_failed_training_leaves_the_model_at_out_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from guardkit.verifier.training import TrainConfig, run
+
+    out = tmp_path / "adapted"
+    shutil.copytree(DEFAULT_MODEL, out)
+    before = (out / "manifest.json").read_bytes()
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr("guardkit.verifier.training.pipeline.finish", broken)
+    pairs = office_pairs(tmp_path / "pairs.jsonl", 20)
+    with pytest.raises(OSError, match="disk full"):
+        run(out, pairs=pairs, cfg=TrainConfig(budget_minutes=0.05, threads=1))
+    assert (out / "manifest.json").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adapted", "pairs.jsonl"]

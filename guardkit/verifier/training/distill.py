@@ -18,14 +18,13 @@ import dataclasses
 import logging
 import math
 import os
-import shutil
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from tokenizers import Tokenizer
 
-from guardkit._files import sha256_file
+from guardkit._files import check_renamable, sha256_file, staged_folder
 from guardkit._signals import exit_on_terminate
 from guardkit.errors import ConfigError, GuardkitError, ModelError
 from guardkit.verifier import DEFAULT_MODEL, model_folder
@@ -81,11 +80,7 @@ def teacher_logits(
 def _check_out(out: Path, teacher: Path) -> None:
     if out.resolve() == teacher.resolve():
         raise ConfigError("the student cannot be written over its teacher", loc=("out",))
-    if out.resolve() in (Path.cwd().resolve(), *Path.cwd().resolve().parents):
-        raise ConfigError(
-            f"{out} is the working folder or holds it; the student needs a new folder",
-            loc=("out",),
-        )
+    check_renamable(out)  # before the work: staged_folder would refuse it only at the end
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ConfigError(
             f"{out} is not an empty folder; the student needs a new one", loc=("out",)
@@ -173,9 +168,7 @@ def distill_verifier(
     examples = teacher_logits(verifier, mix.train, cfg.max_length)
     labelling = time.monotonic() - started
     log.info("training pairs %d: %s", len(examples), mix.counts())
-    staging = out.parent / f".{out.name}.tmp-{os.getpid()}"
-    try:
-        staging.mkdir(parents=True)
+    with staged_folder(out) as staging:  # only a finished student ever stands at ``out``
         result = train(model, tokenizer_file, examples, staging, cfg)
         log.info("trained: %s", result)
         info = training_info(
@@ -201,9 +194,6 @@ def distill_verifier(
         problem = untrained_warning(staging)
         if problem is not None:  # every loader would refuse it: no student is better
             raise ModelError(problem, file=str(out))
-        staging.replace(out)  # only a finished student ever stands at ``out``
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return read_manifest(out)
 
 

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from guardkit._files import check_renamable, staged_folder
 from guardkit.errors import ModelError
 from guardkit.verifier.export import export_folder
 from guardkit.verifier.manifest import (
@@ -107,7 +108,7 @@ def run(
     by default the folder's name)."""
     cfg = cfg or TrainConfig()
     base = base or default_base()
-    out.mkdir(parents=True, exist_ok=True)
+    check_renamable(out)  # before the work: staged_folder would refuse it only at the end
     if pairs is not None:
         mix: Mix = read_user_pairs(pairs, cfg.seed)
     else:
@@ -116,10 +117,13 @@ def run(
         mix = build_mix(data, cfg.seed, scale=scale, calib_rows=calib_rows, repeat=repeat)
     log.info("training pairs %d: %s", len(mix.train), mix.counts())
     model, tok = load_trainable(base)
-    result = train(model, tok, mix.train, out, cfg)
-    log.info("trained: %s", result)
-    info = training_info(mix, cfg, result, _describe_base(base), command_line(), _distilled(base))
-    return finish(out, mix, cfg, info, result, name)
+    info_base = (_describe_base(base), command_line(), _distilled(base))
+    with staged_folder(out) as staging:  # a model already at ``out`` stays until this one is done
+        result = train(model, tok, mix.train, staging, cfg)
+        log.info("trained: %s", result)
+        info = training_info(mix, cfg, result, *info_base)
+        finish(staging, mix, cfg, info, result, name or out.resolve().name)
+    return read_manifest(out)
 
 
 def training_info(
@@ -160,7 +164,7 @@ def finish(
         out,
         int8=True,
         training=info,
-        name=name or out.resolve().name,  # "." names the folder it is
+        name=name or out.name,
         max_length=cfg.max_length,
     )
     verifier = OnnxVerifier(out, intra_op_threads=cfg.threads)
