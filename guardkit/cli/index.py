@@ -19,6 +19,7 @@ from guardkit._jsonl import encodable
 from guardkit.cli._warnings import shown_as_lines
 from guardkit.errors import ConfigError, GuardkitError
 from guardkit.facts import FactIndex, SearchMode, SkippedDocumentsWarning
+from guardkit.facts._vectors import search_effort
 
 __all__ = ["app", "typed_errors"]
 
@@ -170,9 +171,13 @@ def info(
     if as_json:
         typer.echo(manifest.model_dump_json(indent=2))
         return
+    kind: str = manifest.index.kind
+    if kind == "hnsw":
+        effort = search_effort(manifest.index, manifest.vector_count)
+        kind += f" (efSearch {effort}{' by size' if manifest.index.ef_search is None else ''})"
     typer.echo(
         f"{folder}: {manifest.fact_count} facts, {manifest.document_count} documents, "
-        f"{manifest.index.kind} index, {manifest.search_mode} search, "
+        f"{kind} index, {manifest.search_mode} search, "
         f"embedding {manifest.embedding_model}, "
         f"generation {manifest.generation}, updated {manifest.updated_at.isoformat()}"
     )

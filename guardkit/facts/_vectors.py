@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from guardkit.errors import FactIndexError, UnknownNameError
 
-__all__ = ["AUTO_THRESHOLD", "IndexKind", "IndexParams", "VectorIndex"]
+__all__ = ["AUTO_THRESHOLD", "IndexKind", "IndexParams", "VectorIndex", "search_effort"]
 
 IndexKind = Literal["flat", "hnsw"]
 AUTO_THRESHOLD = 50_000
@@ -35,9 +35,23 @@ class IndexParams(BaseModel):
     kind: IndexKind = "flat"
     hnsw_m: int = Field(32, ge=4, le=128)
     ef_construction: int = Field(80, ge=8, le=2048)
-    ef_search: int = Field(512, ge=8, le=4096)
-    """Query effort. Measured (benchmarks/RESULTS.md) at 1M facts on two busy cores: 512
-    gives recall@10 0.96 against exact search at 0.8 ms p50; 256 gives 0.94 at 0.4 ms."""
+    ef_search: int | None = Field(None, ge=8, le=4096)
+    """Query effort; ``None`` chooses it by the number of facts (``search_effort``)."""
+
+
+_EFFORT_BY_SIZE = ((150_000, 128), (300_000, 256))
+_EFFORT_LARGE = 512
+"""HNSW query effort by index size, from ``benchmarks/hnsw_effort.py`` (RESULTS.md, 2026-12-08):
+with CitInt claims as queries, recall@10 against exact search is 0.993 at 100k facts and 0.983
+at 200k with 128, 0.982 at 300k with 256, 0.979 at 500k and 0.950 at 1M with 512; five queries
+cost 0.6 ms at 100k with 128 and 2.0 ms with 512."""
+
+
+def search_effort(params: IndexParams, n: int) -> int:
+    """The HNSW ``efSearch`` for ``n`` vectors: the one the params name, or one by size."""
+    if params.ef_search is not None:
+        return params.ef_search
+    return next((ef for limit, ef in _EFFORT_BY_SIZE if n <= limit), _EFFORT_LARGE)
 
 
 def _flat(dim: int, params: IndexParams) -> Any:
@@ -47,7 +61,6 @@ def _flat(dim: int, params: IndexParams) -> Any:
 def _hnsw(dim: int, params: IndexParams) -> Any:
     index = faiss.IndexHNSWFlat(dim, params.hnsw_m, faiss.METRIC_INNER_PRODUCT)
     index.hnsw.efConstruction = params.ef_construction
-    index.hnsw.efSearch = params.ef_search
     return index
 
 
@@ -80,6 +93,12 @@ class VectorIndex:
     def add(self, vectors: np.ndarray, ids: Sequence[int]) -> None:
         if len(ids):
             self.index.add_with_ids(vectors, np.asarray(ids, dtype=np.int64))
+            self._set_effort()
+
+    def _set_effort(self) -> None:
+        if self.params.kind == "hnsw":
+            inner: Any = faiss.downcast_index(self.index.index)
+            inner.hnsw.efSearch = search_effort(self.params, self.ntotal)
 
     def remove(self, ids: Sequence[int]) -> None:
         if not ids:
@@ -129,9 +148,7 @@ class VectorIndex:
             raise FactIndexError(f"FAISS cannot read the index: {exc}", file=str(path)) from None
         if index.d != dim:
             raise FactIndexError(f"index has dimension {index.d}, expected {dim}", file=str(path))
-        if params.kind == "hnsw":
-            inner: Any = faiss.downcast_index(index.index)
-            inner.hnsw.efSearch = params.ef_search
         loaded = cls(dim, params, index)
         loaded.tombstones = tombstones
+        loaded._set_effort()
         return loaded

@@ -66,6 +66,18 @@ def test_build_saves_the_search_mode_that_queries_then_use(kb_file: Path, tmp_pa
     assert result.exit_code == 2 and not (tmp_path / "x").exists()
 
 
+def test_info_names_the_hnsw_query_effort(kb_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "h"
+    result = runner.invoke(
+        app, ["index", "build", str(kb_file), "--out", str(out), "--index-type", "hnsw"]
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        "hnsw (efSearch 128 by size) index"
+        in runner.invoke(app, ["index", "info", str(out)]).output
+    )
+
+
 def test_verify_claims_file_adds_verdicts_keeping_fields(saved_index: Path, tmp_path: Path) -> None:
     claims = tmp_path / "claims.jsonl"
     rows = [

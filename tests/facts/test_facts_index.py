@@ -5,11 +5,13 @@ import json
 import threading
 from pathlib import Path
 
+import faiss
 import pytest
 from conftest import HashingEmbedder
 
 from guardkit.errors import ConfigError, FactIndexError
 from guardkit.facts import Document, FactIndex, IndexParams, default_embedder
+from guardkit.facts._vectors import search_effort
 
 
 def _docs(n: int, prefix: str = "d") -> list[Document]:
@@ -110,6 +112,36 @@ def test_hnsw_deletes_are_tombstoned_then_compacted(
     loaded.delete([f"d{i}" for i in range(10) if i != 3])
     manifest = loaded.save(tmp_path / "h")
     assert (manifest.vector_count, manifest.fact_count) == (20, 20)
+
+
+def _effort(index: FactIndex) -> int:
+    return int(faiss.downcast_index(index._vectors.index.index).hnsw.efSearch)
+
+
+def test_hnsw_query_effort_follows_the_size_unless_pinned(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, hashing: HashingEmbedder
+) -> None:
+    assert [search_effort(IndexParams(), n) for n in (0, 150_000, 150_001, 300_001)] == [
+        128,
+        128,
+        256,
+        512,
+    ]
+    assert search_effort(IndexParams(ef_search=64), 1_000_000) == 64
+    monkeypatch.setattr("guardkit.facts._vectors._EFFORT_BY_SIZE", ((10, 16), (30, 32)))
+    index = FactIndex(embedder=hashing, index_type="hnsw", params=IndexParams(hnsw_m=8))
+    index.add_documents(_docs(4))  # 8 facts
+    assert _effort(index) == 16
+    index.add_documents(_docs(4, prefix="e"))  # 16 facts: the next size up
+    assert _effort(index) == 32
+    manifest = index.save(tmp_path / "h")
+    assert manifest.index.ef_search is None  # saved as "by size", chosen again on load
+    monkeypatch.setattr("guardkit.facts._vectors._EFFORT_BY_SIZE", ((10, 16), (20, 24)))
+    assert _effort(FactIndex.load(tmp_path / "h", embedder=hashing)) == 24
+    pinned = FactIndex(embedder=hashing, index_type="hnsw", params=IndexParams(ef_search=40))
+    pinned.add_documents(_docs(4))
+    pinned.save(tmp_path / "p")
+    assert _effort(FactIndex.load(tmp_path / "p", embedder=hashing)) == 40
 
 
 def test_auto_index_switches_to_hnsw_above_threshold(
