@@ -36,6 +36,8 @@ _K1 = 1.2
 _B = 0.75
 _IDF_FLOOR = 1e-6
 """FTS5 gives a word in more than half the facts this idf instead of a negative one."""
+_IMPACTS_HELD = 4_000_000
+"""Most postings whose impacts are kept (about 48 MB); past it the kept ones are dropped."""
 _CHUNK = 1 << 22
 """Word instances read from SQLite at a time."""
 _MAGIC = b"GKWORDS1"
@@ -160,6 +162,9 @@ class WordIndex:
         self._live = 0
         self._tokens = 0.0
         self._dead_postings = 0
+        self._impacts: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        """Per term: ``_impact``'s answer, until the postings change."""
+        self._impacts_held = 0
 
     @classmethod
     def from_fts(cls, conn: sqlite3.Connection, fts_table: str, vids: Sequence[int]) -> WordIndex:
@@ -246,6 +251,7 @@ class WordIndex:
         ids = ids[self._alive[ids]]
         if not len(ids):
             return
+        self._forget_impacts()
         self._live -= len(ids)
         self._tokens -= float(self._lengths[ids].sum())
         self._alive[ids] = False
@@ -265,17 +271,10 @@ class WordIndex:
         ]
         if not terms or not self._live:
             return []
-        average = self._tokens / self._live
         scores = np.zeros(len(self._alive), dtype=np.float64)
         for t in terms:  # a word twice in the query counts twice, as FTS5's phrases do
-            lo, hi = self._indptr[t], self._indptr[t + 1]
-            vids, tfs = self._vids[lo:hi], self._tfs[lo:hi]
-            if self._dead_postings:
-                alive = self._alive[vids]
-                vids, tfs = vids[alive], tfs[alive]
-            idf = max(float(np.log((self._live - len(vids) + 0.5) / (len(vids) + 0.5))), _IDF_FLOOR)
-            norm = _K1 * (1 - _B + _B * self._lengths[vids] / average)
-            scores[vids] += idf * tfs * (_K1 + 1) / (tfs + norm)
+            vids, impact = self._impact(t)
+            scores[vids] += impact
         if among is not None:
             keep = np.zeros(len(scores), dtype=bool)
             keep[np.asarray(among, dtype=np.int64)] = True
@@ -287,10 +286,36 @@ class WordIndex:
         order = np.lexsort((found, -scores[found]))[:n]
         return [int(v) for v in found[order]]
 
+    def _impact(self, term: int) -> tuple[np.ndarray, np.ndarray]:
+        """The live facts holding ``term`` and what it adds to each one's score. Kept until the
+        index changes: a query's common words have long postings, and scoring them again for
+        every query was most of a search's time (RESULTS.md, 2026-12-08)."""
+        found = self._impacts.get(term)
+        if found is not None:
+            return found
+        lo, hi = self._indptr[term], self._indptr[term + 1]
+        vids, tfs = self._vids[lo:hi], self._tfs[lo:hi]
+        if self._dead_postings:
+            alive = self._alive[vids]
+            vids, tfs = vids[alive], tfs[alive]
+        idf = max(float(np.log((self._live - len(vids) + 0.5) / (len(vids) + 0.5))), _IDF_FLOOR)
+        norm = _K1 * (1 - _B + _B * self._lengths[vids] / (self._tokens / self._live))
+        found = (vids, idf * tfs * (_K1 + 1) / (tfs + norm))
+        if self._impacts_held + len(vids) > _IMPACTS_HELD:
+            self._forget_impacts()
+        self._impacts[term] = found
+        self._impacts_held += len(vids)
+        return found
+
+    def _forget_impacts(self) -> None:
+        self._impacts = {}
+        self._impacts_held = 0
+
     def _merge(
         self, vids: Sequence[int], terms: list[str], counts: np.ndarray, docs: np.ndarray
     ) -> None:
         """Add facts ``vids`` and their words' occurrences (``docs`` grouped by term)."""
+        self._forget_impacts()
         ids = np.asarray(vids, dtype=np.int64)
         top = int(max(ids.max(initial=-1), docs.max(initial=-1))) + 1
         if top > len(self._alive):
@@ -331,6 +356,7 @@ class WordIndex:
         self._indptr, self._vids, self._tfs = indptr, out_vids, out_tfs
 
     def _compact(self) -> None:
+        self._forget_impacts()
         keep = self._alive[self._vids]
         kept = np.concatenate([[0], np.cumsum(keep)])
         self._indptr = kept[self._indptr].astype(np.int64)

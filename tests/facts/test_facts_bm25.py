@@ -75,9 +75,12 @@ def _assert_same_ranking(index: FactIndex) -> None:
         assert [round(reference[v], 9) for v in top] == [round(s, 9) for s in scores[:3]], text
 
 
+@pytest.mark.parametrize("held", [None, 40])  # 40: each word's impacts dropped and redone
 def test_rankings_match_fts5_through_adds_deletes_and_reloads(
-    hashing: HashingEmbedder, tmp_path
+    hashing: HashingEmbedder, tmp_path, monkeypatch: pytest.MonkeyPatch, held: int | None
 ) -> None:
+    if held is not None:
+        monkeypatch.setattr("guardkit.facts._bm25._IMPACTS_HELD", held)
     rng = random.Random(7)
     index = FactIndex(embedder=hashing)
     index.add_documents(_documents(rng, 60, "a"))
