@@ -21,6 +21,7 @@ __all__ = [
     "states_a_fact",
     "without_emphasis",
     "without_markup",
+    "word_count",
 ]
 
 LIST_ITEM = re.compile(r"(?m)^[ \t]*(?:[-*\u2022+]|#{1,6})[ \t]+")
@@ -59,6 +60,13 @@ _REQUEST = re.compile(r"(?i:please)\b")
 """A request states no fact a source could support ("Please contact support.")."""
 _EMPHASIS = re.compile(r"\*\*|__|`")
 _MIN_WORDS = 3
+_UNSPACED = re.compile(
+    r"[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
+    r"\uf900-\ufaff]"
+)
+"""Letters of scripts that leave no space between words: Thai, Lao, Myanmar, Khmer, Japanese
+kana and CJK ideographs."""
+_UNSPACED_PER_WORD = 2
 
 
 def lead_length(sentence: str, numbered: bool = False) -> int:
@@ -86,7 +94,13 @@ def states_a_fact(sentence: str, numbered: bool = False) -> bool:
         return False
     if (_PLEASANTRY.match(rest) or _REQUEST.match(rest)) and not _has_digit(rest):
         return False  # "Please return items within 30 days." still says 30 days
-    return len(rest.split()) >= _MIN_WORDS or _has_digit(rest)
+    return word_count(rest) >= _MIN_WORDS or _has_digit(rest)
+
+
+def word_count(text: str) -> int:
+    """Words in ``text``: those between spaces, and in scripts written without spaces
+    (Chinese, Japanese, Thai ...) one per two letters, so "退货期为三十天" counts as words too."""
+    return len(text.split()) + len(_UNSPACED.findall(text)) // _UNSPACED_PER_WORD
 
 
 def _has_digit(text: str) -> bool:

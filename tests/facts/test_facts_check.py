@@ -69,6 +69,19 @@ def test_an_empty_answer_is_no_reliable_completion(saved_index: Path, answer: st
     assert not failed.passed and failed.details["empty"] and failed.details["support_rate"] == 0
 
 
+def test_an_answer_in_a_script_without_spaces_is_checked_not_waved_through(
+    saved_index: Path,
+) -> None:
+    @guardkit.guard(_policy(saved_index, "flag"), sinks=[])
+    def ask() -> str:
+        return "礼品卡可以兑换现金。"  # "Gift cards can be exchanged for cash."
+
+    result = ask()
+    (check,) = result.report.checks
+    assert not check.passed and result.outcome is Outcome.FLAGGED
+    assert [c["claim"]["text"] for c in check.details["claims"]] == ["礼品卡可以兑换现金。"]
+
+
 def test_reask_quotes_the_contradicting_evidence(saved_index: Path) -> None:
     seen: list[list[dict[str, str]] | None] = []
 

@@ -132,6 +132,14 @@ from guardkit.facts.claims import extract_claims
             ["The frame has a 10-year warranty", "the battery lasts 40 hours."],
         ),
         ("", []),
+        # Scripts without spaces between words state facts too; a short "thank you" does not.
+        (
+            "退货期为三十天。礼品卡不能兑换现金。谢谢\uff01",  # a full-width "!"
+            ["退货期为三十天。", "礼品卡不能兑换现金。"],
+        ),
+        ("ギフトカードは現金に交換できません。", ["ギフトカードは現金に交換できません。"]),
+        ("การคืนสินค้าภายในสามสิบวัน", ["การคืนสินค้าภายในสามสิบวัน"]),
+        ("你好\uff01", []),
     ],
 )
 def test_claims_table(text: str, claims: list[str]) -> None:
