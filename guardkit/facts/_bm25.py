@@ -38,6 +38,9 @@ _IDF_FLOOR = 1e-6
 """FTS5 gives a word in more than half the facts this idf instead of a negative one."""
 _IMPACTS_HELD = 4_000_000
 """Most postings whose impacts are kept (about 48 MB); past it the kept ones are dropped."""
+_IMPACTS_FROM = 256
+"""Words in fewer facts are scored afresh each time: cheap, and a vocabulary of rare words
+would otherwise fill memory entry by entry."""
 _CHUNK = 1 << 22
 """Word instances read from SQLite at a time."""
 _MAGIC = b"GKWORDS1"
@@ -287,9 +290,10 @@ class WordIndex:
         return [int(v) for v in found[order]]
 
     def _impact(self, term: int) -> tuple[np.ndarray, np.ndarray]:
-        """The live facts holding ``term`` and what it adds to each one's score. Kept until the
-        index changes: a query's common words have long postings, and scoring them again for
-        every query was most of a search's time (RESULTS.md, 2026-12-08)."""
+        """The live facts holding ``term`` and what it adds to each one's score. Kept for common
+        words until the index changes: their long postings, scored again for every query, were
+        most of a search's time (RESULTS.md, 2026-12-08). Not thread-safe on its own: the fact
+        index's lock keeps searches and changes apart."""
         found = self._impacts.get(term)
         if found is not None:
             return found
@@ -301,10 +305,11 @@ class WordIndex:
         idf = max(float(np.log((self._live - len(vids) + 0.5) / (len(vids) + 0.5))), _IDF_FLOOR)
         norm = _K1 * (1 - _B + _B * self._lengths[vids] / (self._tokens / self._live))
         found = (vids, idf * tfs * (_K1 + 1) / (tfs + norm))
-        if self._impacts_held + len(vids) > _IMPACTS_HELD:
-            self._forget_impacts()
-        self._impacts[term] = found
-        self._impacts_held += len(vids)
+        if len(vids) >= _IMPACTS_FROM:
+            if self._impacts_held + len(vids) > _IMPACTS_HELD:
+                self._forget_impacts()
+            self._impacts[term] = found
+            self._impacts_held += len(vids)
         return found
 
     def _forget_impacts(self) -> None:

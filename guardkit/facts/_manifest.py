@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from guardkit._files import sha256_file
 from guardkit.errors import FactIndexError
@@ -43,7 +43,8 @@ __all__ = [
 ]
 
 MANIFEST = "manifest.json"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+"""2: BM25 postings saved (hybrid search); 3: HNSW query effort by size unless pinned."""
 
 
 class FileEntry(BaseModel):
@@ -82,6 +83,19 @@ class IndexManifest(BaseModel):
     updated_at: datetime
     generation: int = Field(ge=1)
     files: dict[str, FileEntry]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _effort_by_size_before_format_3(cls, data: Any) -> Any:
+        """Manifests before format 3 all name efSearch 512, the fixed default then, not a
+        user's choice: such an index takes the effort by size, as a new one does."""
+        if not isinstance(data, dict):
+            return data
+        version, index = data.get("format_version"), data.get("index")
+        old = isinstance(version, int) and version < 3
+        if old and isinstance(index, dict) and index.get("ef_search") == 512:
+            return {**data, "index": {**index, "ef_search": None}}
+        return data
 
 
 def atomic_write(path: Path, data: bytes) -> None:

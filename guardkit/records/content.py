@@ -50,8 +50,9 @@ def _luhn(digits: str) -> bool:
 _MAY_MATCH = re.compile(r"[\d@]")
 """What a text must hold for any built-in pattern to match it."""
 
-_REMEMBERED = 8192
-"""Redacted strings kept, up to this many (then forgotten all at once)."""
+_REMEMBERED_CHARS = 1_000_000
+"""Characters of redacted strings kept (then all forgotten at once); keyed by a digest, so no
+unredacted text is held."""
 _REMEMBERED_LENGTH = 2000
 """Longer strings (whole answers, documents) are redacted each time, not kept."""
 
@@ -82,7 +83,8 @@ class ContentRecorder:
             (re.compile(p), _replacement(f"CUSTOM{i}"))
             for i, p in enumerate(extra_patterns, start=1)
         ]
-        self._redacted: dict[str, str] = {}
+        self._redacted: dict[bytes, str] = {}
+        self._redacted_chars = 0
 
     def redact(self, text: str) -> str:
         """Replace every match with ``[NAME]``.
@@ -91,12 +93,14 @@ class ContentRecorder:
         case, and the patterns cost about a millisecond a record (RESULTS.md, 2026-12-08)."""
         if len(text) > _REMEMBERED_LENGTH:
             return self._redact(text)
-        done = self._redacted.get(text)
+        key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        done = self._redacted.get(key)
         if done is None:
             done = self._redact(text)
-            if len(self._redacted) >= _REMEMBERED:
-                self._redacted = {}
-            self._redacted[text] = done
+            if self._redacted_chars + len(done) > _REMEMBERED_CHARS:
+                self._redacted, self._redacted_chars = {}, 0
+            self._redacted[key] = done
+            self._redacted_chars += len(done)
         return done
 
     def _redact(self, text: str) -> str:

@@ -22,6 +22,7 @@ from guardkit.facts import (
     SearchMode,
 )
 from guardkit.facts._lexical import fuse, query_words
+from guardkit.facts._manifest import FORMAT_VERSION
 
 MODES: tuple[SearchMode, ...] = ("hybrid", "dense", "lexical")
 
@@ -162,7 +163,7 @@ def test_mode_is_saved_and_overridable(tmp_path: Path, hashing: HashingEmbedder)
     index = FactIndex(embedder=hashing, search_mode="dense")
     index.add_documents(_docs(3))
     manifest = index.save(tmp_path / "ix")
-    assert (manifest.search_mode, manifest.format_version) == ("dense", 2)
+    assert (manifest.search_mode, manifest.format_version) == ("dense", FORMAT_VERSION)
     loaded = FactIndex.load(tmp_path / "ix", embedder=hashing)
     assert loaded.search_mode == "dense"
     assert loaded.search("depot 2", k=1, mode="lexical")[0].doc_id == "d2"
@@ -209,7 +210,7 @@ def test_index_saved_before_hybrid_search_gets_its_words_on_load(tmp_path: Path)
     old.delete(["rma"])
     assert old.search("RMA-2041", k=1, mode="lexical") == []
     manifest = old.save(folder)
-    assert (manifest.format_version, manifest.search_mode) == (2, "hybrid")
+    assert (manifest.format_version, manifest.search_mode) == (FORMAT_VERSION, "hybrid")
     conn = sqlite3.connect(folder / manifest.files["facts"].name)
     names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
     conn.close()

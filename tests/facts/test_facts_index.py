@@ -142,6 +142,14 @@ def test_hnsw_query_effort_follows_the_size_unless_pinned(
     pinned.add_documents(_docs(4))
     pinned.save(tmp_path / "p")
     assert _effort(FactIndex.load(tmp_path / "p", embedder=hashing)) == 40
+    # Before format 3 every manifest named 512, the default then: read as "by size".
+    for version, saved, loaded in ((2, 512, None), (2, 40, 40), (3, 512, 512)):
+        raw = json.loads((tmp_path / "p" / "manifest.json").read_text())
+        raw["format_version"], raw["index"]["ef_search"] = version, saved
+        (tmp_path / "p" / "manifest.json").write_text(json.dumps(raw))
+        old = FactIndex.load(tmp_path / "p", embedder=hashing)
+        assert old.index_params.ef_search == loaded
+        assert _effort(old) == (16 if loaded is None else loaded)  # 8 facts
 
 
 def test_auto_index_switches_to_hnsw_above_threshold(

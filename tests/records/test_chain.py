@@ -296,15 +296,18 @@ def test_policy_patterns_apply_to_texts_without_digits_too() -> None:
 
 
 def test_remembered_redactions_answer_as_the_patterns_do(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("guardkit.records.content._REMEMBERED", 3)
+    monkeypatch.setattr("guardkit.records.content._REMEMBERED_CHARS", 100)
     recorder = ContentRecorder("redact", [r"project-[a-z]+"])
     texts = [f"Mail a{i}@b.org about project-owl {i}." for i in range(5)] * 3
-    for text in texts:  # more texts than it keeps: forgotten, then redacted again
+    for text in texts:  # more than it keeps: forgotten, then redacted again
         assert recorder.redact(text) == ContentRecorder("redact", [r"project-[a-z]+"])._redact(text)
+        assert recorder._redacted_chars <= 100
     assert recorder.redact(texts[0]) == "Mail [EMAIL] about [CUSTOM1] 0."
-    assert len(recorder._redacted) <= 3
+    assert not any("@" in kept for kept in recorder._redacted.values())
+    assert all(isinstance(key, bytes) for key in recorder._redacted)  # digests, not the text
     long = "Mail x@y.org. " * 200
-    assert recorder.redact(long) == "Mail [EMAIL]. " * 200 and long not in recorder._redacted
+    assert recorder.redact(long) == "Mail [EMAIL]. " * 200
+    assert recorder.redact("lone \ud800 surrogate 555-123-4567") == "lone \ud800 surrogate [PHONE]"
 
 
 def test_a_file_that_is_no_record_log_is_a_typed_error(tmp_path: Path) -> None:
