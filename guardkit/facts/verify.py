@@ -162,23 +162,23 @@ class ClaimVerifier:
         benchmark sweeping the floor passes a lower one."""
         if floor is None:
             floor = self.settings.verdict_min_score
-        # a fact found twice (the index and the call's documents) is verified once
-        pairs = [
-            (hit.text, claim.text)
+        # a clause of a sentence the evidence states word for word needs no model
+        known: dict[tuple[str, str], VerdictProbs] = {
+            (hit.text, claim.text): _STATED
             for claim, hits in zip(claims, evidence, strict=True)
             for hit in hits
-            if hit.score >= floor
-        ]
-        unique = list(dict.fromkeys(pairs))
-        known = dict(zip(unique, self.verifier.predict(unique) if unique else [], strict=True))
-        for claim, hits in zip(claims, evidence, strict=True):
-            for hit in hits:  # a clause of a sentence the evidence states word for word
-                if (
-                    claim.sentence
-                    and hit.score >= floor
-                    and states_verbatim(hit.text, claim.sentence)
-                ):
-                    known[(hit.text, claim.text)] = _STATED
+            if claim.sentence and hit.score >= floor and states_verbatim(hit.text, claim.sentence)
+        }
+        # a fact found twice (the index and the call's documents) is verified once
+        unique = list(
+            dict.fromkeys(
+                (hit.text, claim.text)
+                for claim, hits in zip(claims, evidence, strict=True)
+                for hit in hits
+                if hit.score >= floor and (hit.text, claim.text) not in known
+            )
+        )
+        known.update(zip(unique, self.verifier.predict(unique) if unique else [], strict=True))
         return [
             self._judge(claim, [(hit, known.get((hit.text, claim.text))) for hit in hits])
             for claim, hits in zip(claims, evidence, strict=True)

@@ -483,17 +483,16 @@ def test_clauses_of_a_sentence_stated_word_for_word_are_supported(
     """A sentence cut into clauses ("takes 3 days" / "costs 49 euros") that the evidence states
     word for word is supported clause by clause, whatever the model reads into a part."""
     fact = "Standard delivery within Germany takes 3 to 5 working days and costs 49 euros."
+    model = _Says(0.0, 0.9)
     checker = ClaimVerifier(
-        None,
-        _Says(0.0, 0.9),
-        VerifySettings(min_score=-1.0, verdict_min_score=-1.0),
-        embedder=hashing,
+        None, model, VerifySettings(min_score=-1.0, verdict_min_score=-1.0), embedder=hashing
     )
     verdicts = checker.verify_text(fact, [f"Delivery. {fact} Returns are free."])
     assert [(v.claim.text, v.verdict) for v in verdicts] == [
         ("Standard delivery within Germany takes 3 to 5 working days", "supported"),
         ("Standard delivery within Germany costs 49 euros.", "supported"),
     ]
+    assert all(evidence != fact for evidence, _ in model.seen)  # settled without the model
     assert {v.claim.sentence for v in verdicts} == {fact}
     (other,) = checker.verify_text("Standard delivery within Germany costs 49 euros.", [fact])
     assert other.verdict == "contradicted"  # a sentence of its own: the model decides
