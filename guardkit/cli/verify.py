@@ -15,6 +15,8 @@ or source names of the index) is checked against those documents only, unless ``
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -32,6 +34,20 @@ from guardkit.facts.verify import ClaimVerdict, ClaimVerifier, VerifySettings
 __all__ = ["verify"]
 
 _BATCH = 256
+
+
+class FailOn(StrEnum):
+    """Which verdicts make ``verify`` exit 1, for scripts and CI jobs."""
+
+    contradicted = "contradicted"
+    unsupported = "unsupported"
+    """Contradicted or unverifiable."""
+
+
+_FAILING: dict[FailOn, tuple[str, ...]] = {
+    FailOn.contradicted: ("contradicted",),
+    FailOn.unsupported: ("contradicted", "unverifiable"),
+}
 
 
 def verify(
@@ -58,6 +74,13 @@ def verify(
             help="Search the whole index even for claims whose line names what they cite.",
         ),
     ] = False,
+    fail_on: Annotated[
+        FailOn | None,
+        typer.Option(
+            "--fail-on",
+            help="Exit 1 (after the output) if a claim is contradicted, or not supported.",
+        ),
+    ] = None,
 ) -> None:
     """Verify claims against a fact index and/or documents: a verdict, a confidence and
     evidence for each."""
@@ -85,7 +108,9 @@ def verify(
             VerifySettings(top_k=k),
         )
         if text is not None:
-            _print_text(checker.verify_text(text, documents), as_json)
+            verdicts = checker.verify_text(text, documents)
+            _print_text(verdicts, as_json)
+            _exit_if_failing(fail_on, [v.verdict for v in verdicts])
             return
         assert out is not None
         lines = []
@@ -102,16 +127,27 @@ def verify(
             ]
         _warn_unknown_sources(claims, records, cited, checker)
         write_atomic(out, "\n".join(lines) + "\n")
-    summary: dict[str, Any] = {"claims": len(records), **_counts(lines), "out": str(out)}
+    found = [json.loads(line)["verdict"] for line in lines]
+    summary: dict[str, Any] = {"claims": len(records), **_counts(found), "out": str(out)}
     typer.echo(
         json.dumps(summary) if as_json else " ".join(f"{k_}={v}" for k_, v in summary.items())
     )
+    _exit_if_failing(fail_on, found)
 
 
-def _counts(lines: list[str]) -> dict[str, int]:
+def _counts(verdicts: Sequence[str]) -> dict[str, int]:
     names = ("supported", "contradicted", "unverifiable")
-    verdicts = [json.loads(line)["verdict"] for line in lines]
-    return {name: verdicts.count(name) for name in names}
+    return {name: list(verdicts).count(name) for name in names}
+
+
+def _exit_if_failing(fail_on: FailOn | None, verdicts: Sequence[str]) -> None:
+    """Exit 1, saying why on stderr, when ``--fail-on`` names a verdict some claim got."""
+    if fail_on is None:
+        return
+    failing = sum(v in _FAILING[fail_on] for v in verdicts)
+    if failing:
+        typer.echo(f"{failing} of {len(verdicts)} claims {fail_on.value}", err=True)
+        raise typer.Exit(1)
 
 
 _CITATION_FIELDS = ("sources", "cited_doc_ids")

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import HashingEmbedder, LexicalVerifier
@@ -107,6 +108,35 @@ def test_verify_claims_file_adds_verdicts_keeping_fields(saved_index: Path, tmp_
     keys = {"fact_id", "source", "text", "score", "supported", "contradicted"}
     assert set(lines[0]["evidence"][0]) == keys
     assert lines[0]["evidence"][0]["fact_id"] == "returns#0"
+
+
+def test_verify_fail_on_exits_1_after_writing_everything(saved_index: Path, tmp_path: Path) -> None:
+    claims = tmp_path / "claims.jsonl"
+    rows = [
+        "Items can be returned within 30 days of delivery.",  # supported
+        "Items can be returned within 90 days of delivery.",  # contradicted
+        "The moon is made of cheese.",  # unverifiable
+    ]
+    claims.write_text("".join(json.dumps({"claim": c}) + "\n" for c in rows))
+    out = tmp_path / "out.jsonl"
+    base = ["verify", "--index", str(saved_index), "--claims", str(claims), "--out", str(out)]
+    for fail_on, why in (("contradicted", "1 of 3 claims contradicted"), ("unsupported", "2 of 3")):
+        out.unlink(missing_ok=True)
+        result = runner.invoke(app, [*base, "--fail-on", fail_on])
+        assert result.exit_code == 1 and why in result.stderr, result.output
+        assert (
+            result.stdout.startswith("claims=3 supported=1")
+            and len(out.read_text().split("\n")) == 4
+        )
+
+    def on_text(claim: str, fail_on: str) -> Any:
+        args = ["verify", "--index", str(saved_index), "--text", claim, "--fail-on", fail_on]
+        return runner.invoke(app, args)
+
+    assert on_text(rows[0], "unsupported").exit_code == 0
+    result = on_text(rows[1], "contradicted")
+    assert result.exit_code == 1 and result.stdout.startswith("contradicted")
+    assert runner.invoke(app, [*base, "--fail-on", "refuted"]).exit_code == 2
 
 
 def test_verify_text(saved_index: Path) -> None:
