@@ -11,6 +11,7 @@ determiner, not an answer). Shared by claim extraction and the risk score; no de
 from __future__ import annotations
 
 import re
+import unicodedata
 
 __all__ = [
     "LIST_ITEM",
@@ -67,6 +68,9 @@ _UNSPACED = re.compile(
 """Letters of scripts that leave no space between words: Thai, Lao, Myanmar, Khmer, Japanese
 kana and CJK ideographs."""
 _UNSPACED_PER_WORD = 2
+_CLOSING = "\"')\u300d\u300f\u201d\u2019\uff09"
+"""Quotes and brackets that may close a question: ASCII ones, corner brackets (U+300D,
+U+300F), curly quotes and the full-width parenthesis."""
 
 
 def lead_length(sentence: str, numbered: bool = False) -> int:
@@ -90,8 +94,10 @@ def states_a_fact(sentence: str, numbered: bool = False) -> bool:
     left after its opening words is no question, lead-in, pleasantry or request, and has three
     words or a number."""
     rest = sentence[lead_length(sentence, numbered) :].strip().strip("\"'*_`")
-    if not rest or rest.endswith(("?", ":")):
-        return False
+    if not rest or rest.rstrip(_CLOSING).endswith(
+        ("?", ":", "\uff1f", "\uff1a", "\ufe16", "\ufe30")
+    ):
+        return False  # the full-width question mark and colon end them too
     if (_PLEASANTRY.match(rest) or _REQUEST.match(rest)) and not _has_digit(rest):
         return False  # "Please return items within 30 days." still says 30 days
     return word_count(rest) >= _MIN_WORDS or _has_digit(rest)
@@ -99,8 +105,11 @@ def states_a_fact(sentence: str, numbered: bool = False) -> bool:
 
 def word_count(text: str) -> int:
     """Words in ``text``: those between spaces, and in scripts written without spaces
-    (Chinese, Japanese, Thai ...) one per two letters, so "退货期为三十天" counts as words too."""
-    return len(text.split()) + len(_UNSPACED.findall(text)) // _UNSPACED_PER_WORD
+    (Chinese, Japanese, Thai ...) one per two letters (vowel signs and tone marks not counted),
+    so "退货期为三十天" counts as words too."""
+    spaced = sum(1 for token in text.split() if not _UNSPACED.search(token))
+    letters = sum(1 for c in _UNSPACED.findall(text) if unicodedata.category(c).startswith("L"))
+    return spaced + letters // _UNSPACED_PER_WORD
 
 
 def _has_digit(text: str) -> bool:

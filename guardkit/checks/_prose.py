@@ -14,6 +14,8 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from guardkit._statements import word_count
+
 __all__ = ["PARAGRAPH", "prose_of", "without_spans"]
 
 PARAGRAPH = "\n\n"
@@ -40,7 +42,7 @@ def _strings(data: Any, path: _Path = ()) -> Iterator[tuple[_Path, str]]:
 def _fields(data: Any) -> list[tuple[_Path, str]]:
     """The strings that state something: those of three words or more, else all of them."""
     found = list(_strings(data))
-    sentences = [(p, t) for p, t in found if len(t.split()) >= _SENTENCE_WORDS]
+    sentences = [(p, t) for p, t in found if word_count(t) >= _SENTENCE_WORDS]
     return sentences or found
 
 

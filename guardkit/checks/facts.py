@@ -86,6 +86,10 @@ class FactsCheckConfig(BaseModel):
     verifier: Path | None = None
     """Verifier model folder (``guardkit models export`` or ``train``); the shipped model when
     unset. Loaded, and its files' hashes checked, when the guard is built."""
+    scripts: tuple[str, ...] | None = ("latin",)
+    """Scripts the verifier reads (``latin``, ``cyrillic``, ``cjk``, ``hiragana`` ...): a claim
+    mostly in others is unverifiable without asking the model. The shipped models read
+    English; ``null`` sends every claim to the verifier (a multilingual one of your own)."""
 
     _verifier_folder = field_validator("verifier")(model_folder)
 
@@ -111,6 +115,7 @@ class FactsCheckConfig(BaseModel):
             support_threshold=self.support_threshold,
             contradict_threshold=self.contradict_threshold,
             verdict_min_score=self.verdict_min_score,
+            scripts=self.scripts,
         )
 
 
@@ -194,7 +199,8 @@ def _citing(v: ClaimVerdict, n_documents: int | None) -> str:
 def _feedback(verdicts: list[ClaimVerdict], n_documents: int | None = None) -> str:
     lines = ["Some statements in your previous answer are not backed by the reference facts."]
     contradicted = [v for v in verdicts if v.verdict == "contradicted"]
-    unverifiable = [v for v in verdicts if v.verdict == "unverifiable"]
+    unread = [v for v in verdicts if v.unread_script is not None]
+    unverifiable = [v for v in verdicts if v.verdict == "unverifiable" and v not in unread]
     if contradicted:
         lines.append("Contradicted by the references:")
         for v in contradicted:
@@ -206,6 +212,10 @@ def _feedback(verdicts: list[ClaimVerdict], n_documents: int | None = None) -> s
     if unverifiable:
         lines.append("Not supported by any reference:")
         lines += [f'- "{_quote(v.claim.text)}"{_citing(v, n_documents)}' for v in unverifiable]
+    if unread:
+        scripts = ", ".join(sorted({str(v.unread_script) for v in unread}))
+        lines.append(f"In a script the checker cannot read ({scripts}), so not checked:")
+        lines += [f'- "{_quote(v.claim.text)}"' for v in unread]
     lines.append(
         "Answer again using only statements the references support, correcting the "
         "contradicted ones; leave out what the references do not cover."

@@ -4,12 +4,14 @@ With ``--claims``, each input line is an object with ``claim`` (other fields are
 like an added field is kept as ``given_<name>``, e.g. CitInt's gold ``evidence``); each
 output line adds ``verdict`` (supported / contradicted / unverifiable), ``confidence`` and
 ``evidence`` (``fact_id``, ``source``, ``text``, ``score``, and the verifier's ``supported`` and
-``contradicted``). Claims are verified whole, not split, without their citation marks ("[3]",
-``<|cit|>``). ``--document FILE`` (repeatable) adds documents to check against, as a RAG
-answer's context, with or without an index; in ``--text``, a claim citing them by number ("[2]":
-the second ``--document``) is checked against those it cites. A line that names what its claim cites
-(``sources`` or ``cited_doc_ids``, as in SciFact-style claim files such as CitInt's: document ids
-or source names of the index) is checked against those documents only, unless ``--whole-index``.
+``contradicted``), and ``unread_script`` for a claim in a script the verifier does not read
+(``cjk``, ``cyrillic`` ...: unverifiable unasked). Claims are verified whole, not split,
+without their citation marks ("[3]", ``<|cit|>``). ``--document FILE`` (repeatable) adds
+documents to check against, as a RAG answer's context, with or without an index; in ``--text``,
+a claim citing them by number ("[2]": the second ``--document``) is checked against those it
+cites. A line that names what its claim cites (``sources`` or ``cited_doc_ids``, as in
+SciFact-style claim files such as CitInt's: document ids or source names of the index) is
+checked against those documents only, unless ``--whole-index``.
 """
 
 from __future__ import annotations
@@ -245,7 +247,13 @@ def _evidence(v: ClaimVerdict) -> list[dict[str, Any]]:
 def _row(record: dict[str, Any], v: ClaimVerdict) -> dict[str, Any]:
     """The input line with the verdict added; an input field of the same name (SciFact-style
     files carry their gold ``evidence``) is kept as ``given_<name>``."""
-    added = {"verdict": v.verdict, "confidence": round(v.confidence, 6), "evidence": _evidence(v)}
+    added: dict[str, Any] = {
+        "verdict": v.verdict,
+        "confidence": round(v.confidence, 6),
+        "evidence": _evidence(v),
+    }
+    if v.unread_script is not None:
+        added["unread_script"] = v.unread_script
     kept = {f"given_{k}" if k in added else k: value for k, value in record.items()}
     return kept | added
 
@@ -264,6 +272,7 @@ def _print_text(verdicts: list[ClaimVerdict], as_json: bool) -> None:
                         "confidence": v.confidence,
                         "evidence": _evidence(v),
                     }
+                    | ({"unread_script": v.unread_script} if v.unread_script else {})
                     for v in verdicts
                 ],
                 ensure_ascii=False,
@@ -272,6 +281,10 @@ def _print_text(verdicts: list[ClaimVerdict], as_json: bool) -> None:
         return
     for v in verdicts:
         typer.echo(f"{v.verdict:<12} {v.confidence:.2f}  {v.claim.text}")
+        if v.unread_script is not None:
+            typer.echo(
+                f"             (in {v.unread_script} script, which the verifier does not read)"
+            )
         if v.citations:
             c = v.citations[0]
             typer.echo(f"             [{c.source} {c.fact_id}] {c.text}")

@@ -62,7 +62,7 @@ class IndexManifest(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    format_version: int = Field(FORMAT_VERSION, ge=1, le=FORMAT_VERSION)
+    format_version: int = Field(FORMAT_VERSION, ge=1, le=FORMAT_VERSION, strict=True)
     embedding_model: str = Field(min_length=1)
     embedding_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     embedding_dim: int = Field(ge=1)
@@ -92,7 +92,7 @@ class IndexManifest(BaseModel):
         if not isinstance(data, dict):
             return data
         version, index = data.get("format_version"), data.get("index")
-        old = isinstance(version, int) and version < 3
+        old = type(version) is int and version < 3  # anything else fails validation
         if old and isinstance(index, dict) and index.get("ef_search") == 512:
             return {**data, "index": {**index, "ef_search": None}}
         return data

@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from guardkit._threads import one_thread_if_small
 from guardkit.errors import ConfigError
 from guardkit.facts._documents import DocumentFacts
 from guardkit.facts._embed import Embedder, default_embedder
 from guardkit.facts._ingest import FactRow
+from guardkit.facts._scripts import unread_script
 from guardkit.facts.claims import Claim, extract_claims
 from guardkit.facts.index import FactIndex, Hit
 from guardkit.verifier._quotes import states_verbatim
@@ -76,6 +77,9 @@ class ClaimVerdict(BaseModel):
     verdict: Verdict
     confidence: float = Field(ge=0.0, le=1.0)
     citations: list[Citation] = Field(default_factory=list)
+    unread_script: str | None = None
+    """Set when the claim is written in a script the verifier does not read (``cjk``,
+    ``cyrillic`` ...): unverifiable without asking the model (``VerifySettings.scripts``)."""
 
 
 class VerifySettings(BaseModel):
@@ -94,6 +98,16 @@ class VerifySettings(BaseModel):
     numbers and names as a contradiction, or its wording as support. Chosen on FoolMeTwice dev
     (a fifth of its pages left out of the index) and CitInt dev, for the shipped embedder's
     cosines (``benchmarks/verdict_floor.py``)."""
+    scripts: tuple[str, ...] | None = ("latin",)
+    """Scripts the verifier reads (see :mod:`guardkit.facts._scripts`): a claim mostly in
+    others is unverifiable without asking the model, whose readings of text it never learnt
+    are guesses. The shipped models read English; ``None`` sends every claim to the model (a
+    multilingual verifier of your own)."""
+
+    @field_validator("scripts")
+    @classmethod
+    def _lower(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        return None if value is None else tuple(s.strip().lower() for s in value)
 
 
 class ClaimVerifier:
@@ -162,10 +176,17 @@ class ClaimVerifier:
         benchmark sweeping the floor passes a lower one."""
         if floor is None:
             floor = self.settings.verdict_min_score
+        scripts = self.settings.scripts
+        unread = [None if scripts is None else unread_script(c.text, scripts) for c in claims]
+        read = [
+            (claim, hits)
+            for claim, hits, script in zip(claims, evidence, unread, strict=True)
+            if script is None
+        ]
         # a clause of a sentence the evidence states word for word needs no model
         known: dict[tuple[str, str], VerdictProbs] = {
             (hit.text, claim.text): _STATED
-            for claim, hits in zip(claims, evidence, strict=True)
+            for claim, hits in read
             for hit in hits
             if claim.sentence and hit.score >= floor and states_verbatim(hit.text, claim.sentence)
         }
@@ -173,7 +194,7 @@ class ClaimVerifier:
         unique = list(
             dict.fromkeys(
                 (hit.text, claim.text)
-                for claim, hits in zip(claims, evidence, strict=True)
+                for claim, hits in read
                 for hit in hits
                 if hit.score >= floor and (hit.text, claim.text) not in known
             )
@@ -181,7 +202,15 @@ class ClaimVerifier:
         known.update(zip(unique, self.verifier.predict(unique) if unique else [], strict=True))
         return [
             self._judge(claim, [(hit, known.get((hit.text, claim.text))) for hit in hits])
-            for claim, hits in zip(claims, evidence, strict=True)
+            if script is None
+            else ClaimVerdict(
+                claim=claim,
+                verdict="unverifiable",
+                confidence=1.0,
+                citations=[_citation(hit, None) for hit in hits],
+                unread_script=script,
+            )
+            for claim, hits, script in zip(claims, evidence, unread, strict=True)
         ]
 
     def _evidence(
@@ -259,17 +288,7 @@ class ClaimVerifier:
 
     def _judge(self, claim: Claim, scored: list[tuple[Hit, VerdictProbs | None]]) -> ClaimVerdict:
         s = self.settings
-        cites = [
-            Citation(
-                fact_id=h.fact_id,
-                source=h.source,
-                text=h.text,
-                score=h.score,
-                supported=None if p is None else p.supported,
-                contradicted=None if p is None else p.contradicted,
-            )
-            for h, p in scored
-        ]
+        cites = [_citation(h, p) for h, p in scored]
 
         def far(c: Citation) -> bool:
             return c.score < s.verdict_min_score  # listed, but decides nothing
@@ -286,6 +305,17 @@ class ClaimVerifier:
         else:
             verdict, confidence = "unverifiable", 1.0 - max(sup, con)
         return ClaimVerdict(claim=claim, verdict=verdict, confidence=confidence, citations=cites)
+
+
+def _citation(hit: Hit, probs: VerdictProbs | None) -> Citation:
+    return Citation(
+        fact_id=hit.fact_id,
+        source=hit.source,
+        text=hit.text,
+        score=hit.score,
+        supported=None if probs is None else probs.supported,
+        contradicted=None if probs is None else probs.contradicted,
+    )
 
 
 def document_citations(claims: Sequence[Claim], n_documents: int) -> list[set[str]] | None:

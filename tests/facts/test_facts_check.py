@@ -14,6 +14,7 @@ from guardkit import Outcome, Policy, PolicyError
 from guardkit.checks import CheckContext
 from guardkit.checks.facts import FactsCheck, FactsCheckConfig
 from guardkit.facts import Document, FactIndex
+from guardkit.facts.claims import Claim
 from guardkit.facts.verify import ClaimVerifier, VerifySettings
 from guardkit.verifier import DEFAULT_MODEL
 from guardkit.verifier.types import VerdictProbs
@@ -72,14 +73,47 @@ def test_an_empty_answer_is_no_reliable_completion(saved_index: Path, answer: st
 def test_an_answer_in_a_script_without_spaces_is_checked_not_waved_through(
     saved_index: Path,
 ) -> None:
-    @guardkit.guard(_policy(saved_index, "flag"), sinks=[])
-    def ask() -> str:
-        return "礼品卡可以兑换现金。"  # "Gift cards can be exchanged for cash."
+    seen: list[list[dict[str, str]] | None] = []
+
+    @guardkit.guard(_policy(saved_index, {"type": "reask", "max_attempts": 2}), sinks=[])
+    def ask(messages: list[dict[str, str]] | None = None) -> str:
+        seen.append(messages)
+        return (
+            RIGHT if messages else "礼品卡可以兑换现金。"
+        )  # "Gift cards can be exchanged for cash."
 
     result = ask()
-    (check,) = result.report.checks
-    assert not check.passed and result.outcome is Outcome.FLAGGED
-    assert [c["claim"]["text"] for c in check.details["claims"]] == ["礼品卡可以兑换现金。"]
+    assert result.outcome is Outcome.REPAIRED and result.output == RIGHT
+    (check,) = result.report.attempts[0].checks
+    (claim,) = check.details["claims"]
+    assert not check.passed and claim["claim"]["text"] == "礼品卡可以兑换现金。"
+    assert (claim["verdict"], claim["unread_script"]) == ("unverifiable", "cjk")
+    assert "cannot read (cjk), so not checked" in seen[1][-1]["content"]  # type: ignore[index]
+
+
+def _claim(text: str) -> Claim:
+    return Claim(text=text, start=0, end=len(text), sentence_start=0, sentence_end=len(text))
+
+
+def test_claims_in_scripts_the_verifier_does_not_read_are_not_put_to_it(
+    hashing: HashingEmbedder,
+) -> None:
+    fact = "Подарочные карты нельзя обменять на наличные."
+    claims = ["Подарочные карты можно обменять на наличные.", "Gift cards: 礼品卡 can be sold."]
+    for scripts, asked in (
+        (("latin",), [claims[1]]),
+        (("Latin", "Cyrillic"), claims),
+        (None, claims),
+    ):
+        model = _Says(0.9, 0.05)
+        settings = VerifySettings(min_score=-1.0, verdict_min_score=-1.0, scripts=scripts)
+        checker = ClaimVerifier(None, model, settings, embedder=hashing)
+        verdicts = checker.verify([_claim(c) for c in claims], [fact])
+        assert sorted({claim for _, claim in model.seen}) == sorted(asked)
+        unread = [v.unread_script for v in verdicts]
+        assert unread == (["cyrillic", None] if len(asked) == 1 else [None, None])
+        assert verdicts[0].verdict == ("unverifiable" if unread[0] else "supported")
+        assert verdicts[0].citations[0].text == fact  # the evidence is still shown
 
 
 def test_reask_quotes_the_contradicting_evidence(saved_index: Path) -> None:

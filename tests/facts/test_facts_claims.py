@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from guardkit._statements import without_emphasis
+from guardkit.facts._scripts import unread_script
 from guardkit.facts.claims import extract_claims
 
 
@@ -149,3 +150,21 @@ def test_claims_table(text: str, claims: list[str]) -> None:
         span = without_emphasis(" ".join(text[c.start : c.end].split()))
         assert c.text.endswith(span)  # a subject may lead
         assert c.sentence_start <= c.start < c.end <= c.sentence_end
+
+
+@pytest.mark.parametrize(
+    ("text", "scripts", "unread"),
+    [
+        ("Refunds take 5 days.", ("latin",), None),
+        ("Café Zürich öffnet um 9 Uhr.", ("latin",), None),
+        ("The 東京 office opens at 9.", ("latin",), None),  # mostly Latin letters
+        ("退货期为三十天。", ("latin",), "cjk"),
+        ("ギフトカードは現金に交換できません。", ("latin",), "hiragana"),
+        ("Товары можно вернуть.", ("latin",), "cyrillic"),
+        ("Товары можно вернуть.", ("latin", "cyrillic"), None),
+        ("30 / 60 = 0.5", ("cyrillic",), None),  # no letters: nothing unread
+        ("Refunds take 5 days.", ("cyrillic",), "latin"),
+    ],
+)
+def test_the_script_a_claim_is_in(text: str, scripts: tuple[str, ...], unread: str | None) -> None:
+    assert unread_script(text, scripts) == unread

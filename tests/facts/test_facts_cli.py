@@ -139,6 +139,16 @@ def test_verify_fail_on_exits_1_after_writing_everything(saved_index: Path, tmp_
     assert runner.invoke(app, [*base, "--fail-on", "refuted"]).exit_code == 2
 
 
+def test_verify_names_a_script_the_verifier_does_not_read(saved_index: Path) -> None:
+    text = "礼品卡可以兑换现金。"
+    result = runner.invoke(app, ["verify", "--index", str(saved_index), "--text", text])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"unverifiable 1.00  {text}\n")
+    assert "(in cjk script, which the verifier does not read)" in result.output
+    as_json = runner.invoke(app, ["verify", "--index", str(saved_index), "--text", text, "--json"])
+    assert json.loads(as_json.stdout)[0]["unread_script"] == "cjk"
+
+
 def test_verify_text(saved_index: Path) -> None:
     text = "Hello! Items can be returned within 30 days of delivery. Is that all?"
     result = runner.invoke(app, ["verify", "--index", str(saved_index), "--text", text, "--json"])

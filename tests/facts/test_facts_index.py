@@ -150,6 +150,12 @@ def test_hnsw_query_effort_follows_the_size_unless_pinned(
         old = FactIndex.load(tmp_path / "p", embedder=hashing)
         assert old.index_params.ef_search == loaded
         assert _effort(old) == (16 if loaded is None else loaded)  # 8 facts
+    for version in ("2", 2.0, True):  # only guardkit's own integers are read
+        raw["format_version"] = version
+        (tmp_path / "p" / "manifest.json").write_text(json.dumps(raw))
+        with pytest.raises(FactIndexError, match="invalid manifest") as info:
+            FactIndex.load(tmp_path / "p", embedder=hashing)
+        assert info.value.loc == ("format_version",)
 
 
 def test_auto_index_switches_to_hnsw_above_threshold(
