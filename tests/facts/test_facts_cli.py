@@ -50,12 +50,14 @@ def test_build_add_query_info_delete(kb_file: Path, tmp_path: Path) -> None:
     )
 
 
-def test_build_saves_the_search_mode_that_queries_then_use(kb_file: Path, tmp_path: Path) -> None:
-    out = tmp_path / "dense"
-    result = runner.invoke(
-        app, ["index", "build", str(kb_file), "--out", str(out), "--mode", "dense"]
-    )
+def _built(kb_file: Path, out: Path, *options: str) -> Path:
+    result = runner.invoke(app, ["index", "build", str(kb_file), "--out", str(out), *options])
     assert result.exit_code == 0, result.output
+    return out
+
+
+def test_build_saves_the_search_mode_that_queries_then_use(kb_file: Path, tmp_path: Path) -> None:
+    out = _built(kb_file, tmp_path / "dense", "--mode", "dense")
     assert (
         json.loads(runner.invoke(app, ["index", "info", str(out), "--json"]).stdout)["search_mode"]
         == "dense"
@@ -68,15 +70,9 @@ def test_build_saves_the_search_mode_that_queries_then_use(kb_file: Path, tmp_pa
 
 
 def test_info_names_the_hnsw_query_effort(kb_file: Path, tmp_path: Path) -> None:
-    out = tmp_path / "h"
-    result = runner.invoke(
-        app, ["index", "build", str(kb_file), "--out", str(out), "--index-type", "hnsw"]
-    )
-    assert result.exit_code == 0, result.output
-    assert (
-        "hnsw (efSearch 128 by size) index"
-        in runner.invoke(app, ["index", "info", str(out)]).output
-    )
+    out = _built(kb_file, tmp_path / "h", "--index-type", "hnsw")
+    shown = runner.invoke(app, ["index", "info", str(out)]).output
+    assert "hnsw (efSearch 128 by size) index" in shown
 
 
 def test_verify_claims_file_adds_verdicts_keeping_fields(saved_index: Path, tmp_path: Path) -> None:
