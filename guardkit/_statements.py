@@ -68,9 +68,22 @@ _UNSPACED = re.compile(
 """Letters of scripts that leave no space between words: Thai, Lao, Myanmar, Khmer, Japanese
 kana and CJK ideographs."""
 _UNSPACED_PER_WORD = 2
-_CLOSING = "\"')\u300d\u300f\u201d\u2019\uff09"
-"""Quotes and brackets that may close a question: ASCII ones, corner brackets (U+300D,
-U+300F), curly quotes and the full-width parenthesis."""
+_CLOSING = "\"'\u300d\u300f\u201d\u2019\u00bb\u300b"
+"""Quotes that may close a question: ASCII and curly ones, corner brackets (U+300D, U+300F)
+and guillemets (U+00BB, U+300B). Not ")": in ":)" the colon ends no lead-in."""
+_QUESTION_OR_LEAD_IN = (
+    "?",
+    ":",
+    "\uff1f",
+    "\uff1a",
+    "\ufe56",
+    "\ufe55",
+    "\ufe16",
+    "\ufe13",
+    "\u061f",
+)
+"""Marks that end a question or a lead-in: ASCII, full-width, small and vertical forms, and the
+Arabic question mark."""
 
 
 def lead_length(sentence: str, numbered: bool = False) -> int:
@@ -94,10 +107,8 @@ def states_a_fact(sentence: str, numbered: bool = False) -> bool:
     left after its opening words is no question, lead-in, pleasantry or request, and has three
     words or a number."""
     rest = sentence[lead_length(sentence, numbered) :].strip().strip("\"'*_`")
-    if not rest or rest.rstrip(_CLOSING).endswith(
-        ("?", ":", "\uff1f", "\uff1a", "\ufe16", "\ufe30")
-    ):
-        return False  # the full-width question mark and colon end them too
+    if not rest or rest.rstrip(_CLOSING).endswith(_QUESTION_OR_LEAD_IN):
+        return False
     if (_PLEASANTRY.match(rest) or _REQUEST.match(rest)) and not _has_digit(rest):
         return False  # "Please return items within 30 days." still says 30 days
     return word_count(rest) >= _MIN_WORDS or _has_digit(rest)
@@ -107,7 +118,7 @@ def word_count(text: str) -> int:
     """Words in ``text``: those between spaces, and in scripts written without spaces
     (Chinese, Japanese, Thai ...) one per two letters (vowel signs and tone marks not counted),
     so "退货期为三十天" counts as words too."""
-    spaced = sum(1 for token in text.split() if not _UNSPACED.search(token))
+    spaced = sum(1 for t in _UNSPACED.sub(" ", text).split() if any(c.isalnum() for c in t))
     letters = sum(1 for c in _UNSPACED.findall(text) if unicodedata.category(c).startswith("L"))
     return spaced + letters // _UNSPACED_PER_WORD
 

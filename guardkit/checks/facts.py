@@ -46,6 +46,7 @@ from guardkit.checks import (
 from guardkit.checks._prose import without_spans
 from guardkit.errors import GuardkitError
 from guardkit.facts._manifest import MANIFEST
+from guardkit.facts._scripts import checked_scripts
 from guardkit.facts.claims import extract_claims
 from guardkit.facts.index import FactIndex, check_index_folder
 from guardkit.facts.verify import (
@@ -92,6 +93,11 @@ class FactsCheckConfig(BaseModel):
     English; ``null`` sends every claim to the verifier (a multilingual one of your own)."""
 
     _verifier_folder = field_validator("verifier")(model_folder)
+
+    @field_validator("scripts")
+    @classmethod
+    def _known_scripts(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        return None if value is None else checked_scripts(value)
 
     @field_validator("index")
     @classmethod

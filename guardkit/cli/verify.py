@@ -112,7 +112,11 @@ def verify(
         if text is not None:
             verdicts = checker.verify_text(text, documents)
             _print_text(verdicts, as_json)
-            _exit_if_failing(fail_on, [v.verdict for v in verdicts])
+            _exit_if_failing(
+                fail_on,
+                [v.verdict for v in verdicts],
+                sum(v.unread_script is not None for v in verdicts),
+            )
             return
         assert out is not None
         lines = []
@@ -129,12 +133,13 @@ def verify(
             ]
         _warn_unknown_sources(claims, records, cited, checker)
         write_atomic(out, "\n".join(lines) + "\n")
-    found = [json.loads(line)["verdict"] for line in lines]
+    rows = [json.loads(line) for line in lines]
+    found = [row["verdict"] for row in rows]
     summary: dict[str, Any] = {"claims": len(records), **_counts(found), "out": str(out)}
     typer.echo(
         json.dumps(summary) if as_json else " ".join(f"{k_}={v}" for k_, v in summary.items())
     )
-    _exit_if_failing(fail_on, found)
+    _exit_if_failing(fail_on, found, sum("unread_script" in row for row in rows))
 
 
 def _counts(verdicts: Sequence[str]) -> dict[str, int]:
@@ -142,14 +147,19 @@ def _counts(verdicts: Sequence[str]) -> dict[str, int]:
     return {name: list(verdicts).count(name) for name in names}
 
 
-def _exit_if_failing(fail_on: FailOn | None, verdicts: Sequence[str]) -> None:
+def _exit_if_failing(fail_on: FailOn | None, verdicts: Sequence[str], unread: int) -> None:
     """Exit 1, saying why on stderr, when ``--fail-on`` names a verdict some claim got."""
     if fail_on is None:
         return
     failing = sum(v in _FAILING[fail_on] for v in verdicts)
     if failing:
-        typer.echo(f"{failing} of {len(verdicts)} claims {fail_on.value}", err=True)
+        why = f" ({unread} in a script the verifier does not read)" if unread else ""
+        typer.echo(f"{failing} of {_claims(len(verdicts))} {fail_on.value}{why}", err=True)
         raise typer.Exit(1)
+
+
+def _claims(n: int) -> str:
+    return "1 claim" if n == 1 else f"{n} claims"
 
 
 _CITATION_FIELDS = ("sources", "cited_doc_ids")
@@ -254,8 +264,12 @@ def _row(record: dict[str, Any], v: ClaimVerdict) -> dict[str, Any]:
     }
     if v.unread_script is not None:
         added["unread_script"] = v.unread_script
-    kept = {f"given_{k}" if k in added else k: value for k, value in record.items()}
+    kept = {f"given_{k}" if k in _ADDED else k: value for k, value in record.items()}
     return kept | added
+
+
+_ADDED = frozenset({"verdict", "confidence", "evidence", "unread_script"})
+"""The fields ``verify`` writes: an input line's own are kept as ``given_<name>``."""
 
 
 def _print_text(verdicts: list[ClaimVerdict], as_json: bool) -> None:

@@ -4,22 +4,50 @@ The shipped embedder and verifier learnt English: asked about Chinese or Russian
 answer, and confidently (a correct Chinese paraphrase came back contradicted at 0.96). A claim
 whose letters are mostly in a script the verifier does not read is therefore unverifiable
 without asking it. Scripts are named as Unicode names their letters (the first word of
-``unicodedata.name``): ``latin``, ``cyrillic``, ``greek``, ``arabic``, ``hebrew``, ``cjk``
-(Chinese characters), ``hiragana``, ``katakana``, ``hangul``, ``thai``, ``devanagari`` ...
+``unicodedata.name``, after NFKC folds full-width and styled letters to plain ones):
+``latin``, ``cyrillic``, ``greek``, ``arabic``, ``hebrew``, ``cjk`` (Chinese characters),
+``hiragana``, ``katakana``, ``hangul``, ``thai``, ``devanagari`` ...
 """
 
 from __future__ import annotations
 
+import functools
+import sys
 import unicodedata
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 
-__all__ = ["unread_script"]
+__all__ = ["checked_scripts", "unread_script"]
+
+_COMMON = frozenset(
+    "latin cyrillic greek arabic hebrew cjk hiragana katakana hangul thai devanagari".split()
+)
 
 
+@functools.lru_cache(maxsize=4096)
 def _script(letter: str) -> str:
-    name = unicodedata.name(letter, "")
+    plain = unicodedata.normalize("NFKC", letter)[:1] or letter
+    name = unicodedata.name(plain, "")
     return name.split(" ", 1)[0].lower() if name else "unknown"
+
+
+@functools.cache
+def _all_scripts() -> frozenset[str]:
+    """Every script name a letter has (built once, ~0.2 s, only for a name not in _COMMON)."""
+    return frozenset(_script(chr(c)) for c in range(sys.maxunicode + 1) if chr(c).isalpha())
+
+
+def checked_scripts(names: Iterable[str]) -> tuple[str, ...]:
+    """``names`` in lower case, each a script some letter is in; raises ``ValueError`` naming
+    an unknown one, or an empty list (every claim would be unread)."""
+    found = tuple(name.strip().lower() for name in names)
+    if not found:
+        raise ValueError("names no script, so no claim would be read; use null to read every one")
+    for name in found:
+        if name not in _COMMON and name not in _all_scripts():
+            known = ", ".join(sorted(_COMMON))
+            raise ValueError(f"unknown script {name!r}; scripts are named like: {known}")
+    return found
 
 
 def unread_script(text: str, scripts: Collection[str]) -> str | None:

@@ -24,7 +24,7 @@ from guardkit.errors import ConfigError
 from guardkit.facts._documents import DocumentFacts
 from guardkit.facts._embed import Embedder, default_embedder
 from guardkit.facts._ingest import FactRow
-from guardkit.facts._scripts import unread_script
+from guardkit.facts._scripts import checked_scripts, unread_script
 from guardkit.facts.claims import Claim, extract_claims
 from guardkit.facts.index import FactIndex, Hit
 from guardkit.verifier._quotes import states_verbatim
@@ -106,8 +106,8 @@ class VerifySettings(BaseModel):
 
     @field_validator("scripts")
     @classmethod
-    def _lower(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
-        return None if value is None else tuple(s.strip().lower() for s in value)
+    def _known(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        return None if value is None else checked_scripts(value)
 
 
 class ClaimVerifier:

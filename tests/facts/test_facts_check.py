@@ -402,6 +402,8 @@ def test_thresholds_decide(saved_index: Path) -> None:
             "less than or equal to 1",
         ),
         ({"max_contradiction": 1}, ("checks", "facts", "max_contradiction"), "Extra inputs"),
+        ({"scripts": ["english"]}, ("checks", "facts", "scripts"), "unknown script 'english'"),
+        ({"scripts": []}, ("checks", "facts", "scripts"), "use null to read every one"),
     ],
 )
 def test_bad_sections_are_policy_errors(

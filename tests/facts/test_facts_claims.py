@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from guardkit._statements import without_emphasis
+from guardkit._statements import without_emphasis, word_count
 from guardkit.facts._scripts import unread_script
 from guardkit.facts.claims import extract_claims
 
@@ -141,6 +141,8 @@ from guardkit.facts.claims import extract_claims
         ("ギフトカードは現金に交換できません。", ["ギフトカードは現金に交換できません。"]),
         ("การคืนสินค้าภายในสามสิบวัน", ["การคืนสินค้าภายในสามสิบวัน"]),
         ("你好\uff01", []),
+        ("以下是退货政策\ufe13", []),  # a lead-in, its colon in vertical form
+        ("Items can be returned within 30 days :)", ["Items can be returned within 30 days :)"]),
     ],
 )
 def test_claims_table(text: str, claims: list[str]) -> None:
@@ -164,7 +166,14 @@ def test_claims_table(text: str, claims: list[str]) -> None:
         ("Товары можно вернуть.", ("latin", "cyrillic"), None),
         ("30 / 60 = 0.5", ("cyrillic",), None),  # no letters: nothing unread
         ("Refunds take 5 days.", ("cyrillic",), "latin"),
+        ("\uff29\uff34\uff25\uff2d\uff33 ship in 30 days.", ("latin",), None),  # full-width
+        ("\U0001d408\U0001d42d\U0001d41e\U0001d426\U0001d42c ship.", ("latin",), None),  # bold
+        ("\uff7a\uff70\uff8b\uff70", ("katakana",), None),  # half-width katakana
     ],
 )
 def test_the_script_a_claim_is_in(text: str, scripts: tuple[str, ...], unread: str | None) -> None:
     assert unread_script(text, scripts) == unread
+
+
+def test_words_glued_to_unspaced_letters_count() -> None:
+    assert word_count("iPhone\u5728\u4e2d\u56fd\u5f88\u53d7\u6b22\u8fce and it sells well") == 8

@@ -143,6 +143,23 @@ def test_verify_names_a_script_the_verifier_does_not_read(saved_index: Path) -> 
     assert "(in cjk script, which the verifier does not read)" in result.output
     as_json = runner.invoke(app, ["verify", "--index", str(saved_index), "--text", text, "--json"])
     assert json.loads(as_json.stdout)[0]["unread_script"] == "cjk"
+    result = runner.invoke(
+        app, ["verify", "--index", str(saved_index), "--text", text, "--fail-on", "unsupported"]
+    )
+    assert result.exit_code == 1
+    assert "1 of 1 claim unsupported (1 in a script the verifier does not read)" in result.stderr
+
+
+def test_verify_keeps_an_input_field_named_like_an_output_one_aside(
+    saved_index: Path, tmp_path: Path
+) -> None:
+    claims, out = tmp_path / "claims.jsonl", tmp_path / "out.jsonl"
+    line = {"claim": "Items can be returned within 90 days of delivery.", "unread_script": "x"}
+    claims.write_text(json.dumps(line) + "\n")
+    args = ["verify", "--index", str(saved_index), "--claims", str(claims), "--out", str(out)]
+    assert runner.invoke(app, args).exit_code == 0
+    (row,) = [json.loads(x) for x in out.read_text().splitlines()]
+    assert row["given_unread_script"] == "x" and "unread_script" not in row
 
 
 def test_verify_text(saved_index: Path) -> None:
