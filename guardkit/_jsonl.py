@@ -9,7 +9,30 @@ from typing import Any
 
 from guardkit.errors import ConfigError
 
-__all__ = ["encodable", "json_objects"]
+__all__ = ["DuplicateKeyError", "encodable", "json_objects", "loads"]
+
+
+class DuplicateKeyError(ValueError):
+    """A JSON object names one key twice: JSON leaves the meaning open and Python's ``json``
+    keeps the last value silently, so a line that says two things is refused instead."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"key {key!r} appears twice in one object")
+        self.key = key
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise DuplicateKeyError(key)
+        found[key] = value
+    return found
+
+
+def loads(text: str) -> Any:
+    """``json.loads``, refusing an object with a key twice (``DuplicateKeyError``)."""
+    return json.loads(text, object_pairs_hook=_unique)
 
 
 def encodable(text: str) -> bool:
@@ -36,7 +59,9 @@ def json_objects(path: Path, required: Sequence[str] = ()) -> Iterator[tuple[int
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
+                row = loads(line)
+            except DuplicateKeyError as exc:
+                raise ConfigError(str(exc), file=str(path), line=n, loc=(exc.key,)) from None
             except json.JSONDecodeError as exc:
                 raise ConfigError(f"not valid JSON: {exc.msg}", file=str(path), line=n) from exc
             except RecursionError as exc:

@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from guardkit._jsonl import DuplicateKeyError, loads
 from guardkit.errors import ConfigError, format_loc
 
 __all__ = ["Case", "Numbered", "SuiteError", "SuiteProblem", "read_suite"]
@@ -94,7 +95,9 @@ class Numbered:
 
 def _parse(raw: str, line: int) -> Case:
     try:
-        data = json.loads(raw)
+        data = loads(raw)
+    except DuplicateKeyError as exc:
+        raise SuiteError(str(exc), line=line, loc=(exc.key,)) from None
     except json.JSONDecodeError as exc:
         raise SuiteError(f"not JSON: {exc.msg} (column {exc.colno})", line=line) from exc
     if not isinstance(data, dict):

@@ -102,6 +102,8 @@ def verify(
                 )
         if claims is not None and out is None:
             raise ConfigError("--claims needs --out FILE.jsonl")
+        if text is not None and out is not None:
+            raise ConfigError("--out is for --claims; --text prints its verdicts (--json for JSON)")
         records = _read_claims(claims) if claims is not None else []
         cited = [None if whole_index else cites for _, _, cites in records]
         checker = ClaimVerifier(
@@ -112,6 +114,8 @@ def verify(
         if text is not None:
             verdicts = checker.verify_text(text, documents)
             _print_text(verdicts, as_json)
+            if not verdicts:
+                typer.echo("no claims: nothing in the text states a fact to check", err=True)
             _exit_if_failing(
                 fail_on,
                 [v.verdict for v in verdicts],

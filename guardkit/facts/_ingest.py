@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from guardkit._jsonl import encodable
+from guardkit._jsonl import DuplicateKeyError, encodable, loads
 from guardkit.errors import FactIndexError, UnknownNameError
 from guardkit.facts._segment import sentence_spans
 
@@ -156,7 +156,9 @@ def _read_jsonl(path: Path) -> Iterator[Document]:
         if not line.strip():
             continue
         try:
-            raw = json.loads(line)
+            raw = loads(line)
+        except DuplicateKeyError as exc:
+            raise FactIndexError(str(exc), file=str(path), line=n, loc=(exc.key,)) from None
         except json.JSONDecodeError as exc:
             raise FactIndexError(
                 f"invalid JSON: {exc.msg} (column {exc.colno})", file=str(path), line=n

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
+from guardkit._jsonl import DuplicateKeyError, loads
 from guardkit.errors import ConfigError
 from guardkit.policy.model import Policy
 from guardkit.risk.lock import RiskLock
@@ -60,7 +61,9 @@ def file_sha256(path: str | Path) -> str:
 
 def _parse(raw: str, file: str, line: int) -> dict[str, Any]:
     try:
-        row = json.loads(raw)
+        row = loads(raw)
+    except DuplicateKeyError as exc:
+        raise ConfigError(str(exc), file=file, line=line, loc=(exc.key,)) from None
     except json.JSONDecodeError as exc:
         raise ConfigError(f"not JSON: {exc.msg}", file=file, line=line) from exc
     if not isinstance(row, dict):

@@ -150,6 +150,19 @@ def test_verify_names_a_script_the_verifier_does_not_read(saved_index: Path) -> 
     assert "1 of 1 claim unsupported (1 in a script the verifier does not read)" in result.stderr
 
 
+def test_verify_text_says_when_there_is_nothing_to_check_and_takes_no_out(
+    saved_index: Path, tmp_path: Path
+) -> None:
+    base = ["verify", "--index", str(saved_index), "--text"]
+    result = runner.invoke(app, [*base, "Hello! Thanks for reaching out, happy to help."])
+    assert result.exit_code == 0 and result.stdout == ""
+    assert "no claims: nothing in the text states a fact to check" in result.stderr
+    out = tmp_path / "x.jsonl"
+    result = runner.invoke(app, [*base, "Refunds take 5 days.", "--out", str(out)])
+    assert result.exit_code == 2 and "--out is for --claims" in result.stderr
+    assert not out.exists()
+
+
 def test_verify_keeps_an_input_field_named_like_an_output_one_aside(
     saved_index: Path, tmp_path: Path
 ) -> None:
