@@ -233,7 +233,9 @@ _MD_BLANK = [
     re.compile(r"\]\([^()\n]{0,500}\)"),
     re.compile(r"^[ \t]*(?:[-*_][ \t]*){3,}$", re.M),
     re.compile(r"<[^<>\n]{1,300}>"),
+    re.compile(r"^[ \t]*\|[ \t:|-]*$", re.M),  # a table's |---|:--:| line states nothing
 ]
+_TABLE_ROW = re.compile(r"^[ \t]*\|[^\n]*$", re.M)
 _FENCE = re.compile(r"^[ \t]*(```|~~~).*?^[ \t]*\1[^\n]*$", re.M | re.S)
 _BLOCK_START = re.compile(r"^[ \t]{0,3}(?:#{1,6}|>|[-*+]|\d{1,9}[.)]|\|)[ \t]", re.M)
 _HEADING = re.compile(r"^[ \t]{0,3}(#{1,6})[ \t]+([^\n]*?)(?:[ \t]+#+)?[ \t]*$", re.M)
@@ -250,7 +252,8 @@ def _markdown_to_plain(text: str) -> str:
     text = _mask(text, _FENCE)
     for pattern in _MD_BLANK:
         text = _mask(text, pattern)
-    return text
+    # a table row's cells read as one fact: "| Express | 25 dollars |" -> "Express 25 dollars"
+    return _TABLE_ROW.sub(lambda m: m.group(0).replace("|", " "), text)
 
 
 def _headings(original: str, plain: str) -> tuple[str, tuple[tuple[int, str], ...]]:

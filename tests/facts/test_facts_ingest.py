@@ -90,6 +90,21 @@ def test_markdown_spans_point_into_the_original(tmp_path: Path) -> None:
     assert doc.id == "help.md"
 
 
+def test_markdown_table_rows_are_facts_without_their_rule_or_pipes(tmp_path: Path) -> None:
+    md = (
+        "# Shipping\n\n| Tier | Time | Price |\n|----------|:------:|---|\n"
+        "| Express | 1 business day | 25 dollars |\n| Standard | 3 to 5 days | 6 dollars |\n"
+    )
+    (doc,) = read_source(_write(tmp_path, "prices.md", md))
+    facts = split_facts(doc)
+    assert [f.text for f in facts] == [
+        "Tier Time Price",
+        "Express 1 business day 25 dollars",
+        "Standard 3 to 5 days 6 dollars",
+    ]
+    assert md[facts[1].start : facts[1].end] == "Express | 1 business day | 25 dollars"
+
+
 def test_markdown_of_headings_only_has_no_facts(tmp_path: Path) -> None:
     with pytest.raises(FactIndexError, match="source has no documents with text"):
         read_source(_write(tmp_path, "toc.md", "# Help\n\n## Returns\n## Shipping\n"))
