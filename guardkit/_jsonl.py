@@ -17,7 +17,7 @@ class DuplicateKeyError(ValueError):
     keeps the last value silently, so a line that says two things is refused instead."""
 
     def __init__(self, key: str) -> None:
-        super().__init__(f"key {key!r} appears twice in one object")
+        super().__init__(f"key {key!r} appears twice in one object (at any depth)")
         self.key = key
 
 
@@ -61,7 +61,7 @@ def json_objects(path: Path, required: Sequence[str] = ()) -> Iterator[tuple[int
             try:
                 row = loads(line)
             except DuplicateKeyError as exc:
-                raise ConfigError(str(exc), file=str(path), line=n, loc=(exc.key,)) from None
+                raise ConfigError(str(exc), file=str(path), line=n) from None
             except json.JSONDecodeError as exc:
                 raise ConfigError(f"not valid JSON: {exc.msg}", file=str(path), line=n) from exc
             except RecursionError as exc:

@@ -68,22 +68,13 @@ _UNSPACED = re.compile(
 """Letters of scripts that leave no space between words: Thai, Lao, Myanmar, Khmer, Japanese
 kana and CJK ideographs."""
 _UNSPACED_PER_WORD = 2
-_CLOSING = "\"'\u300d\u300f\u201d\u2019\u00bb\u300b"
-"""Quotes that may close a question: ASCII and curly ones, corner brackets (U+300D, U+300F)
-and guillemets (U+00BB, U+300B). Not ")": in ":)" the colon ends no lead-in."""
-_QUESTION_OR_LEAD_IN = (
-    "?",
-    ":",
-    "\uff1f",
-    "\uff1a",
-    "\ufe56",
-    "\ufe55",
-    "\ufe16",
-    "\ufe13",
-    "\u061f",
-)
-"""Marks that end a question or a lead-in: ASCII, full-width, small and vertical forms, and the
-Arabic question mark."""
+_QUOTES = "\"'\u300d\u300f\u201d\u2019\u00bb\u300b"
+"""Quotes that may close a question or a lead-in: ASCII and curly ones, corner brackets
+(U+300D, U+300F) and guillemets (U+00BB, U+300B)."""
+_QUESTION_MARKS = ("?", "\uff1f", "\ufe56", "\ufe16", "\u061f", "\u203d", "\u2047", "\u2049")
+"""ASCII, full-width, small, vertical, Arabic, interrobang and double forms."""
+_COLONS = (":", "\uff1a", "\ufe55", "\ufe13")
+"""A colon ends a lead-in ("Here is what I found:"); ASCII, full-width, small, vertical."""
 
 
 def lead_length(sentence: str, numbered: bool = False) -> int:
@@ -107,7 +98,12 @@ def states_a_fact(sentence: str, numbered: bool = False) -> bool:
     left after its opening words is no question, lead-in, pleasantry or request, and has three
     words or a number."""
     rest = sentence[lead_length(sentence, numbered) :].strip().strip("\"'*_`")
-    if not rest or rest.rstrip(_CLOSING).endswith(_QUESTION_OR_LEAD_IN):
+    if not rest:
+        return False
+    # a question may sit in brackets; a colon before ")" is a smiley, not a lead-in
+    if rest.rstrip(_QUOTES + ")\uff09").endswith(_QUESTION_MARKS):
+        return False
+    if rest.rstrip(_QUOTES).endswith(_COLONS):
         return False
     if (_PLEASANTRY.match(rest) or _REQUEST.match(rest)) and not _has_digit(rest):
         return False  # "Please return items within 30 days." still says 30 days

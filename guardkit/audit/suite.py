@@ -97,9 +97,11 @@ def _parse(raw: str, line: int) -> Case:
     try:
         data = loads(raw)
     except DuplicateKeyError as exc:
-        raise SuiteError(str(exc), line=line, loc=(exc.key,)) from None
+        raise SuiteError(str(exc), line=line) from None
     except json.JSONDecodeError as exc:
         raise SuiteError(f"not JSON: {exc.msg} (column {exc.colno})", line=line) from exc
+    except RecursionError:
+        raise SuiteError("not JSON: nested too deeply", line=line) from None
     if not isinstance(data, dict):
         raise SuiteError("a case must be a JSON object", line=line)
     try:

@@ -94,6 +94,8 @@ def verify(
         documents = [_read_document(path) for path in document or []]
         if text is not None and (not text.strip() or not encodable(text)):
             raise ConfigError("--text must be non-empty text")
+        if text is not None and out is not None:
+            raise ConfigError("--out is for --claims; --text prints its verdicts (--json for JSON)")
         if out is not None:
             check_writable(out)
             if claims is not None and out.resolve() == claims.resolve():
@@ -102,8 +104,6 @@ def verify(
                 )
         if claims is not None and out is None:
             raise ConfigError("--claims needs --out FILE.jsonl")
-        if text is not None and out is not None:
-            raise ConfigError("--out is for --claims; --text prints its verdicts (--json for JSON)")
         records = _read_claims(claims) if claims is not None else []
         cited = [None if whole_index else cites for _, _, cites in records]
         checker = ClaimVerifier(
@@ -119,7 +119,7 @@ def verify(
             _exit_if_failing(
                 fail_on,
                 [v.verdict for v in verdicts],
-                sum(v.unread_script is not None for v in verdicts),
+                [v.unread_script is not None for v in verdicts],
             )
             return
         assert out is not None
@@ -143,7 +143,7 @@ def verify(
     typer.echo(
         json.dumps(summary) if as_json else " ".join(f"{k_}={v}" for k_, v in summary.items())
     )
-    _exit_if_failing(fail_on, found, sum("unread_script" in row for row in rows))
+    _exit_if_failing(fail_on, found, ["unread_script" in row for row in rows])
 
 
 def _counts(verdicts: Sequence[str]) -> dict[str, int]:
@@ -151,14 +151,17 @@ def _counts(verdicts: Sequence[str]) -> dict[str, int]:
     return {name: list(verdicts).count(name) for name in names}
 
 
-def _exit_if_failing(fail_on: FailOn | None, verdicts: Sequence[str], unread: int) -> None:
+def _exit_if_failing(
+    fail_on: FailOn | None, verdicts: Sequence[str], unread: Sequence[bool]
+) -> None:
     """Exit 1, saying why on stderr, when ``--fail-on`` names a verdict some claim got."""
     if fail_on is None:
         return
-    failing = sum(v in _FAILING[fail_on] for v in verdicts)
-    if failing:
-        why = f" ({unread} in a script the verifier does not read)" if unread else ""
-        typer.echo(f"{failing} of {_claims(len(verdicts))} {fail_on.value}{why}", err=True)
+    failing = [v in _FAILING[fail_on] for v in verdicts]
+    if any(failing):
+        n_unread = sum(f and u for f, u in zip(failing, unread, strict=True))
+        why = f" ({n_unread} in a script the verifier does not read)" if n_unread else ""
+        typer.echo(f"{sum(failing)} of {_claims(len(verdicts))} {fail_on.value}{why}", err=True)
         raise typer.Exit(1)
 
 

@@ -158,7 +158,7 @@ def _read_jsonl(path: Path) -> Iterator[Document]:
         try:
             raw = loads(line)
         except DuplicateKeyError as exc:
-            raise FactIndexError(str(exc), file=str(path), line=n, loc=(exc.key,)) from None
+            raise FactIndexError(str(exc), file=str(path), line=n) from None
         except json.JSONDecodeError as exc:
             raise FactIndexError(
                 f"invalid JSON: {exc.msg} (column {exc.colno})", file=str(path), line=n
@@ -233,9 +233,10 @@ _MD_BLANK = [
     re.compile(r"\]\([^()\n]{0,500}\)"),
     re.compile(r"^[ \t]*(?:[-*_][ \t]*){3,}$", re.M),
     re.compile(r"<[^<>\n]{1,300}>"),
-    re.compile(r"^[ \t]*\|[ \t:|-]*$", re.M),  # a table's |---|:--:| line states nothing
 ]
-_TABLE_ROW = re.compile(r"^[ \t]*\|[^\n]*$", re.M)
+_TABLE_RULE = re.compile(r"[ \t]*\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*")
+"""A table's delimiter line (``|---|:--:|`` or ``--- | ---``), under its header line."""
+_CELL_PIPE = re.compile(r"(?<!\\)\|")
 _FENCE = re.compile(r"^[ \t]*(```|~~~).*?^[ \t]*\1[^\n]*$", re.M | re.S)
 _BLOCK_START = re.compile(r"^[ \t]{0,3}(?:#{1,6}|>|[-*+]|\d{1,9}[.)]|\|)[ \t]", re.M)
 _HEADING = re.compile(r"^[ \t]{0,3}(#{1,6})[ \t]+([^\n]*?)(?:[ \t]+#+)?[ \t]*$", re.M)
@@ -252,8 +253,41 @@ def _markdown_to_plain(text: str) -> str:
     text = _mask(text, _FENCE)
     for pattern in _MD_BLANK:
         text = _mask(text, pattern)
-    # a table row's cells read as one fact: "| Express | 25 dollars |" -> "Express 25 dollars"
-    return _TABLE_ROW.sub(lambda m: m.group(0).replace("|", " "), text)
+    return _tables_as_rows(text)
+
+
+def _table_lines(text: str) -> list[tuple[int, int, bool]]:
+    """``(start, end, is the delimiter)`` of each line of each table: a header line with a pipe,
+    a delimiter line under it, and the lines with a pipe after it, up to a blank line."""
+    lines, at = [], 0
+    for line in text.split("\n"):
+        lines.append((at, line))
+        at += len(line) + 1
+    found: list[tuple[int, int, bool]] = []
+    i = 1
+    while i < len(lines):
+        rule = lines[i][1]
+        header = lines[i - 1][1]
+        if "|" in rule and "|" in header and header.strip() and _TABLE_RULE.fullmatch(rule):
+            found.append((lines[i - 1][0], lines[i - 1][0] + len(header), False))
+            found.append((lines[i][0], lines[i][0] + len(rule), True))
+            i += 1
+            while i < len(lines) and "|" in lines[i][1] and lines[i][1].strip():
+                found.append((lines[i][0], lines[i][0] + len(lines[i][1]), False))
+                i += 1
+        i += 1
+    return found
+
+
+def _tables_as_rows(text: str) -> str:
+    """Each table row one fact without its pipes ("| Express | 25 dollars |" reads "Express 25
+    dollars"; an escaped "\\|" stays a pipe), its delimiter line blanked: same length."""
+    out = list(text)
+    for start, end, rule in _table_lines(text):
+        line = text[start:end]
+        new = " " * len(line) if rule else _CELL_PIPE.sub(" ", line).replace("\\|", " |")
+        out[start:end] = new
+    return "".join(out)
 
 
 def _headings(original: str, plain: str) -> tuple[str, tuple[tuple[int, str], ...]]:
@@ -282,8 +316,13 @@ def _read_markdown(path: Path) -> Iterator[Document]:
     # Headings, list items, quotes and table rows need no full stop to end: a break where each
     # starts, and after each heading or table row (one line by definition).
     starts = {m.start() for m in _BLOCK_START.finditer(original)}
-    breaks = tuple(sorted(starts | {m.end() for m in _ONE_LINE.finditer(original)}))
-    plain, sections = _headings(original, _markdown_to_plain(original))
+    ends = {m.end() for m in _ONE_LINE.finditer(original)}
+    masked = _markdown_to_plain(original)
+    rows = _table_lines(_mask(original, _FENCE))  # a row without outer pipes ends a fact too
+    starts |= {start for start, _, _ in rows}
+    ends |= {end for _, end, _ in rows}
+    breaks = tuple(sorted(starts | ends))
+    plain, sections = _headings(original, masked)
     meta = {"format": "markdown"}
     yield Document(path.name, plain, path.name, meta, f"{path}:1", breaks, sections=sections)
 

@@ -26,15 +26,16 @@ _COMMON = frozenset(
 
 @functools.lru_cache(maxsize=4096)
 def _script(letter: str) -> str:
-    plain = unicodedata.normalize("NFKC", letter)[:1] or letter
-    name = unicodedata.name(plain, "")
+    plain = unicodedata.normalize("NFKC", letter)[:1]
+    name = unicodedata.name(plain if plain.isalpha() else letter, "")
     return name.split(" ", 1)[0].lower() if name else "unknown"
 
 
 @functools.cache
 def _all_scripts() -> frozenset[str]:
     """Every script name a letter has (built once, ~0.2 s, only for a name not in _COMMON)."""
-    return frozenset(_script(chr(c)) for c in range(sys.maxunicode + 1) if chr(c).isalpha())
+    found = {_script(chr(c)) for c in range(sys.maxunicode + 1) if chr(c).isalpha()}
+    return frozenset(found - {"unknown"})  # letters without a name (Tangut) name no script
 
 
 def checked_scripts(names: Iterable[str]) -> tuple[str, ...]:

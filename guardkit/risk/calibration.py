@@ -63,9 +63,11 @@ def _parse(raw: str, file: str, line: int) -> dict[str, Any]:
     try:
         row = loads(raw)
     except DuplicateKeyError as exc:
-        raise ConfigError(str(exc), file=file, line=line, loc=(exc.key,)) from None
+        raise ConfigError(str(exc), file=file, line=line) from None
     except json.JSONDecodeError as exc:
         raise ConfigError(f"not JSON: {exc.msg}", file=file, line=line) from exc
+    except RecursionError:
+        raise ConfigError("not JSON: nested too deeply", file=file, line=line) from None
     if not isinstance(row, dict):
         raise ConfigError("a labelled line must be a JSON object", file=file, line=line)
     if "risk_components" in row and row["risk_components"] is None:

@@ -143,6 +143,11 @@ from guardkit.facts.claims import extract_claims
         ("你好\uff01", []),
         ("以下是退货政策\ufe13", []),  # a lead-in, its colon in vertical form
         ("Items can be returned within 30 days :)", ["Items can be returned within 30 days :)"]),
+        (
+            "Refunds take 30 days. (Is the refund issued within a week?) Shipping is free.",
+            ["Refunds take 30 days.", "Shipping is free."],
+        ),
+        ("\uff08\u9000\u8d27\u671f\u662f\u591a\u4e45\uff1f\uff09", []),  # a question in brackets
     ],
 )
 def test_claims_table(text: str, claims: list[str]) -> None:
@@ -169,6 +174,7 @@ def test_claims_table(text: str, claims: list[str]) -> None:
         ("\uff29\uff34\uff25\uff2d\uff33 ship in 30 days.", ("latin",), None),  # full-width
         ("\U0001d408\U0001d42d\U0001d41e\U0001d426\U0001d42c ship.", ("latin",), None),  # bold
         ("\uff7a\uff70\uff8b\uff70", ("katakana",), None),  # half-width katakana
+        ("\u037a\u037a\u037a", ("latin",), "greek"),  # NFKC makes it no letter: its own name
     ],
 )
 def test_the_script_a_claim_is_in(text: str, scripts: tuple[str, ...], unread: str | None) -> None:

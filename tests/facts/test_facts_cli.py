@@ -148,6 +148,11 @@ def test_verify_names_a_script_the_verifier_does_not_read(saved_index: Path) -> 
     )
     assert result.exit_code == 1
     assert "1 of 1 claim unsupported (1 in a script the verifier does not read)" in result.stderr
+    both = f"Items can be returned within 90 days of delivery. {text}"
+    result = runner.invoke(
+        app, ["verify", "--index", str(saved_index), "--text", both, "--fail-on", "contradicted"]
+    )
+    assert result.exit_code == 1 and "1 of 2 claims contradicted\n" in result.stderr
 
 
 def test_verify_text_says_when_there_is_nothing_to_check_and_takes_no_out(
@@ -161,6 +166,9 @@ def test_verify_text_says_when_there_is_nothing_to_check_and_takes_no_out(
     result = runner.invoke(app, [*base, "Refunds take 5 days.", "--out", str(out)])
     assert result.exit_code == 2 and "--out is for --claims" in result.stderr
     assert not out.exists()
+    nowhere = str(tmp_path / "no" / "such" / "x.jsonl")
+    result = runner.invoke(app, [*base, "Refunds take 5 days.", "--out", nowhere])
+    assert result.exit_code == 2 and "--out is for --claims" in result.stderr
 
 
 def test_verify_keeps_an_input_field_named_like_an_output_one_aside(

@@ -103,6 +103,17 @@ def test_markdown_table_rows_are_facts_without_their_rule_or_pipes(tmp_path: Pat
         "Standard 3 to 5 days 6 dollars",
     ]
     assert md[facts[1].start : facts[1].end] == "Express | 1 business day | 25 dollars"
+    other = (
+        "|x| is the absolute value of x.\n\nOp | Meaning\n--- | ---\n"
+        "a \\| b | a or b in shell pipelines\n\n```\n| a | b |\n|---|---|\n```\nAfter it.\n"
+    )
+    (doc,) = read_source(_write(tmp_path, "other.md", other))
+    assert [f.text for f in split_facts(doc)] == [
+        "|x| is the absolute value of x.",  # no table: its pipes stay
+        "Op Meaning",
+        "a | b a or b in shell pipelines",  # an escaped pipe is a pipe
+        "After it.",
+    ]
 
 
 def test_markdown_of_headings_only_has_no_facts(tmp_path: Path) -> None:
