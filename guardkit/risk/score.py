@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from guardkit.checks import CheckResult
+from guardkit.facts._scripts import unread_script
 from guardkit.risk.model import RiskComponents
 
 if TYPE_CHECKING:
@@ -86,8 +87,13 @@ def load_grounding_verifier(folder: Path | None) -> Verifier:
 class RiskScorer:
     """Turns a candidate (text, documents, earlier check results, attempt) into components."""
 
-    def __init__(self, verifier: Verifier | None) -> None:
+    def __init__(
+        self, verifier: Verifier | None, scripts: tuple[str, ...] | None = ("latin",)
+    ) -> None:
         self.verifier = verifier
+        self.scripts = scripts
+        """Scripts the verifier reads: a sentence mostly in another is unsupported (1.0)
+        without asking it, as the facts check leaves such claims unverifiable."""
 
     def grounding(self, items: Sequence[tuple[str, list[str]]]) -> list[float | None]:
         """Unsupported probability per (text, documents): the least supported of the text's
@@ -111,9 +117,13 @@ class RiskScorer:
         for i, (text, docs) in enumerate(items):
             evidence = join_documents(docs)  # each document windowed on its own
             if states_something(text) and evidence:
-                claims = split_claims(text)
-                owners += [i] * len(claims)
-                pairs += [(evidence, c) for c in claims]
+                for claim in split_claims(text):
+                    if self.scripts is not None and unread_script(claim, self.scripts):
+                        if out[i] is None:  # the first unread sentence is the one quoted
+                            out[i] = (1.0, claim)
+                    else:
+                        owners.append(i)
+                        pairs.append((evidence, claim))
         probs = self.verifier.predict(pairs) if pairs else []
         for i, (_, claim), p in zip(owners, pairs, probs, strict=True):
             previous = out[i]

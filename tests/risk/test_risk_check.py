@@ -21,6 +21,7 @@ from guardkit import CheckResult, Outcome, PolicyError, load_policy
 from guardkit.checks import risk as risk_check
 from guardkit.cli import app
 from guardkit.risk import RiskComponents, RiskModel, RiskScorer, read_labelled, read_lock
+from guardkit.verifier.types import VerdictProbs
 
 runner = CliRunner()
 
@@ -524,3 +525,32 @@ def test_a_shipped_verifier_is_named_by_its_folder_name_unless_a_folder_of_that_
     for name in ("../verifier-minilm-l6-v5", "no-such-model", "."):
         with pytest.raises(guardkit.GuardkitError):
             load_verifier(name)
+
+
+class _Asked(WordOverlapVerifier):
+    def __init__(self) -> None:
+        self.claims: list[str] = []
+
+    def predict(self, pairs: Sequence[tuple[str, str]]) -> list[VerdictProbs]:
+        self.claims += [claim for _, claim in pairs]
+        return super().predict(pairs)
+
+
+def test_a_sentence_in_a_script_the_verifier_does_not_read_is_unsupported_unasked() -> None:
+    text = "The head office is in Delhi. 总部位于孟买。"  # "The head office is in Mumbai."
+    docs = ["The head office is in Delhi."]
+    verifier = _Asked()
+    ((worst, sentence),) = RiskScorer(verifier).least_supported([(text, docs)])
+    assert (worst, sentence) == (1.0, "总部位于孟买。")
+    assert verifier.claims == ["The head office is in Delhi."]
+    verifier = _Asked()
+    RiskScorer(verifier, None).least_supported([(text, docs)])  # null: every sentence asked
+    assert verifier.claims == ["The head office is in Delhi.", "总部位于孟买。"]
+    with pytest.raises(PolicyError, match="unknown script 'english'"):
+        guardkit.Policy.model_validate(
+            {
+                "id": "p",
+                "version": "1",
+                "checks": {"risk": {"max_risk": 0.5, "scripts": ["english"]}},
+            }
+        )
