@@ -176,13 +176,12 @@ class FactStore:
             for vid, n in zip(ids[live].tolist(), numbers[live].tolist(), strict=True)
         }
 
-    def shared_sources(self) -> list[tuple[str, int]]:
-        """``(source, vector id)`` of every fact whose source has two facts or more, by source."""
-        query = (
-            "SELECT source, vid FROM facts WHERE source IN "
-            "(SELECT source FROM facts GROUP BY source HAVING count(*) > 1) ORDER BY source, vid"
-        )
-        return [(str(source), int(vid)) for source, vid in self._conn.execute(query)]
+    def source_numbers(self, vids: np.ndarray) -> tuple[list[str], np.ndarray]:
+        """The source names, and per vector id 1 + the number of its fact's source in them (0:
+        deleted, or not a fact's id)."""
+        known = (vids >= 0) & (vids < len(self._source_of))
+        numbers = np.where(known, self._source_of[np.where(known, vids, 0)], 0)
+        return self._source_names, numbers.astype(np.int64)
 
     def vids_of(self, names: Iterable[str]) -> list[int]:
         """Vector ids of every fact whose document id or source is one of ``names``, in order."""

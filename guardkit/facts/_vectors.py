@@ -120,6 +120,17 @@ class VectorIndex:
         scores, ids = self.index.search(np.ascontiguousarray(queries, dtype=np.float32), fetch)
         return scores, ids
 
+    def stored(self) -> tuple[np.ndarray, np.ndarray]:
+        """The id and the vector of everything FAISS holds (HNSW tombstones too), in storage
+        order. The vectors are FAISS's own memory, not a copy: read them before any change."""
+        inner: Any = faiss.downcast_index(self.index.index)
+        flat: Any = faiss.downcast_index(inner.storage) if self.params.kind == "hnsw" else inner
+        ids = faiss.vector_to_array(self.index.id_map).astype(np.int64)
+        if not len(ids):
+            return ids, np.empty((0, self.dim), dtype=np.float32)
+        raw = faiss.rev_swig_ptr(flat.get_xb(), len(ids) * self.dim)
+        return ids, np.asarray(raw).reshape(len(ids), self.dim)
+
     def vectors(self, ids: Sequence[int]) -> np.ndarray:
         if not len(ids):
             return np.empty((0, self.dim), dtype=np.float32)

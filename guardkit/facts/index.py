@@ -202,9 +202,9 @@ class FactIndex:
     def _update_centroids(self) -> None:
         """Source centroids derived again from the stored facts (after loads and changes)."""
         with self._lock:
-            self._centroids = SourceCentroids.build(
-                self._store.shared_sources(), self._vectors.vectors, self.embedder.dim
-            )
+            ids, vectors = self._vectors.stored()
+            names, numbers = self._store.source_numbers(ids)
+            self._centroids = SourceCentroids.summed(names, numbers, vectors)
 
     # ----- searching --------------------------------------------------------------------------
 

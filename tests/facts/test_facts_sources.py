@@ -7,11 +7,9 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-import pytest
 from conftest import HashingEmbedder
 
 from guardkit.facts import FactIndex
-from guardkit.facts import _sources as sources_module
 from guardkit.facts._ingest import Document
 from guardkit.facts._lexical import fuse
 from guardkit.facts._sources import SourceCentroids
@@ -44,16 +42,17 @@ def _doc(doc_id: str, text: str, source: str) -> Document:
     return Document(doc_id, text, source, {}, f"test:{doc_id}")
 
 
-def test_build_sums_in_chunks_like_a_plain_mean(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sources_module, "_CHUNK", 2)  # runs of one source cross chunk borders
+def test_summed_gives_each_shared_source_its_mean_by_name() -> None:
     rng = np.random.default_rng(0)
-    vectors = rng.normal(size=(7, 4)).astype(np.float32)
-    members = [("a", 0), ("a", 1), ("a", 2), ("b", 3), ("b", 4), ("c", 5), ("c", 6)]
-    built = SourceCentroids.build(members, lambda ids: vectors[list(ids)], 4)
-    for i, (name, rows) in enumerate((("a", [0, 1, 2]), ("b", [3, 4]), ("c", [5, 6]))):
-        assert built.names[i] == name
+    vectors = rng.normal(size=(8, 4)).astype(np.float32)
+    names = ["c", "a", "b", "alone"]
+    numbers = np.array([2, 1, 2, 3, 0, 1, 3, 4])  # vector 4 has no source (deleted)
+    built = SourceCentroids.summed(names, numbers, vectors)
+    assert built.names == ["a", "b", "c"] and "alone" not in built  # one vector: no centroid
+    for i, rows in enumerate(([0, 2], [3, 6], [1, 5])):
         mean = vectors[rows].mean(axis=0)
         np.testing.assert_allclose(built._unit[i], mean / np.linalg.norm(mean), atol=1e-6)
+    assert SourceCentroids.summed(names, np.zeros(8, dtype=np.int64), vectors).names == []
 
 
 def test_extended_keeps_only_new_sources_of_two_facts_or_more() -> None:
