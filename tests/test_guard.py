@@ -290,6 +290,18 @@ def test_timeout_is_a_failed_attempt_then_retried() -> None:
     assert error is not None and error.type == "guardkit.errors.ProviderTimeout" and error.retryable
 
 
+def test_a_timeout_the_call_raises_itself_is_reported_as_its_own() -> None:
+    @guardkit.guard(policy().model_copy(update={"timeout_s": 5}), output=Order, sinks=[])
+    def ask() -> str:
+        raise TimeoutError("upstream said 504")
+
+    with pytest.raises(GuardFailed) as info:
+        ask()
+    error = info.value.report.attempts[0].error
+    assert error is not None and error.type == "TimeoutError"
+    assert error.message == "upstream said 504"
+
+
 def test_unsupported_return_type_is_a_typed_error() -> None:
     @guardkit.guard(policy(error="raise"), output=Order, sinks=[])
     def ask() -> int:
@@ -587,6 +599,20 @@ async def test_async_timeout_cancels_and_retries() -> None:
     result = await ask()
     assert result.ok and result.report.attempts[0].error is not None
     assert result.report.attempts[0].error.type == "guardkit.errors.ProviderTimeout"
+
+
+async def test_an_async_call_raising_timeout_itself_is_no_guard_timeout() -> None:
+    @guardkit.guard(policy().model_copy(update={"timeout_s": 5}), output=Order, sinks=[])
+    async def ask() -> str:
+        raise TimeoutError("upstream said 504")
+
+    with pytest.raises(GuardFailed) as info:
+        await ask()
+    error = info.value.report.attempts[0].error
+    assert error is not None and (error.type, error.message) == (
+        "TimeoutError",
+        "upstream said 504",
+    )
 
 
 async def test_ledger_safe_under_asyncio(ledger: ReliabilityLedger) -> None:

@@ -71,6 +71,12 @@ def test_unknown_key_is_an_error_not_ignored(tmp_path: Path) -> None:
     assert issues(path) == [(5, "checks.schema.forbid_extras", "Extra inputs are not permitted")]
 
 
+def test_a_record_log_of_no_known_kind_is_refused_when_checked(tmp_path: Path) -> None:
+    path = write(tmp_path, 'id: p\nversion: "1"\nrecords:\n  log: calls.txt\n')
+    ((line, loc, message),) = issues(path)
+    assert (line, loc) == (4, "records.log") and "ends in .jsonl, .db" in message
+
+
 def test_unknown_top_level_key(tmp_path: Path) -> None:
     path = write(tmp_path, 'id: p\nversion: "1"\nactoins: {}\n')
     assert issues(path) == [(3, "actoins", "Extra inputs are not permitted")]

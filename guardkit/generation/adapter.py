@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import BaseModel
+
 from guardkit.guard.responses import ModelResponse
 
 __all__ = ["load_local_model"]
@@ -17,9 +19,13 @@ EMBEDDED_NAME = "smollm2-135m-instruct"
 
 
 def load_local_model(
-    schema: dict[str, Any] | None, *, max_new_tokens: int = 512, forbid_extra: bool = True
+    schema: dict[str, Any] | type[BaseModel] | None,
+    *,
+    max_new_tokens: int = 512,
+    forbid_extra: bool = True,
 ) -> Callable[[list[dict[str, Any]]], ModelResponse]:
-    """A call that answers ``messages`` with the embedded model, constrained by ``schema``.
+    """A call that answers ``messages`` with the embedded model, constrained by ``schema`` (a
+    JSON Schema, or a pydantic model class read as its JSON Schema).
 
     ``forbid_extra`` (as the schema check's, on by default): objects without a say on extra
     keys are closed in the grammar too, or the decoder writes keys the check then refuses."""
@@ -28,6 +34,8 @@ def load_local_model(
     from guardkit.generation.local import LocalModel
 
     model = LocalModel.embedded()
+    if isinstance(schema, type) and issubclass(schema, BaseModel):
+        schema = schema.model_json_schema()
     if schema is not None:
         schema = grammar_schema(schema) if forbid_extra else schema
         output_spec(schema)  # a schema that cannot be used fails now, not on the first call

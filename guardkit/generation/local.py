@@ -150,7 +150,8 @@ class LocalModel:
             if result.finish_reason == "length":
                 raise OutputTruncated(
                     f"output cut off at max_new_tokens={max_new_tokens}",
-                    hint="raise max_new_tokens or simplify the schema",
+                    hint="raise max_new_tokens (--max-tokens on the command line) or simplify "
+                    "the schema",
                     text=result.text,
                     usage=usage,
                     info=info,

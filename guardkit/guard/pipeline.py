@@ -429,9 +429,12 @@ def _call_with_timeout(
         return call(request)
     context = contextvars.copy_context()
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="guardkit-call")
+    future = pool.submit(context.run, call, request)
     try:
-        return pool.submit(context.run, call, request).result(timeout=timeout_s)
+        return future.result(timeout=timeout_s)
     except concurrent.futures.TimeoutError:
+        if future.done():  # the call raised TimeoutError itself (an upstream 504): its own
+            raise
         raise ProviderTimeout(f"the guarded call did not return within {timeout_s} s") from None
     finally:
         pool.shutdown(wait=False)
@@ -446,12 +449,14 @@ async def drive_async(
     request = next(pipeline)
     while True:
         started, t0 = _now()
+        limit = asyncio.timeout(timeout_s)
         try:
-            response = await asyncio.wait_for(call(request), timeout=timeout_s)
+            async with limit:
+                response = await call(request)
             outcome = CallOutcome(started, (time.perf_counter() - t0) * 1000, response=response)
         except TimeoutError as exc:
-            error: BaseException = exc
-            if timeout_s is not None:
+            error: BaseException = exc  # the call's own TimeoutError (an upstream 504) stays
+            if limit.expired():
                 error = ProviderTimeout(f"the guarded call did not return within {timeout_s} s")
             outcome = CallOutcome(started, (time.perf_counter() - t0) * 1000, error=error)
         except Exception as exc:

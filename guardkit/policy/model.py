@@ -188,6 +188,15 @@ class RecordsConfig(_Strict):
     """How long records are kept: at least six months (EU AI Act Art. 19 and 26(6))."""
     _log_path: Path | None = PrivateAttr(None)
 
+    @field_validator("log")
+    @classmethod
+    def _known_suffix(cls, log: str | None) -> str | None:
+        from guardkit.records.store import SUFFIXES  # the records package imports policies
+
+        if log is not None and Path(log).suffix not in SUFFIXES:
+            raise ValueError(f"a record log ends in {', '.join(SUFFIXES)}, not {log!r}")
+        return log
+
     @model_validator(mode="after")
     def _resolve_log(self, info: ValidationInfo) -> RecordsConfig:
         self._log_path = _base_dir(info) / self.log if self.log is not None else None

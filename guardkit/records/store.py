@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from guardkit.errors import ConfigError, UnknownNameError
 from guardkit.records.chain import GENESIS, ChainRecord, canonical_json, seal
 
-__all__ = ["JsonlStore", "RecordStore", "SqliteStore", "open_store"]
+__all__ = ["SUFFIXES", "JsonlStore", "RecordStore", "SqliteStore", "open_store"]
 
 
 class RecordStore(Protocol):
@@ -178,6 +178,10 @@ _STORES: dict[str, Callable[[Path], RecordStore]] = {
     ".sqlite": SqliteStore,
     ".sqlite3": SqliteStore,
 }
+
+
+SUFFIXES = tuple(_STORES)
+"""The file suffixes a record log may have."""
 
 
 def open_store(path: str | Path, *, create: bool = True) -> RecordStore:
