@@ -9,7 +9,7 @@ import typer
 
 from guardkit.errors import GuardkitError
 from guardkit.evidence.pack import build_pack, verify_pack
-from guardkit.evidence.sources import gather
+from guardkit.evidence.sources import LogSummary, gather
 
 app = typer.Typer(
     help="EU AI Act evidence packs.", no_args_is_help=True, invoke_without_command=True
@@ -57,6 +57,25 @@ def build(
     typer.echo(f"wrote {len(files)} files to {out}")
     if missing:
         typer.echo(f"marked missing: {', '.join(missing)}")
+    failed = _log_failures(evidence.log_summary)
+    for failure in failed:
+        typer.echo(f"warning: {failure} (the pack says so in art12-record-keeping.md)", err=True)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _log_failures(summary: LogSummary | None) -> list[str]:
+    """Why the record log the pack cites cannot be trusted: a pack is still written, since it
+    documents the failure, but the command exits 1 so no one files it unread."""
+    if summary is None:
+        return []
+    failures = []
+    if not summary.result.ok:
+        result = summary.result
+        failures.append(f"the record log is TAMPERED at record {result.first_bad}: {result.reason}")
+    if summary.checkpoint_problem:
+        failures.append(f"the record log's checkpoints fail: {summary.checkpoint_problem}")
+    return failures
 
 
 @app.command("verify")

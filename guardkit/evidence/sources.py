@@ -73,6 +73,9 @@ class LogSummary:
     result: VerifyResult
     signatures: str
     """What the checkpoints' signatures say: verified with the key given, or not checked."""
+    checkpoint_problem: str | None
+    """Why the checkpoints' signatures fail with the key given (``None``: they hold, or no
+    key was given)."""
     unsigned_tail: int
     """Records after the last checkpoint: no signature covers them."""
     kinds: dict[str, int]
@@ -92,6 +95,7 @@ def _log(path: Path, key_path: Path | None) -> tuple[Source | Missing, LogSummar
     # what the log says is taken only from the records before the first bad one
     records = chain[: result.first_bad - 1] if result.first_bad is not None else chain
     marks = [i for i, r in enumerate(records) if r.kind == "checkpoint"]
+    problem = None
     if key_path is None:
         signatures = f"{len(marks)} checkpoint records, signatures not checked (no --public-key)"
     else:
@@ -101,6 +105,7 @@ def _log(path: Path, key_path: Path | None) -> tuple[Source | Missing, LogSummar
     summary = LogSummary(
         result=result,
         signatures=signatures,
+        checkpoint_problem=problem or None,
         unsigned_tail=len(records) - (marks[-1] + 1) if marks else len(records),
         kinds=dict(sorted(Counter(r.kind for r in records).items())),
         first_ts=records[0].ts.isoformat() if records else None,

@@ -135,6 +135,11 @@ def test_tampered_log_shows_in_the_pack(audit: Path) -> None:
     db.close()
     pack = build(audit)
     assert "TAMPERED at record 1" in (pack / "art12-record-keeping.md").read_text()
+    out = audit / "cli-pack"
+    args = ["evidence", "--audit", str(audit / "audit"), "--log", str(audit / "calls.db")]
+    result = runner.invoke(app, [*args, "--policy", str(POLICY), "--out", str(out)])
+    assert result.exit_code == 1 and (out / "MANIFEST.sha256").is_file()  # written, yet failed
+    assert "warning: the record log is TAMPERED at record 1" in result.stderr
 
 
 def test_cli_build_and_refuse_overwrite(audit: Path) -> None:
@@ -234,6 +239,15 @@ def test_what_a_pack_says_is_what_its_inputs_hold(audit: Path) -> None:
     store = open_store(audit / "calls.db")  # a checkpoint nobody signed
     store.append("checkpoint", {"count": 99, "head_sha256": "0" * 64, "signature": "00" * 64})
     assert "DOES NOT DESCRIBE" in signatures()[0]
+    forged = runner.invoke(
+        app,
+        [
+            "evidence",
+            *("--audit", str(audit / "audit"), "--log", str(audit / "calls.db")),
+            *("--public-key", str(audit / "k.pub"), "--out", str(audit / "forged-pack")),
+        ],
+    )
+    assert forged.exit_code == 1 and "checkpoints fail: checkpoint" in forged.stderr
     report = audit / "audit" / "report.json"
     data = json.loads(report.read_text())
     data["reliable"] = 2  # records.jsonl holds 2 flagged cases
