@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import json
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, ParamSpec
 
@@ -86,6 +87,7 @@ def guard(
                 plan,
                 messages=messages if isinstance(messages, list) else None,
                 documents=documents_argument(documents),
+                arguments=_as_json(bound.arguments) if not isinstance(messages, list) else None,
             )
             return bound, pipeline
 
@@ -117,3 +119,14 @@ def guard(
         return guarded
 
     return decorate
+
+
+def _as_json(arguments: dict[str, Any]) -> dict[str, Any]:
+    """A call's arguments as JSON values, for its record: what is no JSON becomes its ``repr``
+    (a client object, a callback), so recording never fails a call."""
+    try:
+        text = json.dumps(arguments, default=repr, ensure_ascii=False)
+    except (TypeError, ValueError):  # a circular structure, keys that are no strings
+        return {name: repr(value) for name, value in arguments.items()}
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded

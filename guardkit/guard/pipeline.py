@@ -119,6 +119,7 @@ class _Call:
     plan: GuardPlan
     documents: list[str]
     messages: list[dict[str, Any]] | None
+    arguments: dict[str, Any] | None = None
     call_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     clock: float = field(default_factory=time.perf_counter)
@@ -238,7 +239,7 @@ class _Call:
             cost=cost,
             currency=self.plan.policy.currency,
             generation=self.generation,
-            content=self.plan.content.record(self.messages, self.last_text),
+            content=self.plan.content.record(self.messages, self.last_text, self.arguments),
             review=review,
         )
 
@@ -285,13 +286,15 @@ def run_pipeline(
     generation: dict[str, Any] | None = None,
     model: str | None = None,
     calls: int | None = None,
+    arguments: dict[str, Any] | None = None,
 ) -> Generator[CallRequest, CallOutcome, GuardResult[Any]]:
     """The guarded call: ask, check, act, until an output is returned or the policy gives up.
 
     ``calls``: how many times the model can be called at all (answers recorded earlier): a
     reask past them is passed over for its ``then``, as when its own attempts are used up.
+    ``arguments``: what the call was given, recorded as its input when there are no messages.
     """
-    call = _Call(plan=plan, documents=list(documents or []), messages=messages)
+    call = _Call(plan=plan, documents=list(documents or []), messages=messages, arguments=arguments)
     call.generation = dict(generation or {})
     call.model = model
     request = CallRequest(attempt=1)

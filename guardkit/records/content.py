@@ -139,20 +139,30 @@ class ContentRecorder:
             for r in results
         ]
 
-    def record(self, messages: list[dict[str, Any]] | None, output: str | None) -> RecordedContent:
-        """The content part of a report."""
-        input_sha = _sha256(canonical_json(messages)) if messages is not None else None
+    def record(
+        self,
+        messages: list[dict[str, Any]] | None,
+        output: str | None,
+        arguments: dict[str, Any] | None = None,
+    ) -> RecordedContent:
+        """The content part of a report; the input is ``messages``, or else ``arguments`` (a
+        decorated function's, JSON values only)."""
+        given: Any = messages if messages is not None else arguments
+        input_sha = _sha256(canonical_json(given)) if given is not None else None
         output_sha = _sha256(output) if output is not None else None
         if self.mode == "hash":
             return RecordedContent(mode="hash", input_sha256=input_sha, output_sha256=output_sha)
+        kept = arguments if messages is None else None
         if self.mode == "redact":
             # every string in a message: content may be a list of parts, a tool call's arguments
             messages = [self.scrub(m) for m in messages] if messages is not None else None
+            kept = self.scrub(kept) if kept is not None else None
             output = self.redact(output) if output is not None else None
         return RecordedContent(
             mode=self.mode,
             input_sha256=input_sha,
             output_sha256=output_sha,
             messages=messages,
+            arguments=kept,
             output=output,
         )

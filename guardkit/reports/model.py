@@ -102,6 +102,10 @@ class RecordedContent(_Frozen):
     input_sha256: str | None = None
     output_sha256: str | None = None
     messages: list[dict[str, Any]] | None = None
+    arguments: dict[str, Any] | None = None
+    """The arguments a decorated function was called with (defaults left out), when it takes
+    no ``messages``; values that are no JSON are kept as their ``repr``. ``input_sha256`` is
+    then over these."""
     output: str | None = None
 
 

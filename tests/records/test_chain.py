@@ -224,6 +224,32 @@ def test_reports_are_sealed_with_content_per_policy(tmp_path: Path) -> None:
     assert len(content["input_sha256"]) == 64
 
 
+@pytest.mark.parametrize("mode", ["hash", "redact", "store"])
+def test_a_call_without_messages_records_its_arguments_as_its_input(mode: str) -> None:
+    policy = guardkit.Policy.model_validate(
+        {"id": "p", "version": "1", "records": {"content": mode}}
+    )
+
+    @guardkit.guard(policy, sinks=[])
+    def extract(text: str, client: object = None, retries: int = 2) -> str:
+        return '{"ok": true}'
+
+    one = extract("order for bob@example.com", client=object(), retries=3).report.content
+    two = extract("order for eve@example.com").report.content
+    assert one.input_sha256 is not None and one.input_sha256 != two.input_sha256
+    if mode == "hash":
+        assert one.arguments is None and "bob@" not in one.model_dump_json()
+        return
+    assert one.arguments is not None and one.arguments["retries"] == 3
+    assert one.arguments["text"] == (
+        "order for bob@example.com" if mode == "store" else "order for [EMAIL]"
+    )
+    assert one.arguments["client"].startswith("<object object at")  # no JSON: its repr
+    with_messages = guardkit.guard(policy, sinks=[])(lambda messages: "ok")
+    content = with_messages([{"role": "user", "content": "hi"}]).report.content
+    assert content.arguments is None and content.messages is not None  # the messages are input
+
+
 def test_hash_mode_keeps_no_text(tmp_path: Path) -> None:
     sink = RecordSink(tmp_path / "calls.db")
 
