@@ -5,6 +5,7 @@ actor), so models and clients load once, and answers one case at a time through 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import warnings
 from collections.abc import Callable, Sequence
@@ -94,7 +95,9 @@ def case_messages(case: Case) -> list[dict[str, Any]]:
 
 def _plan(spec: SourceSpec) -> GuardPlan:
     policy = load_audit_policy(spec.policy, spec.index)
-    return make_plan(policy, None, function="audit", model=spec.model, sinks=[])
+    plan = make_plan(policy, None, function="audit", model=spec.model, sinks=[])
+    # recorded answers are no live traffic: flagged ones are queued for review, never waited on
+    return dataclasses.replace(plan, waits_for_review=False)
 
 
 def _drive(

@@ -73,6 +73,9 @@ class GuardPlan:
     review: ReviewQueue | None = None
     function: str | None = None
     model: str | None = None
+    waits_for_review: bool = True
+    """Whether a flagged call waits for a reviewer when the policy says ``wait_s``: an audit's
+    flagged cases still go on the queue, but nothing waits for them."""
 
 
 @dataclass(frozen=True)
@@ -366,7 +369,12 @@ def run_pipeline(
             )
             continue
         if isinstance(decision, Return):
-            waits = plan.review is not None and plan.policy.review and plan.policy.review.wait_s
+            waits = (
+                plan.waits_for_review
+                and plan.review is not None
+                and plan.policy.review
+                and plan.policy.review.wait_s
+            )
             if decision.outcome is Outcome.FLAGGED and waits:
                 return call.reviewed(decision.output, checks)
             return GuardResult(output=decision.output, report=call.report(decision.outcome, checks))

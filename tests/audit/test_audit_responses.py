@@ -275,6 +275,33 @@ def test_a_reask_past_the_recorded_answers_falls_through_to_its_fallback(
     assert reasons["b"][0] == "failed" and "no recorded response for case 'b'" in reasons["b"][1]
 
 
+def test_an_audit_queues_flagged_cases_for_review_but_waits_for_no_reviewer(
+    tmp_path: Path,
+) -> None:
+    from guardkit.review.queue import ReviewQueue
+
+    (tmp_path / "answer.schema.json").write_text(
+        json.dumps({"type": "object", "properties": {"answer": {"type": "string"}}})
+    )
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        'id: p\nversion: "1"\noutput:\n  json_schema: answer.schema.json\n'
+        "actions:\n  schema: flag\nreview: {queue: reviews.db, wait_s: 30}\n"
+    )
+    suite = write_jsonl(tmp_path / "suite.jsonl", [{"id": "a", "input": "q"}])
+    responses = write_jsonl(tmp_path / "responses.jsonl", [{"id": "a", "response": "nope"}])
+    t0 = datetime.now(UTC)
+    code, output = audit(
+        suite, "--policy", policy, "--responses", responses, "--out", tmp_path / "o"
+    )
+    assert code == 0, output
+    assert (datetime.now(UTC) - t0).total_seconds() < 20  # no 30 s wait for a reviewer
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert report["outcomes"]["flagged"] == 1  # flagged, as the policy's action says
+    (item,) = ReviewQueue(tmp_path / "reviews.db").list()
+    assert item.status == "pending"  # queued for a reviewer all the same
+
+
 def test_an_audit_refused_before_any_case_leaves_no_folder(tmp_path: Path) -> None:
     """A guard that cannot be built (here: a verifier folder that does not exist) stops the
     audit before its first case; the --out folder it would have used is not left behind to
