@@ -45,6 +45,12 @@ def generate(
         result = _MODELS[model]().generate(prompt, source, max_new_tokens=max_tokens)
     except GuardkitError as exc:
         typer.echo(f"error: {exc}", err=True)
+        from guardkit.decoding.chain import UNCONSTRAINED
+
+        info = getattr(exc, "info", None)
+        if info is not None and info.engine == UNCONSTRAINED:  # say why no grammar held it
+            reasons = "; ".join(info.fallbacks) or "no engine compiled the schema"
+            typer.echo(f"note: decoded without constraints: {reasons}", err=True)
         raise typer.Exit(2) from exc
     typer.echo(result.text)
 
