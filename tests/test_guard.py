@@ -220,8 +220,17 @@ def test_each_refusal_gets_its_own_copy_of_the_fallback() -> None:
         return "not json"
 
     first = ask()
-    first.output["order_id"] = "edited by the caller"
-    assert ask().output == fallback and refrain.actions["schema"].fallback == fallback
+    assert isinstance(first.output, Order)  # typed as a valid output is
+    first.output.order_id = "edited by the caller"
+    assert ask().output == Order.model_validate(fallback)
+    assert refrain.actions["schema"].fallback == fallback
+
+
+def test_a_fallback_the_output_schema_refuses_is_refused_when_the_guard_is_built() -> None:
+    bad = policy(schema={"type": "reask", "then": {"type": "refrain", "fallback": {"x": 1}}})
+    with pytest.raises(ConfigError, match="this fallback is no valid output") as info:
+        guardkit.guard(bad, output=Order, sinks=[])
+    assert info.value.loc == ("actions", "schema", "then", "fallback")
 
 
 def test_flag_never_returns_an_invalid_output_as_valid() -> None:

@@ -77,6 +77,25 @@ def test_a_record_log_of_no_known_kind_is_refused_when_checked(tmp_path: Path) -
     assert (line, loc) == (4, "records.log") and "ends in .jsonl, .db" in message
 
 
+def test_a_fallback_the_output_schema_refuses_is_a_policy_error(tmp_path: Path) -> None:
+    (tmp_path / "s.json").write_text(
+        '{"type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]}'
+    )
+    path = write(
+        tmp_path,
+        """
+        id: p
+        version: "1"
+        output: {json_schema: s.json}
+        actions:
+          schema: {type: reask, then: {type: refrain, fallback: {id: 5}}}
+          error: {type: refrain, fallback: {id: none}}
+        """,
+    )
+    ((line, loc, message),) = issues(path)
+    assert (line, loc) == (5, "actions.schema.then.fallback") and "id: 5 is not of type" in message
+
+
 def test_unknown_top_level_key(tmp_path: Path) -> None:
     path = write(tmp_path, 'id: p\nversion: "1"\nactoins: {}\n')
     assert issues(path) == [(3, "actoins", "Extra inputs are not permitted")]

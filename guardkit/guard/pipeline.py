@@ -377,7 +377,10 @@ def run_pipeline(
             )
             if decision.outcome is Outcome.FLAGGED and waits:
                 return call.reviewed(decision.output, checks)
-            return GuardResult(output=decision.output, report=call.report(decision.outcome, checks))
+            output = decision.output
+            if decision.outcome is Outcome.REFUSED and plan.schema and isinstance(output, dict):
+                output = plan.schema.validate_python(output)[0]  # a fallback, typed as outputs are
+            return GuardResult(output=output, report=call.report(decision.outcome, checks))
         assert isinstance(decision, Fail)
         report = call.report(Outcome.FAILED, checks)
         # chained to the error that ended the call, not to one an earlier attempt recovered from

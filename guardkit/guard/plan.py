@@ -12,7 +12,7 @@ from guardkit.checks import build_checks
 from guardkit.errors import ConfigError
 from guardkit.guard.pipeline import GuardPlan
 from guardkit.policy.loader import load_policy
-from guardkit.policy.model import Policy
+from guardkit.policy.model import Policy, fallback_problems
 from guardkit.records.content import ContentRecorder
 from guardkit.records.sink import RecordSink
 from guardkit.records.store import open_store
@@ -77,6 +77,8 @@ def make_plan(
     """Load the policy and schema and build the checks: all I/O happens here, not per call."""
     resolved = _policy(policy)
     schema = _schema(output, resolved)
+    if schema is not None:
+        _check_fallbacks(resolved, schema)
     chosen = list(sinks) if sinks is not None else default_sinks()
     review, log = _compliance(resolved)
     chosen += [s for s in (log, review) if s is not None]
@@ -91,6 +93,14 @@ def make_plan(
         function=function,
         model=model,
     )
+
+
+def _check_fallbacks(policy: Policy, schema: OutputSchema) -> None:
+    """The output type given to the guard refuses none of the policy's fallbacks."""
+    problems = fallback_problems(policy.actions, schema)
+    if problems:
+        loc, message = problems[0]
+        raise ConfigError(message, loc=loc, hint="refrain returns it in place of the output")
 
 
 def documents_argument(value: Any) -> list[str] | None:

@@ -89,6 +89,28 @@ class OutputSpec(_Strict):
         return self._schema
 
 
+def fallback_problems(
+    actions: Mapping[str, Any], schema: OutputSchema
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """``(loc, message)`` of each ``refrain`` fallback the output schema refuses: it is returned
+    in place of the output, on exactly the path no check runs on."""
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    for name, spec in actions.items():
+        loc: tuple[str | int, ...] = ("actions", name)
+        action: Any = spec
+        while action is not None:
+            fallback = getattr(action, "fallback", None)
+            if getattr(action, "type", None) == "refrain" and isinstance(fallback, dict):
+                _, errors = schema.validate_python(fallback)
+                if errors:
+                    where = ".".join(map(str, errors[0].loc)) or "the fallback"
+                    message = f"this fallback is no valid output ({where}: {errors[0].message})"
+                    problems.append(((*loc, "fallback"), message))
+            action = getattr(action, "then", None)
+            loc = (*loc, "then")
+    return problems
+
+
 def _base_dir(info: ValidationInfo) -> Path:
     return Path((info.context or {}).get("base_dir", "."))
 
@@ -282,6 +304,8 @@ class Policy(_Strict):
                     "run guardkit calibrate for this policy",
                 )
             )
+        if self.output is not None:
+            problems += fallback_problems(self.actions, self.output.schema_)
         if problems:
             raise PolicyError([PolicyIssue(msg, None, None, loc) for loc, msg in problems])
         self._check_configs = configs
