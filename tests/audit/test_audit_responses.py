@@ -249,19 +249,26 @@ def test_records_keep_the_output_as_the_policy_says(
     assert ("jo@example.com" in raw) is (mode == "store")
 
 
+def _answer_policy(folder: Path, rest: str) -> Path:
+    """A policy whose output is ``{"answer": string}``, then ``rest`` (its actions ...)."""
+    (folder / "answer.schema.json").write_text(
+        json.dumps({"type": "object", "properties": {"answer": {"type": "string"}}})
+    )
+    policy = folder / "policy.yaml"
+    policy.write_text('id: p\nversion: "1"\noutput:\n  json_schema: answer.schema.json\n' + rest)
+    return policy
+
+
 def test_a_reask_past_the_recorded_answers_falls_through_to_its_fallback(
     tmp_path: Path,
 ) -> None:
     """One recorded answer that fails: the reask cannot be replayed, so the case ends as the
     policy's fallback ends it (refused, for the reason the check gave), not as a missing
     recording; a case with no recorded answer at all is still a failure that says so."""
-    (tmp_path / "answer.schema.json").write_text(
-        json.dumps({"type": "object", "properties": {"answer": {"type": "string"}}})
-    )
-    policy = tmp_path / "policy.yaml"
-    policy.write_text(
-        'id: p\nversion: "1"\noutput:\n  json_schema: answer.schema.json\nactions:\n'
-        "  schema: {type: reask, max_attempts: 3, then: {type: refrain, fallback: {answer: n/a}}}\n"
+    policy = _answer_policy(
+        tmp_path,
+        "actions:\n  schema: {type: reask, max_attempts: 3, then: {type: refrain, "
+        "fallback: {answer: n/a}}}\n",
     )
     suite = write_jsonl(tmp_path / "suite.jsonl", [{"id": i, "input": "q"} for i in "ab"])
     responses = write_jsonl(tmp_path / "responses.jsonl", [{"id": "a", "response": "nope"}])
@@ -280,13 +287,8 @@ def test_an_audit_queues_flagged_cases_for_review_but_waits_for_no_reviewer(
 ) -> None:
     from guardkit.review.queue import ReviewQueue
 
-    (tmp_path / "answer.schema.json").write_text(
-        json.dumps({"type": "object", "properties": {"answer": {"type": "string"}}})
-    )
-    policy = tmp_path / "policy.yaml"
-    policy.write_text(
-        'id: p\nversion: "1"\noutput:\n  json_schema: answer.schema.json\n'
-        "actions:\n  schema: flag\nreview: {queue: reviews.db, wait_s: 30}\n"
+    policy = _answer_policy(
+        tmp_path, "actions:\n  schema: flag\nreview: {queue: reviews.db, wait_s: 30}\n"
     )
     suite = write_jsonl(tmp_path / "suite.jsonl", [{"id": "a", "input": "q"}])
     responses = write_jsonl(tmp_path / "responses.jsonl", [{"id": "a", "response": "nope"}])
