@@ -54,18 +54,25 @@ def test_supported_answer_passes_with_citations(saved_index: Path) -> None:
     assert check.details["evidence"] == [f"index:{manifest.content_sha256}"]
 
 
-@pytest.mark.parametrize("answer", ["", "  \n "])
-def test_an_empty_answer_is_no_reliable_completion(saved_index: Path, answer: str) -> None:
+def _reasked(index: Path, first: str) -> tuple[Any, str]:
+    """A guarded call answering ``first``, then ``RIGHT`` once reasked; the result and the
+    feedback the reask sent."""
     seen: list[list[dict[str, str]] | None] = []
 
-    @guardkit.guard(_policy(saved_index, {"type": "reask", "max_attempts": 2}), sinks=[])
+    @guardkit.guard(_policy(index, {"type": "reask", "max_attempts": 2}), sinks=[])
     def ask(messages: list[dict[str, str]] | None = None) -> str:
         seen.append(messages)
-        return RIGHT if messages else answer
+        return RIGHT if messages else first
 
     result = ask()
     assert result.outcome is Outcome.REPAIRED and result.output == RIGHT
-    assert "previous answer was empty" in seen[1][-1]["content"]  # type: ignore[index]
+    return result, seen[1][-1]["content"]  # type: ignore[index]
+
+
+@pytest.mark.parametrize("answer", ["", "  \n "])
+def test_an_empty_answer_is_no_reliable_completion(saved_index: Path, answer: str) -> None:
+    result, feedback = _reasked(saved_index, answer)
+    assert "previous answer was empty" in feedback
     failed = result.report.attempts[0].checks[0]
     assert not failed.passed and failed.details["empty"] and failed.details["support_rate"] == 0
 
@@ -73,22 +80,12 @@ def test_an_empty_answer_is_no_reliable_completion(saved_index: Path, answer: st
 def test_an_answer_in_a_script_without_spaces_is_checked_not_waved_through(
     saved_index: Path,
 ) -> None:
-    seen: list[list[dict[str, str]] | None] = []
-
-    @guardkit.guard(_policy(saved_index, {"type": "reask", "max_attempts": 2}), sinks=[])
-    def ask(messages: list[dict[str, str]] | None = None) -> str:
-        seen.append(messages)
-        return (
-            RIGHT if messages else "礼品卡可以兑换现金。"
-        )  # "Gift cards can be exchanged for cash."
-
-    result = ask()
-    assert result.outcome is Outcome.REPAIRED and result.output == RIGHT
+    result, feedback = _reasked(saved_index, "礼品卡可以兑换现金。")  # gift cards: cash
     (check,) = result.report.attempts[0].checks
     (claim,) = check.details["claims"]
     assert not check.passed and claim["claim"]["text"] == "礼品卡可以兑换现金。"
     assert (claim["verdict"], claim["unread_script"]) == ("unverifiable", "cjk")
-    assert "cannot read (cjk), so not checked" in seen[1][-1]["content"]  # type: ignore[index]
+    assert "cannot read (cjk), so not checked" in feedback
 
 
 def _claim(text: str) -> Claim:
@@ -117,16 +114,7 @@ def test_claims_in_scripts_the_verifier_does_not_read_are_not_put_to_it(
 
 
 def test_reask_quotes_the_contradicting_evidence(saved_index: Path) -> None:
-    seen: list[list[dict[str, str]] | None] = []
-
-    @guardkit.guard(_policy(saved_index, {"type": "reask", "max_attempts": 2}), sinks=[])
-    def ask(messages: list[dict[str, str]] | None = None) -> str:
-        seen.append(messages)
-        return RIGHT if messages else WRONG
-
-    result = ask()
-    assert result.outcome is Outcome.REPAIRED and result.output == RIGHT
-    feedback = seen[1][-1]["content"]  # type: ignore[index]
+    result, feedback = _reasked(saved_index, WRONG)
     assert (
         f'- "{WRONG}": the reference says "{RIGHT}" (source help/returns, fact returns#0)'
         in feedback
