@@ -163,6 +163,14 @@ def test_signed_checkpoints(tmp_path: Path) -> None:
         app, ["log", "verify", str(forged), "--public-key", str(tmp_path / "k.pub")]
     )
     assert bad.exit_code == 1 and "invalid signature" in bad.output
+    unkeyed = runner.invoke(app, ["log", "verify", str(path)])
+    assert (
+        unkeyed.exit_code == 0 and "1 checkpoints agree with it (signatures not" in unkeyed.output
+    )
+    # a checkpoint that does not describe the chain before it is caught without the key too
+    open_store(path).append("checkpoint", {"count": 99, "head_sha256": "0" * 64, "signature": ""})
+    stale = runner.invoke(app, ["log", "verify", str(path)])
+    assert stale.exit_code == 1 and "does not describe the chain before it" in stale.output
 
 
 def test_unreadable_keys_are_typed_errors_naming_the_file(tmp_path: Path) -> None:
