@@ -74,8 +74,8 @@ class LogSummary:
     signatures: str
     """What the checkpoints' signatures say: verified with the key given, or not checked."""
     checkpoint_problem: str | None
-    """Why the checkpoints' signatures fail with the key given (``None``: they hold, or no
-    key was given)."""
+    """Why the checkpoints fail: one does not describe the chain before it, or (with a key) its
+    signature does not hold; ``None`` when they hold."""
     unsigned_tail: int
     """Records after the last checkpoint: no signature covers them."""
     kinds: dict[str, int]
@@ -95,12 +95,14 @@ def _log(path: Path, key_path: Path | None) -> tuple[Source | Missing, LogSummar
     # what the log says is taken only from the records before the first bad one
     records = chain[: result.first_bad - 1] if result.first_bad is not None else chain
     marks = [i for i, r in enumerate(records) if r.kind == "checkpoint"]
-    problem = None
-    if key_path is None:
+    key = load_public_key(key_path) if key_path is not None else None
+    verified, problem = verify_checkpoints(records, key)
+    if problem:
+        signatures = problem.upper()
+    elif key_path is None:
         signatures = f"{len(marks)} checkpoint records, signatures not checked (no --public-key)"
     else:
-        verified, problem = verify_checkpoints(records, load_public_key(key_path))
-        signatures = problem.upper() if problem else f"{verified} verified with {key_path.name}"
+        signatures = f"{verified} verified with {key_path.name}"
     decisions = Counter(str(r.data.get("status")) for r in records if r.kind == "review_decision")
     summary = LogSummary(
         result=result,

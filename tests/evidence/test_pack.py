@@ -239,6 +239,10 @@ def test_what_a_pack_says_is_what_its_inputs_hold(audit: Path) -> None:
     store = open_store(audit / "calls.db")  # a checkpoint nobody signed
     store.append("checkpoint", {"count": 99, "head_sha256": "0" * 64, "signature": "00" * 64})
     assert "DOES NOT DESCRIBE" in signatures()[0]
+    unkeyed = gather(audit / "audit", log=audit / "calls.db", index=None, policies=[], locks=[])
+    assert unkeyed.log_summary is not None  # caught without the key too
+    assert unkeyed.log_summary.checkpoint_problem is not None
+    assert "DOES NOT DESCRIBE" in unkeyed.log_summary.signatures
     forged = runner.invoke(
         app,
         [
