@@ -46,7 +46,7 @@ from guardkit.checks import (
 from guardkit.checks._prose import without_spans
 from guardkit.errors import GuardkitError
 from guardkit.facts._manifest import MANIFEST
-from guardkit.facts._scripts import checked_scripts
+from guardkit.facts._scripts import Scripts
 from guardkit.facts.claims import extract_claims
 from guardkit.facts.index import FactIndex, check_index_folder
 from guardkit.facts.verify import (
@@ -87,17 +87,12 @@ class FactsCheckConfig(BaseModel):
     verifier: Path | None = None
     """Verifier model folder (``guardkit models export`` or ``train``); the shipped model when
     unset. Loaded, and its files' hashes checked, when the guard is built."""
-    scripts: tuple[str, ...] | None = ("latin",)
+    scripts: Scripts = ("latin",)
     """Scripts the verifier reads (``latin``, ``cyrillic``, ``cjk``, ``hiragana`` ...): a claim
     mostly in others is unverifiable without asking the model. The shipped models read
     English; ``null`` sends every claim to the verifier (a multilingual one of your own)."""
 
     _verifier_folder = field_validator("verifier")(model_folder)
-
-    @field_validator("scripts")
-    @classmethod
-    def _known_scripts(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
-        return None if value is None else checked_scripts(value)
 
     @field_validator("index")
     @classmethod

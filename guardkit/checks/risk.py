@@ -36,7 +36,7 @@ from guardkit.checks import (
     register_check,
 )
 from guardkit.errors import GuardkitError
-from guardkit.facts._scripts import checked_scripts
+from guardkit.facts._scripts import Scripts
 from guardkit.risk.lock import RiskLock, read_lock
 from guardkit.risk.model import RiskModel
 from guardkit.risk.score import RiskScorer, evidence, last_question, load_grounding_verifier
@@ -64,17 +64,12 @@ class RiskCheckConfig(BaseModel):
     """Score the output against the call's documents with guardkit's verifier."""
     verifier: Path | None = None
     """Verifier model folder (relative to the policy's folder); the shipped model when unset."""
-    scripts: tuple[str, ...] | None = ("latin",)
+    scripts: Scripts = ("latin",)
     """Scripts the verifier reads, as for the facts check: a sentence mostly in another counts
     as unsupported without asking the model; ``null`` asks it about every sentence."""
     _lock: RiskLock | None = PrivateAttr(None)
 
     _verifier_folder = field_validator("verifier")(model_folder)
-
-    @field_validator("scripts")
-    @classmethod
-    def _known_scripts(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
-        return None if value is None else checked_scripts(value)
 
     @model_validator(mode="after")
     def _read(self, info: ValidationInfo) -> RiskCheckConfig:

@@ -116,14 +116,10 @@ def verify(
             _print_text(verdicts, as_json)
             if not verdicts:
                 typer.echo("no claims: nothing in the text states a fact to check", err=True)
-            _exit_if_failing(
-                fail_on,
-                [v.verdict for v in verdicts],
-                [v.unread_script is not None for v in verdicts],
-            )
+            _exit_if_failing(fail_on, verdicts)
             return
         assert out is not None
-        lines = []
+        lines, found = [], []
         for lo in range(0, len(records), _BATCH):
             batch = records[lo : lo + _BATCH]
             verdicts = checker.verify(
@@ -135,33 +131,30 @@ def verify(
                 json.dumps(_row(r, v), ensure_ascii=False)
                 for (_, r, _), v in zip(batch, verdicts, strict=True)
             ]
+            found += verdicts
         _warn_unknown_sources(claims, records, cited, checker)
         write_atomic(out, "\n".join(lines) + "\n")
-    rows = [json.loads(line) for line in lines]
-    found = [row["verdict"] for row in rows]
     summary: dict[str, Any] = {"claims": len(records), **_counts(found), "out": str(out)}
     typer.echo(
         json.dumps(summary) if as_json else " ".join(f"{k_}={v}" for k_, v in summary.items())
     )
-    _exit_if_failing(fail_on, found, ["unread_script" in row for row in rows])
+    _exit_if_failing(fail_on, found)
 
 
-def _counts(verdicts: Sequence[str]) -> dict[str, int]:
-    names = ("supported", "contradicted", "unverifiable")
-    return {name: list(verdicts).count(name) for name in names}
+def _counts(verdicts: Sequence[ClaimVerdict]) -> dict[str, int]:
+    found = [v.verdict for v in verdicts]
+    return {name: found.count(name) for name in ("supported", "contradicted", "unverifiable")}
 
 
-def _exit_if_failing(
-    fail_on: FailOn | None, verdicts: Sequence[str], unread: Sequence[bool]
-) -> None:
+def _exit_if_failing(fail_on: FailOn | None, verdicts: Sequence[ClaimVerdict]) -> None:
     """Exit 1, saying why on stderr, when ``--fail-on`` names a verdict some claim got."""
     if fail_on is None:
         return
-    failing = [v in _FAILING[fail_on] for v in verdicts]
-    if any(failing):
-        n_unread = sum(f and u for f, u in zip(failing, unread, strict=True))
-        why = f" ({n_unread} in a script the verifier does not read)" if n_unread else ""
-        typer.echo(f"{sum(failing)} of {_claims(len(verdicts))} {fail_on.value}{why}", err=True)
+    failing = [v for v in verdicts if v.verdict in _FAILING[fail_on]]
+    if failing:
+        unread = sum(v.unread_script is not None for v in failing)
+        why = f" ({unread} in a script the verifier does not read)" if unread else ""
+        typer.echo(f"{len(failing)} of {_claims(len(verdicts))} {fail_on.value}{why}", err=True)
         raise typer.Exit(1)
 
 

@@ -16,8 +16,11 @@ import sys
 import unicodedata
 from collections import Counter
 from collections.abc import Collection, Iterable
+from typing import Annotated
 
-__all__ = ["checked_scripts", "unread_script"]
+from pydantic import AfterValidator
+
+__all__ = ["Scripts", "checked_scripts", "unread_script"]
 
 _COMMON = frozenset(
     "latin cyrillic greek arabic hebrew cjk hiragana katakana hangul thai devanagari".split()
@@ -61,3 +64,11 @@ def unread_script(text: str, scripts: Collection[str]) -> str | None:
     if not total or 2 * sum(counts[s] for s in scripts) >= total:
         return None
     return counts.most_common(1)[0][0]
+
+
+def _checked_or_none(names: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    return None if names is None else checked_scripts(names)
+
+
+Scripts = Annotated[tuple[str, ...] | None, AfterValidator(_checked_or_none)]
+"""A settings field naming the scripts a verifier reads (``None``: every script)."""

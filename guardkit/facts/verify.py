@@ -17,14 +17,14 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from guardkit._threads import one_thread_if_small
 from guardkit.errors import ConfigError
 from guardkit.facts._documents import DocumentFacts
 from guardkit.facts._embed import Embedder, default_embedder
 from guardkit.facts._ingest import FactRow
-from guardkit.facts._scripts import checked_scripts, unread_script
+from guardkit.facts._scripts import Scripts, unread_script
 from guardkit.facts.claims import Claim, extract_claims
 from guardkit.facts.index import FactIndex, Hit
 from guardkit.verifier._quotes import states_verbatim
@@ -98,16 +98,11 @@ class VerifySettings(BaseModel):
     numbers and names as a contradiction, or its wording as support. Chosen on FoolMeTwice dev
     (a fifth of its pages left out of the index) and CitInt dev, for the shipped embedder's
     cosines (``benchmarks/verdict_floor.py``)."""
-    scripts: tuple[str, ...] | None = ("latin",)
+    scripts: Scripts = ("latin",)
     """Scripts the verifier reads (see :mod:`guardkit.facts._scripts`): a claim mostly in
     others is unverifiable without asking the model, whose readings of text it never learnt
     are guesses. The shipped models read English; ``None`` sends every claim to the model (a
     multilingual verifier of your own)."""
-
-    @field_validator("scripts")
-    @classmethod
-    def _known(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
-        return None if value is None else checked_scripts(value)
 
 
 class ClaimVerifier:
